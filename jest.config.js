@@ -1,0 +1,10 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: "node",
+  roots: ["<rootDir>/test"],
+  transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json", isolatedModules: true }] },
+  testTimeout: 30000,
+  // Integration and e2e files start brokers and processes: one file at a time keeps them
+  // inside 2 cores and keeps NATS subjects of different files apart.
+  maxWorkers: 1,
+};

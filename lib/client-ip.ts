@@ -1,0 +1,39 @@
+// The client IP that lockouts, rate limits, token allow-lists and session records use: the socket
+// address, or — when the request comes from a trusted proxy (TRUST_PROXY) — the right-most
+// X-Forwarded-For entry that is not itself a trusted proxy.
+import { BlockList, isIP } from "net";
+
+export function parseTrustList(entries: string[]): BlockList {
+	const list = new BlockList();
+	for (const raw of entries) {
+		const [addr, bits] = raw.split("/");
+		const family = isIP(addr) === 6 ? "ipv6" : "ipv4";
+		if (!isIP(addr)) throw new Error(`TRUST_PROXY: "${raw}" is not an IP address or CIDR`);
+		if (bits === undefined) list.addAddress(addr, family);
+		else list.addSubnet(addr, Number(bits), family);
+	}
+	return list;
+}
+
+function normalise(ip: string): string {
+	const v = ip.trim();
+	return v.startsWith("::ffff:") && isIP(v.slice(7)) === 4 ? v.slice(7) : v;
+}
+
+function trusted(list: BlockList, ip: string): boolean {
+	const family = isIP(ip) === 6 ? "ipv6" : "ipv4";
+	return isIP(ip) !== 0 && list.check(ip, family);
+}
+
+export function clientIp(socketAddress: string | undefined, forwardedFor: string | string[] | undefined, trust: BlockList): string {
+	let ip = normalise(socketAddress ?? "");
+	if (!trusted(trust, ip) || !forwardedFor) return ip;
+	const chain = (Array.isArray(forwardedFor) ? forwardedFor.join(",") : forwardedFor).split(",").map(normalise).filter(Boolean);
+	while (chain.length) {
+		const hop = chain.pop() as string;
+		if (isIP(hop) === 0) return ip; // garbage in the header: stop at the last good address
+		ip = hop;
+		if (!trusted(trust, hop)) return hop;
+	}
+	return ip;
+}

@@ -1,0 +1,54 @@
+// Business errors with the stable types of API.md. Services throw these; the gateway turns them
+// into the JSON error shape, and anything that is not one of them into a generic 500.
+import { Errors } from "moleculer";
+
+const { MoleculerClientError } = Errors;
+
+export interface FieldError {
+	field: string;
+	message: string;
+}
+
+export function validationError(errors: FieldError[] | FieldError): Errors.MoleculerClientError {
+	const list = Array.isArray(errors) ? errors : [errors];
+	const message = list.map(e => `${e.field}: ${e.message}`).join("; ");
+	return new MoleculerClientError(message, 422, "VALIDATION_ERROR", list);
+}
+
+export function badRequest(message: string, data?: unknown) {
+	return new MoleculerClientError(message, 400, "BAD_REQUEST", data);
+}
+
+export function unauthorized(message = "Authentication required", type = "UNAUTHORIZED") {
+	return new MoleculerClientError(message, 401, type);
+}
+
+export function invalidCredentials() {
+	return new MoleculerClientError("Wrong email or password", 401, "INVALID_CREDENTIALS");
+}
+
+export function forbidden(message = "Not allowed", data?: unknown, type = "FORBIDDEN") {
+	return new MoleculerClientError(message, 403, type, data);
+}
+
+export function notFound(what = "Resource") {
+	return new MoleculerClientError(`${what} not found`, 404, "NOT_FOUND");
+}
+
+export function conflict(message: string, data?: unknown) {
+	return new MoleculerClientError(message, 409, "CONFLICT", data);
+}
+
+export function linkInvalid(message = "This link is invalid, already used or expired") {
+	return new MoleculerClientError(message, 422, "LINK_INVALID");
+}
+
+export function passwordPolicy(violations: string[]) {
+	return new MoleculerClientError(`The password does not meet the policy: ${violations.join(", ")}`, 422, "PASSWORD_POLICY", { violations });
+}
+
+export function rateLimited(retryAfterSeconds: number, type = "RATE_LIMITED") {
+	return new MoleculerClientError("Too many requests, try again later", 429, type, {
+		retryAfter: Math.max(1, Math.ceil(retryAfterSeconds)),
+	});
+}

@@ -1,0 +1,46 @@
+// Every action's params are validated strictly: unknown fields are refused, never stored (NFR-1).
+// A schema may still opt out with an explicit `$$strict` (e.g. "remove"), which none does today.
+import { Validators, Errors } from "moleculer";
+import type { FieldError } from "./errors";
+
+export class StrictValidator extends Validators.Fastest {
+	override compile(schema: Record<string, unknown>) {
+		const strictSchema = "$$strict" in schema || "$$root" in schema ? schema : { $$strict: true, ...schema };
+		return super.compile(strictSchema);
+	}
+}
+
+interface FvError {
+	type?: string;
+	field?: string;
+	message?: string;
+	actual?: unknown;
+	expected?: unknown;
+}
+
+/** fastest-validator's error list → `[{field, message}]` of API.md, one row per forbidden key. */
+export function toFieldErrors(data: unknown): FieldError[] {
+	if (!Array.isArray(data)) return [];
+	const out: FieldError[] = [];
+	for (const e of data as FvError[]) {
+		if (e.type === "objectStrict") {
+			const parent = e.field ? `${e.field}.` : "";
+			for (const key of String(e.actual ?? "")
+				.split(",")
+				.map(s => s.trim())
+				.filter(Boolean)) {
+				out.push({ field: parent + key, message: "is not an accepted field" });
+			}
+			continue;
+		}
+		const field = e.field ?? "";
+		// fastest-validator writes "The 'email' field must be ..." — keep the reason, drop the echo.
+		const message = (e.message ?? "is invalid").replace(/^The '[^']*' field /, "").replace(/^The '[^']*' /, "");
+		out.push({ field, message });
+	}
+	return out;
+}
+
+export function isValidationError(err: unknown): err is Errors.ValidationError {
+	return err instanceof Errors.ValidationError || (err as { type?: string })?.type === "VALIDATION_ERROR";
+}

@@ -1,0 +1,23 @@
+// A collection is declared once — name, indexes, and the typed fields MongoDB gets — and the db
+// mixin applies the same declaration to NeDB (embedded) and to a mongoose model (MONGO_URI).
+import type { SchemaDefinition } from "mongoose";
+
+export interface IndexSpec {
+	field: string;
+	unique?: boolean;
+	/** unique only among documents that have the field */
+	sparse?: boolean;
+	/** both stores drop the document this many seconds after the date in `field` */
+	expireAfterSeconds?: number;
+}
+
+export interface CollectionSpec {
+	name: string;
+	indexes?: IndexSpec[];
+	/** typed fields for mongoose; other fields are stored as they come (strict: false) */
+	fields?: SchemaDefinition;
+}
+
+export function collection(spec: CollectionSpec): CollectionSpec {
+	return spec;
+}

@@ -1,0 +1,323 @@
+// accounts: sign-up and activation (REG-1…REG-3), profiles, groups, the bootstrap admin, and the
+// identity the gateway puts in ctx.meta.user. Credentials live in `auth`; emails go through
+// `notifications`; this service never reads HTTP.
+import type { Context, Service } from "moleculer";
+import { defineService } from "../lib/service-schema";
+import { addMs, HOUR, nowMs, now } from "../lib/clock";
+import { envString, publicUrl } from "../lib/config";
+import { digest, newId, randomBase62, randomToken } from "../lib/crypto";
+import { conflict, linkInvalid, notFound, rateLimited, validationError } from "../lib/errors";
+import { pageOf, pageParams, skipOf } from "../lib/pagination";
+import { createDbMixin, DuplicateKeyError, hitLimits, type Doc, type Store } from "../mixins/db.mixin";
+import { accountCounters, accounts, groups, signups } from "../models/accounts";
+import { BUILT_IN_GROUPS, type Group } from "./accounts/groups";
+
+export interface AccountDoc extends Doc {
+	email: string;
+	name: string;
+	phone: string;
+	group: string;
+	role: "user" | "admin";
+	status: "active" | "deactivated" | "suspended" | "destroyed";
+	createdAt: Date;
+	activatedAt: Date;
+	updatedAt: Date;
+}
+
+interface GroupDoc extends Doc, Omit<Group, "name"> {
+	name: string;
+}
+
+interface SignupDoc extends Doc {
+	email: string;
+	name: string;
+	tokenDigest: string;
+	createdAt: Date;
+	expiresAt: Date;
+	usedAt: Date | null;
+	ip: string;
+}
+
+type Meta = { ip?: string; user?: { id: string } };
+
+type Self = Service & {
+	db: { accounts: Store<AccountDoc>; groups: Store<GroupDoc>; signups: Store<SignupDoc>; account_counters: Store };
+	groupOf(name: string): Promise<GroupDoc>;
+	view(a: AccountDoc): Promise<Record<string, unknown>>;
+	seedGroups(): Promise<void>;
+	bootstrapAdmin(): Promise<void>;
+	createAccount(fields: Pick<AccountDoc, "email" | "name" | "group" | "role">, password: string, ctx: Context): Promise<AccountDoc>;
+};
+
+const ACTIVATION_VALID_MS = 24 * HOUR; // REG-2
+// REG-3: per address; the gateway adds per-IP limits in front of the route.
+const SIGNUP_LIMITS_PER_ADDRESS = [
+	{ limit: 1, windowSeconds: 60 },
+	{ limit: 5, windowSeconds: 3600 },
+];
+
+const emailRule = { type: "email", normalize: true, max: 254, label: "email" } as const;
+const nameRule = { type: "string", trim: true, min: 1, max: 100 } as const;
+const phoneRule = {
+	type: "string",
+	trim: true,
+	pattern: /^\+?[0-9][0-9 ()-]{4,24}$/,
+	messages: { stringPattern: "must be a phone number such as +1 555 0100" },
+} as const;
+
+function escapeRegex(s: string): string {
+	return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+const AccountsService = defineService<Self>({
+	name: "accounts",
+	mixins: [createDbMixin([accounts, groups, signups, accountCounters])],
+
+	actions: {
+		/** POST /auth/signup — the same 202 whether or not the address is known (REG-1). */
+		signup: {
+			params: {
+				email: emailRule,
+				acceptTerms: { type: "equal", value: true, strict: true, messages: { equalValue: "must be true: the terms have to be accepted" } },
+				name: { ...nameRule, optional: true },
+			},
+			async handler(this: Self, ctx: Context<{ email: string; acceptTerms: true; name?: string }, Meta>) {
+				const { email, name } = ctx.params;
+				const wait = await hitLimits(this.db.account_counters, `signup:${email}`, SIGNUP_LIMITS_PER_ADDRESS, nowMs());
+				if (wait > 0) throw rateLimited(wait);
+
+				const existing = await this.db.accounts.findOne({ email });
+				const base = publicUrl();
+				if (existing) {
+					await ctx.call("notifications.send", {
+						template: "already-registered",
+						to: email,
+						accountId: existing._id,
+						dedupKey: `already-registered:${newId()}`,
+						data: { signinLink: `${base}/signin`, resetLink: `${base}/password/reset` },
+					});
+				} else {
+					const token = randomToken(24); // 192 bits
+					const t = now();
+					await this.db.signups.insert({
+						_id: newId(),
+						email,
+						name: name ?? "",
+						tokenDigest: digest(token),
+						createdAt: t,
+						expiresAt: addMs(t, ACTIVATION_VALID_MS),
+						usedAt: null,
+						ip: ctx.meta.ip ?? "",
+					});
+					await ctx.call("notifications.send", {
+						template: "activation",
+						to: email,
+						dedupKey: `activation:${digest(token)}`,
+						data: { link: `${base}/activate?token=${token}`, validHours: 24 },
+					});
+				}
+				return { message: "Check your inbox: we sent an email to this address." };
+			},
+		},
+
+		/** POST /auth/activate — single-use link + password → active account in the sign-up group (REG-2). */
+		activate: {
+			params: { token: { type: "string", min: 1, max: 200 }, password: { type: "string", min: 1, max: 1024 } },
+			async handler(this: Self, ctx: Context<{ token: string; password: string }, Meta>) {
+				const tokenDigest = digest(ctx.params.token);
+				const link = await this.db.signups.findOne({ tokenDigest, usedAt: null, expiresAt: { $gt: now() } });
+				if (!link) throw linkInvalid();
+				// Policy first: a refused password must not use up the link.
+				await ctx.call("auth.checkPassword", { password: ctx.params.password, email: link.email });
+				const claimed = await this.db.signups.updateOne({ _id: link._id, usedAt: null }, { $set: { usedAt: now() } });
+				if (!claimed) throw linkInvalid();
+				const signupGroup = (await this.db.groups.findOne({ signupDefault: true }))?.name ?? "trial";
+				let account: AccountDoc;
+				try {
+					account = await this.createAccount({ email: link.email, name: link.name, group: signupGroup, role: "user" }, ctx.params.password, ctx);
+				} catch (err) {
+					// Nothing half-written: the link works again unless the address was taken meanwhile.
+					await this.db.signups.updateOne({ _id: link._id }, { $set: { usedAt: null } });
+					if ((err as Error).name === "MoleculerClientError" && (err as { type?: string }).type === "CONFLICT")
+						throw linkInvalid("This email address has an account already");
+					throw err;
+				}
+				await ctx.call("notifications.send", {
+					template: "welcome",
+					to: account.email,
+					accountId: account._id,
+					dedupKey: `welcome:${account._id}`,
+					data: { name: account.name, signinLink: `${publicUrl()}/signin` },
+				});
+				return { account: await this.view(account) };
+			},
+		},
+
+		/** GET /account */
+		me: {
+			params: {},
+			async handler(this: Self, ctx: Context<Record<string, never>, Meta>) {
+				const a = await this.db.accounts.findById(ctx.meta.user!.id);
+				if (!a) throw notFound("Account");
+				const cred = await ctx.call<Record<string, unknown>, { accountId: string }>("auth.credentialInfo", { accountId: a._id });
+				return { ...(await this.view(a)), twoFactorEnabled: cred.twoFactorEnabled, passwordExpiresAt: cred.passwordExpiresAt };
+			},
+		},
+
+		/** PATCH /account — name and phone only; anything else is refused by the strict schema. */
+		update: {
+			params: { name: { ...nameRule, optional: true }, phone: { ...phoneRule, optional: true } },
+			async handler(this: Self, ctx: Context<{ name?: string; phone?: string }, Meta>) {
+				const set: Record<string, unknown> = {};
+				if (ctx.params.name !== undefined) set.name = ctx.params.name;
+				if (ctx.params.phone !== undefined) set.phone = ctx.params.phone;
+				if (!Object.keys(set).length) throw validationError({ field: "name", message: "give name or phone to change" });
+				const a = await this.db.accounts.updateOne({ _id: ctx.meta.user!.id }, { $set: { ...set, updatedAt: now() } });
+				if (!a) throw notFound("Account");
+				ctx.emit("accounts.updated", { id: a._id, fields: Object.keys(set) });
+				return this.view(a);
+			},
+		},
+
+		/** GET /admin/accounts?search=&status=&group= */
+		adminList: {
+			params: {
+				search: { type: "string", optional: true, trim: true, max: 200 },
+				status: { type: "enum", optional: true, values: ["active", "deactivated", "suspended", "destroyed"] },
+				group: { type: "string", optional: true, max: 100 },
+				...pageParams,
+			},
+			async handler(this: Self, ctx: Context<{ search?: string; status?: string; group?: string; page: number; pageSize: number }>) {
+				const { search, status, group, page, pageSize } = ctx.params;
+				const query: Record<string, unknown> = {};
+				if (status) query.status = status;
+				if (group) query.group = group;
+				if (search) {
+					const re = new RegExp(escapeRegex(search), "i");
+					query.$or = [{ email: { $regex: re } }, { name: { $regex: re } }];
+				}
+				const [rows, total] = await Promise.all([
+					this.db.accounts.find(query, { sort: { createdAt: -1 }, skip: skipOf(page, pageSize), limit: pageSize }),
+					this.db.accounts.count(query),
+				]);
+				return pageOf(await Promise.all(rows.map(a => this.view(a))), total, page, pageSize);
+			},
+		},
+
+		/* ---- internal ---- */
+
+		/** The gateway's ctx.meta.user. */
+		identity: {
+			visibility: "public",
+			params: { id: { type: "string", min: 1 } },
+			async handler(this: Self, ctx: Context<{ id: string }>) {
+				const a = await this.db.accounts.findById(ctx.params.id);
+				if (!a) return null;
+				const g = await this.groupOf(a.group);
+				return { id: a._id, email: a.email, role: a.role, status: a.status, group: a.group, type: g.type };
+			},
+		},
+
+		findByEmail: {
+			visibility: "public",
+			params: { email: { type: "string", min: 1, max: 320 } },
+			async handler(this: Self, ctx: Context<{ email: string }>) {
+				const a = await this.db.accounts.findOne({ email: ctx.params.email.trim().toLowerCase() });
+				return a ? { id: a._id, email: a.email, status: a.status } : null;
+			},
+		},
+
+		view: {
+			visibility: "public",
+			params: { id: { type: "string", min: 1 } },
+			async handler(this: Self, ctx: Context<{ id: string }>) {
+				const a = await this.db.accounts.findById(ctx.params.id);
+				if (!a) throw notFound("Account");
+				return this.view(a);
+			},
+		},
+	},
+
+	methods: {
+		async groupOf(this: Self, name: string) {
+			const g = await this.db.groups.findById(name);
+			if (!g) throw new Error(`Group ${name} does not exist`);
+			return g;
+		},
+
+		async view(this: Self, a: AccountDoc) {
+			const g = await this.groupOf(a.group);
+			return {
+				id: a._id,
+				email: a.email,
+				name: a.name,
+				phone: a.phone,
+				type: g.type,
+				group: a.group,
+				status: a.status,
+				role: a.role,
+				// Trial period, balance and upgrade arrive with the quotas and billing issues.
+				trialEndsAt: null,
+				createdAt: a.createdAt,
+				upgrade: { state: "none" },
+			};
+		},
+
+		async createAccount(this: Self, fields, password: string, ctx: Context) {
+			const t = now();
+			const account: AccountDoc = { _id: newId(), phone: "", ...fields, status: "active", createdAt: t, activatedAt: t, updatedAt: t };
+			try {
+				await this.db.accounts.insert(account);
+			} catch (err) {
+				if (err instanceof DuplicateKeyError) throw conflict("This email address has an account already");
+				throw err;
+			}
+			try {
+				await ctx.call("auth.setInitialPassword", { accountId: account._id, email: account.email, password });
+			} catch (err) {
+				await this.db.accounts.remove({ _id: account._id });
+				await ctx.call("auth.removeCredentials", { accountId: account._id }).catch(() => undefined);
+				throw err;
+			}
+			ctx.emit("accounts.created", { id: account._id, email: account.email, group: account.group, role: account.role });
+			return account;
+		},
+
+		async seedGroups(this: Self) {
+			for (const g of BUILT_IN_GROUPS) {
+				await this.db.groups.insert({ _id: g.name, ...g }).catch(err => {
+					if (!(err instanceof DuplicateKeyError)) throw err;
+				});
+			}
+		},
+
+		/** QM_ADMIN_EMAIL/QM_ADMIN_PASSWORD: creates the first admin once; never touches an existing account. */
+		async bootstrapAdmin(this: Self) {
+			const email = envString("QM_ADMIN_EMAIL").trim().toLowerCase();
+			if (!email) return;
+			if (await this.db.accounts.findOne({ email })) return;
+			const given = envString("QM_ADMIN_PASSWORD");
+			// A generated password meets the policy: 24 base62 characters plus one of each class.
+			const password = given || `${randomBase62(24)}aZ7!`;
+			await this.broker.waitForServices(["auth"], 60_000);
+			const ctx = this.broker.ContextFactory.create(this.broker, null as never, {}, {});
+			try {
+				await this.createAccount({ email, name: "Administrator", group: "billing", role: "admin" }, password, ctx);
+			} catch (err) {
+				if ((err as { type?: string }).type === "CONFLICT") return; // another replica was first
+				throw err;
+			}
+			this.logger.info(`Bootstrap admin ${email} created`);
+			// Printed once, on purpose, straight to the terminal and not through the (masking) logger.
+			if (!given) process.stdout.write(`\n  Bootstrap admin: ${email}\n  Generated password (shown once): ${password}\n\n`);
+		},
+	},
+
+	async started(this: Self) {
+		await this.seedGroups();
+		// In the background: in distributed mode `auth` may start after us.
+		this.bootstrapAdmin().catch(err => this.logger.error("Bootstrap admin failed", err));
+	},
+});
+
+export default AccountsService;

@@ -1,0 +1,329 @@
+// gateway: the one HTTP entrance (moleculer-web). Routes come from the API catalogue and nothing
+// else is served. It authenticates (session → ctx.meta.user), authorizes by access level, rate-
+// limits public auth routes per client IP, and shapes every error as API.md says: stable types,
+// field lists for validation errors, and a generic 500 with a request id for anything unexpected.
+import type { IncomingMessage, ServerResponse } from "http";
+import ApiGateway from "moleculer-web";
+import type { Context, Service } from "moleculer";
+import { defineService } from "../lib/service-schema";
+import { API_CATALOGUE, apiMethods, servicesBehind, splitRest, type ApiEntry } from "../lib/api-catalogue";
+import { clientIp, parseTrustList } from "../lib/client-ip";
+import { nowMs, testClockEnabled } from "../lib/clock";
+import { appVersion, envInt, envList, envString } from "../lib/config";
+import { randomToken } from "../lib/crypto";
+import { badRequest, forbidden, notFound, rateLimited, unauthorized, validationError } from "../lib/errors";
+import { buildOpenApi, type RouteRow } from "../lib/openapi";
+import { RateLimiter } from "../lib/rate-limit";
+import { toFieldErrors } from "../lib/validator";
+
+type Req = IncomingMessage & {
+	$requestId?: string;
+	$alias?: { method: string; path: string; fullPath: string; action: string | null };
+	$params: Record<string, unknown>;
+	$ctx?: Context;
+	query: Record<string, string>;
+	body?: unknown;
+	parsedUrl?: string;
+};
+type Res = ServerResponse;
+
+export interface Identity {
+	id: string;
+	email: string;
+	role: "user" | "admin";
+	status: string;
+	group: string;
+	type: string;
+	via: "session";
+	sessionId: string;
+}
+
+type Self = Service & {
+	entries: Map<string, ApiEntry>;
+	limiter: RateLimiter;
+	trust: ReturnType<typeof parseTrustList>;
+	aliases: { method: string; path: string; fullPath: string; action: string | null }[];
+	entryOf(alias: Req["$alias"]): ApiEntry | undefined;
+	routeTable(): RouteRow[];
+	sendJson(res: Res, status: number, body: unknown): void;
+};
+
+const API_PATH = "/api/v1";
+const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
+
+/** The catalogue entries this gateway serves (test-only routes only under the test clock). */
+export function servedEntries(): ApiEntry[] {
+	return API_CATALOGUE.filter(e => !e.testOnly || testClockEnabled());
+}
+
+function aliasKey(method: string, path: string) {
+	return `${method.toUpperCase()} ${path.replace(/^\/+/, "")}`;
+}
+
+function bearer(req: Req): string | undefined {
+	const h = req.headers.authorization;
+	if (h) {
+		const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+		if (!m) throw unauthorized("The Authorization header must be 'Bearer <token>'");
+		return m[1];
+	}
+	const q = req.query?.session;
+	return typeof q === "string" && q ? q : undefined;
+}
+
+function requestIdOf(req: Req, res: Res): string {
+	if (!req.$requestId) {
+		const incoming = req.headers["x-request-id"];
+		req.$requestId = typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : randomToken(12);
+		if (!res.headersSent) res.setHeader("X-Request-Id", req.$requestId);
+	}
+	return req.$requestId;
+}
+
+function corsSettings() {
+	const origins = envList("CORS_ORIGINS");
+	if (!origins.length) return undefined;
+	return {
+		origin: origins.length === 1 && origins[0] === "*" ? "*" : origins,
+		methods: ["GET", "POST", "PUT", "PATCH", "DELETE"],
+		allowedHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
+		exposedHeaders: ["X-Request-Id", "Retry-After"],
+		credentials: false,
+		maxAge: 600,
+	};
+}
+
+/** A factory: port, CORS and the test-only routes are read from the environment when it is called. */
+export function createGatewayService() {
+	return defineService<Self>({
+		name: "gateway",
+		mixins: [ApiGateway],
+
+		settings: {
+			port: envInt("PORT", 3000),
+			ip: envString("HOST", "0.0.0.0"),
+			cors: corsSettings(),
+			use: [
+				function requestId(req: Req, res: Res, next: () => void) {
+					requestIdOf(req, res);
+					res.setHeader("Cache-Control", "no-store");
+					next();
+				},
+			],
+			logRequest: "debug",
+			logRequestParams: null,
+			logResponseData: null,
+			log4XXResponses: false,
+			routes: [
+				{
+					path: API_PATH,
+					mappingPolicy: "restrict",
+					autoAliases: false,
+					aliases: {
+						...Object.fromEntries(servedEntries().map(e => [e.rest, e.action])),
+						"GET /openapi.json"(this: Self, req: Req, res: Res) {
+							this.sendJson(
+								res,
+								200,
+								buildOpenApi(
+									this.routeTable(),
+									row => this.entryOf(row as Req["$alias"]),
+									a => this.broker.registry.getActionList({} as never).find((x: { name: string }) => x.name === a)?.action?.params,
+									{ title: "Quartermaster API", version: appVersion() },
+								),
+							);
+						},
+						"GET /api-methods"(this: Self, req: Req, res: Res) {
+							const search = String(req.query?.search ?? "").toLowerCase();
+							const group = String(req.query?.group ?? "");
+							const rows = apiMethods(servedEntries()).filter(
+								m =>
+									(!group || m.group === group || m.group.startsWith(`${group}.`)) &&
+									(!search || `${m.method} ${m.description}`.toLowerCase().includes(search)),
+							);
+							this.sendJson(res, 200, rows);
+						},
+					},
+					bodyParsers: { json: { strict: true, limit: "1mb" }, urlencoded: false },
+					authentication: true,
+					authorization: true,
+					callOptions: { timeout: 30_000 },
+					onBeforeCall(this: Self, ctx: Context, _route: unknown, req: Req, res: Res) {
+						const meta = ctx.meta as Record<string, unknown>;
+						meta.requestId = requestIdOf(req, res);
+						meta.ip = clientIp(req.socket.remoteAddress, req.headers["x-forwarded-for"], this.trust);
+						meta.userAgent = String(req.headers["user-agent"] ?? "").slice(0, 300);
+						if (req.body !== undefined && (req.body === null || typeof req.body !== "object" || Array.isArray(req.body))) {
+							throw badRequest("The request body must be a JSON object");
+						}
+						// `?session=` is a credential, not a parameter of the action.
+						delete req.$params.session;
+						const entry = this.entryOf(req.$alias);
+						if (entry?.rateLimit) {
+							const wait = this.limiter.hit(`${entry.rest}|${meta.ip}`, entry.rateLimit, nowMs());
+							if (wait > 0) throw rateLimited(wait);
+						}
+					},
+					onAfterCall(this: Self, ctx: Context, _route: unknown, req: Req, _res: Res, data: unknown) {
+						const entry = this.entryOf(req.$alias);
+						if (entry?.status) (ctx.meta as Record<string, unknown>).$statusCode = entry.status;
+						if (entry?.status === 201) (ctx.meta as Record<string, unknown>).$location = req.url;
+						return entry?.status === 204 ? null : data;
+					},
+				},
+				{
+					path: "",
+					mappingPolicy: "restrict",
+					autoAliases: false,
+					bodyParsers: false,
+					aliases: {
+						"GET /health"(this: Self, _req: Req, res: Res) {
+							this.sendJson(res, 200, { status: "ok" });
+						},
+						"GET /ready"(this: Self, _req: Req, res: Res) {
+							const missing = servicesBehind(servedEntries()).filter(s => !this.broker.registry.hasService(s, undefined as never));
+							if (this.broker.started && missing.length === 0) this.sendJson(res, 200, { status: "ready" });
+							else this.sendJson(res, 503, { status: "unavailable", missing });
+						},
+					},
+				},
+			],
+
+			onError(this: Self, req: Req, res: Res, err: Error & { code?: unknown; type?: string; data?: unknown; status?: number }) {
+				const requestId = requestIdOf(req, res);
+				let status = typeof err.code === "number" ? err.code : 500;
+				let body: Record<string, unknown>;
+				if (err.type === "entity.parse.failed") {
+					status = 400;
+					body = { name: "BadRequest", message: "The request body is not valid JSON", code: 400, type: "BAD_REQUEST" };
+				} else if (err.type === "entity.too.large") {
+					status = 413;
+					body = { name: "PayloadTooLarge", message: "The request body is too large", code: 413, type: "PAYLOAD_TOO_LARGE" };
+				} else if (err.type === "VALIDATION_ERROR" && status === 422) {
+					const data =
+						Array.isArray(err.data) && err.data.every(e => e && typeof e === "object" && "field" in e && !("type" in e)) ? err.data : toFieldErrors(err.data);
+					body = { name: "ValidationError", message: validationError(data as never).message, code: 422, type: "VALIDATION_ERROR", data };
+				} else if (status === 404 || err.type === "SERVICE_NOT_FOUND" || err.type === "NOT_FOUND") {
+					status = 404;
+					body = { name: "NotFoundError", message: err.type === "NOT_FOUND" && err.message ? err.message : "Not found", code: 404, type: "NOT_FOUND" };
+				} else if (status === 503 || err.type === "SERVICE_NOT_AVAILABLE") {
+					status = 503;
+					body = {
+						name: "ServiceUnavailableError",
+						message: "The service is temporarily unavailable, try again shortly",
+						code: 503,
+						type: "SERVICE_UNAVAILABLE",
+						data: { requestId },
+					};
+				} else if (status === 504 || err.type === "REQUEST_TIMEOUT") {
+					status = 504;
+					body = { name: "GatewayTimeout", message: "The request took too long", code: 504, type: "TIMEOUT", data: { requestId } };
+				} else if (status >= 400 && status < 500 && err.type) {
+					body = { name: err.name, message: err.message, code: status, type: err.type, ...(err.data !== undefined ? { data: err.data } : {}) };
+					if (err.type === "RATE_LIMIT_EXCEEDED")
+						body = { name: "RateLimited", message: "Too many requests, try again later", code: 429, type: "RATE_LIMITED" };
+				} else {
+					// Unexpected: log it with the request id, tell the client only the id (never the message).
+					status = 500;
+					this.logger.error(`Request ${requestId} ${req.method} ${req.url?.split("?")[0]} failed`, err);
+					body = { name: "InternalServerError", message: "Internal server error", code: 500, type: "INTERNAL_ERROR", data: { requestId } };
+				}
+				const retryAfter = (body.data as { retryAfter?: number } | undefined)?.retryAfter;
+				if (status === 429 && retryAfter) res.setHeader("Retry-After", String(retryAfter));
+				this.sendJson(res, status, body);
+			},
+		},
+
+		actions: {
+			/** POST /admin/jobs/{service.job}/run */
+			runJob: {
+				params: {
+					name: {
+						type: "string",
+						pattern: /^[a-z][a-z-]*\.[a-z][a-z0-9-]*$/,
+						messages: { stringPattern: "must look like service.job-name, e.g. accounts.trial-expiry" },
+					},
+				},
+				async handler(this: Self, ctx: Context<{ name: string }>) {
+					const dot = ctx.params.name.indexOf(".");
+					const service = ctx.params.name.slice(0, dot);
+					const job = ctx.params.name.slice(dot + 1);
+					if (!this.broker.registry.hasService(service, undefined as never)) throw notFound(`Job ${ctx.params.name}`);
+					return ctx.call(`${service}.runJob`, { job }, { timeout: 15 * 60_000 });
+				},
+			},
+
+			/** POST /admin/clock (QM_TEST_CLOCK=1 only): every node's clock, confirmed one by one. */
+			setClock: {
+				params: { now: { type: "string", min: 1, max: 40 } },
+				async handler(this: Self, ctx: Context<{ now: string }>) {
+					if (!testClockEnabled()) throw notFound("Test clock");
+					const t = new Date(ctx.params.now);
+					if (Number.isNaN(t.getTime())) throw validationError({ field: "now", message: "must be an ISO-8601 time" });
+					const iso = t.toISOString();
+					ctx.broadcast("clock.set", { now: iso });
+					const nodes = this.broker.registry.getNodeList({ onlyAvailable: true, withServices: true }) as unknown as {
+						id: string;
+						services: { name: string }[];
+					}[];
+					const withClock = nodes.filter(n => n.services.some(s => s.name === "clock"));
+					await Promise.all(withClock.map(n => ctx.call("clock.set", { now: iso }, { nodeID: n.id })));
+					return { now: iso, nodes: withClock.length };
+				},
+			},
+		},
+
+		methods: {
+			async authenticate(this: Self, ctx: Context, _route: unknown, req: Req): Promise<Identity | null> {
+				const entry = this.entryOf(req.$alias);
+				if (!entry || entry.access === "public") return null;
+				const token = bearer(req);
+				if (!token) throw unauthorized();
+				const session = await ctx.call<{ sessionId: string; accountId: string }, { token: string }>("auth.resolveSession", { token });
+				const identity = await ctx.call<Omit<Identity, "via" | "sessionId"> | null, { id: string }>("accounts.identity", { id: session.accountId });
+				if (!identity) throw unauthorized();
+				if (identity.status === "suspended") throw unauthorized("This account is suspended", "ACCOUNT_SUSPENDED");
+				return { ...identity, via: "session", sessionId: session.sessionId };
+			},
+
+			authorize(this: Self, ctx: Context, _route: unknown, req: Req) {
+				const entry = this.entryOf(req.$alias);
+				if (!entry || entry.access === "public") return;
+				const user = (ctx.meta as { user?: Identity }).user;
+				if (!user) throw unauthorized();
+				if (entry.access === "admin" && user.role !== "admin") throw forbidden("Administrators only", { method: entry.method });
+				if (entry.access === "session" && user.via !== "session") throw forbidden("This operation needs a signed-in session", { method: entry.method });
+			},
+
+			entryOf(this: Self, alias: Req["$alias"]) {
+				if (!alias?.action) return undefined;
+				return this.entries.get(aliasKey(alias.method, alias.fullPath.slice(API_PATH.length)));
+			},
+
+			/** The real route table: every alias the gateway registered. */
+			routeTable(this: Self): RouteRow[] {
+				return this.aliases.map(a => ({ method: a.method, fullPath: a.fullPath, action: a.action }));
+			},
+
+			sendJson(res: Res, status: number, body: unknown) {
+				if (res.headersSent) return;
+				res.statusCode = status;
+				res.setHeader("Content-Type", "application/json; charset=utf-8");
+				res.end(JSON.stringify(body));
+			},
+		},
+
+		created(this: Self) {
+			this.limiter = new RateLimiter();
+			this.trust = parseTrustList(envList("TRUST_PROXY"));
+			this.entries = new Map(
+				servedEntries().map(e => {
+					const { verb, path } = splitRest(e.rest);
+					return [aliasKey(verb, path), e];
+				}),
+			);
+		},
+	});
+}
+
+export default createGatewayService;

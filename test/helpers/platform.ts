@@ -1,0 +1,65 @@
+// Starts the platform inside the test process: one broker, in-memory storage unless DATA_DIR is
+// given, cheap bcrypt, a gateway on a free port. The same services and config as production.
+import type { AddressInfo } from "net";
+import { ServiceBroker, type ServiceSchema } from "moleculer";
+import { brokerConfig } from "../../moleculer.config";
+import { resetClock } from "../../lib/clock";
+import { selectServices } from "../../services";
+import { api, type Api } from "./http";
+
+export const TEST_ENV: Record<string, string> = {
+	DATA_DIR: ":memory:",
+	BCRYPT_COST: "4",
+	PORT: "0",
+	HOST: "127.0.0.1",
+	QM_JOBS: "off",
+	LOG_LEVEL: "warn",
+};
+
+export interface Platform {
+	broker: ServiceBroker;
+	url: string;
+	http: Api;
+	logs: string[];
+	stop(): Promise<void>;
+}
+
+export async function startPlatform(
+	opts: { env?: Record<string, string | undefined>; services?: string[]; replace?: Record<string, ServiceSchema>; captureLogs?: boolean; nodeID?: string } = {},
+): Promise<Platform> {
+	for (const [k, v] of Object.entries({ ...TEST_ENV, ...(opts.env ?? {}) })) {
+		if (v === undefined) delete process.env[k];
+		else process.env[k] = v;
+	}
+	resetClock();
+	const logs: string[] = [];
+	const broker = new ServiceBroker(
+		brokerConfig({
+			nodeID: opts.nodeID ?? `test-${Math.random().toString(36).slice(2, 8)}`,
+			...(opts.captureLogs ? {} : { logger: false }),
+		}),
+	);
+	const spies: jest.SpyInstance[] = [];
+	if (opts.captureLogs) {
+		for (const fn of ["log", "info", "warn", "error"] as const) {
+			spies.push(jest.spyOn(console, fn).mockImplementation((...args: unknown[]) => void logs.push(args.map(String).join(" "))));
+		}
+	}
+	for (const schema of selectServices(opts.services ?? [])) {
+		broker.createService(opts.replace?.[schema.name] ?? schema);
+	}
+	await broker.start();
+	const gateway = broker.getLocalService("gateway") as unknown as { server?: { address(): AddressInfo } } | undefined;
+	const url = gateway?.server ? `http://127.0.0.1:${gateway.server.address().port}/api/v1` : "";
+	return {
+		broker,
+		url,
+		http: api(url),
+		logs,
+		async stop() {
+			await broker.stop();
+			for (const s of spies) s.mockRestore();
+			resetClock();
+		},
+	};
+}
