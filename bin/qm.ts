@@ -6,6 +6,7 @@ import { ServiceBroker } from "moleculer";
 import { brokerConfig } from "../moleculer.config";
 import { envInt, envList } from "../lib/config";
 import { closeHashPool } from "../lib/password-hash";
+import { processReadiness } from "../lib/readiness";
 import { selectServices } from "../services";
 
 export async function startPlatform(): Promise<{ broker: ServiceBroker; stop: () => Promise<void> }> {
@@ -16,8 +17,8 @@ export async function startPlatform(): Promise<{ broker: ServiceBroker; stop: ()
 	const healthPort = envInt("HEALTH_PORT", 0);
 	if (healthPort) {
 		health = createServer((req, res) => {
-			const ready = broker.started && broker.services.every(s => (s as unknown as { _serviceStarted?: boolean })._serviceStarted !== false);
-			const body = req.url === "/health" ? { status: "ok" } : req.url === "/ready" ? { status: ready ? "ready" : "unavailable" } : null;
+			const { ready, problems } = processReadiness(broker);
+			const body = req.url === "/health" ? { status: "ok" } : req.url === "/ready" ? { status: ready ? "ready" : "unavailable", problems } : null;
 			res.statusCode = body === null ? 404 : req.url === "/ready" && !ready ? 503 : 200;
 			res.setHeader("Content-Type", "application/json");
 			res.end(JSON.stringify(body ?? { status: "not found" }));

@@ -14,6 +14,7 @@ import { randomToken } from "../lib/crypto";
 import { badRequest, forbidden, notFound, rateLimited, unauthorized, validationError } from "../lib/errors";
 import { buildOpenApi, type RouteRow } from "../lib/openapi";
 import { RateLimiter } from "../lib/rate-limit";
+import { processReadiness } from "../lib/readiness";
 import { toFieldErrors } from "../lib/validator";
 
 type Req = IncomingMessage & {
@@ -182,8 +183,9 @@ export function createGatewayService() {
 						},
 						"GET /ready"(this: Self, _req: Req, res: Res) {
 							const missing = servicesBehind(servedEntries()).filter(s => !this.broker.registry.hasService(s, undefined as never));
-							if (this.broker.started && missing.length === 0) this.sendJson(res, 200, { status: "ready" });
-							else this.sendJson(res, 503, { status: "unavailable", missing });
+							const { ready, problems } = processReadiness(this.broker);
+							if (ready && missing.length === 0) this.sendJson(res, 200, { status: "ready" });
+							else this.sendJson(res, 503, { status: "unavailable", missing, problems });
 						},
 					},
 				},
