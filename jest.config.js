@@ -4,6 +4,7 @@ module.exports = {
   roots: ["<rootDir>/test"],
   transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json" }] },
   testTimeout: 30000,
+  reporters: ["default", ["<rootDir>/test/helpers/summary-reporter.js", {}]],
   // Integration and e2e files start brokers and processes: one file at a time keeps them
   // inside 2 cores and keeps NATS subjects of different files apart.
   maxWorkers: 1,

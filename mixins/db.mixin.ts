@@ -157,7 +157,7 @@ class MongoStore<T extends Doc> implements Store<T> {
 	}
 	async updateMany(query: Query, update: Update) {
 		const res = await this.model.collection.updateMany(query, update);
-		return res.modifiedCount as number;
+		return res.matchedCount as number; // as NeDB counts: documents matched, changed or not
 	}
 	async remove(query: Query) {
 		const res = await this.model.collection.deleteMany(query);

@@ -205,10 +205,8 @@ export function createGatewayService() {
 					const data =
 						Array.isArray(err.data) && err.data.every(e => e && typeof e === "object" && "field" in e && !("type" in e)) ? err.data : toFieldErrors(err.data);
 					body = { name: "ValidationError", message: validationError(data as never).message, code: 422, type: "VALIDATION_ERROR", data };
-				} else if (status === 404 || err.type === "SERVICE_NOT_FOUND" || err.type === "NOT_FOUND") {
-					status = 404;
-					body = { name: "NotFoundError", message: err.type === "NOT_FOUND" && err.message ? err.message : "Not found", code: 404, type: "NOT_FOUND" };
-				} else if (status === 503 || err.type === "SERVICE_NOT_AVAILABLE") {
+				} else if (status === 503 || err.type === "SERVICE_NOT_AVAILABLE" || err.type === "SERVICE_NOT_FOUND") {
+					// Every route is catalogued, so a missing service behind one is an outage, not a 404.
 					status = 503;
 					body = {
 						name: "ServiceUnavailableError",
@@ -217,6 +215,9 @@ export function createGatewayService() {
 						type: "SERVICE_UNAVAILABLE",
 						data: { requestId },
 					};
+				} else if (status === 404 || err.type === "NOT_FOUND") {
+					status = 404;
+					body = { name: "NotFoundError", message: err.type === "NOT_FOUND" && err.message ? err.message : "Not found", code: 404, type: "NOT_FOUND" };
 				} else if (status === 504 || err.type === "REQUEST_TIMEOUT") {
 					status = 504;
 					body = { name: "GatewayTimeout", message: "The request took too long", code: 504, type: "TIMEOUT", data: { requestId } };

@@ -53,7 +53,14 @@ describe("sign-up, activation and sign-in over HTTP", () => {
 	beforeAll(async () => {
 		mail = await startMailServer();
 		p = await startPlatform({
-			env: { SMTP_URL: mail.url, QM_TEST_CLOCK: "1", QM_ADMIN_EMAIL: ADMIN.email, QM_ADMIN_PASSWORD: ADMIN.password, PUBLIC_URL: "https://console.example.test", LOG_LEVEL: "debug" },
+			env: {
+				SMTP_URL: mail.url,
+				QM_TEST_CLOCK: "1",
+				QM_ADMIN_EMAIL: ADMIN.email,
+				QM_ADMIN_PASSWORD: ADMIN.password,
+				PUBLIC_URL: "https://console.example.test",
+				LOG_LEVEL: "debug",
+			},
 			captureLogs: true,
 		});
 		await waitUntil(async () => (await p.http.post("/auth/signin", ADMIN)).status === 200); // bootstrap admin is in
@@ -84,7 +91,14 @@ describe("sign-up, activation and sign-in over HTTP", () => {
 		expect(session).toMatch(/^qm_ses_[A-Za-z0-9_-]{43}$/);
 		const me = await http().get("/account", { token: session });
 		expect(me.status).toBe(200);
-		expect(me.body).toMatchObject({ email: "ada.lovelace@example.com", type: "trial", status: "active", group: "trial", role: "user", twoFactorEnabled: false });
+		expect(me.body).toMatchObject({
+			email: "ada.lovelace@example.com",
+			type: "trial",
+			status: "active",
+			group: "trial",
+			role: "user",
+			twoFactorEnabled: false,
+		});
 		const expires = new Date(me.body.passwordExpiresAt).getTime() - Date.now();
 		expect(Math.round(expires / 86_400_000)).toBe(180);
 
@@ -200,7 +214,9 @@ describe("sign-up, activation and sign-in over HTTP", () => {
 		expect(list.status).toBe(200);
 		expect(list.body).toMatchObject({ total: 1, page: 1, totalPages: 1 });
 		expect(list.body.rows[0]).toMatchObject({ email: "ada.lovelace@example.com", status: "active" });
-		expect((await http().get("/admin/accounts?status=active&group=billing", { token: await adminToken() })).body.rows.map((a: { email: string }) => a.email)).toEqual([ADMIN.email]);
+		expect(
+			(await http().get("/admin/accounts?status=active&group=billing", { token: await adminToken() })).body.rows.map((a: { email: string }) => a.email),
+		).toEqual([ADMIN.email]);
 
 		const out = await http().post("/auth/signout", undefined, { token: session });
 		expect(out.status).toBe(204);
@@ -274,7 +290,13 @@ describe("an unexpected failure inside a service", () => {
 		});
 		const r = await p.http.get("/account", { token });
 		expect(r.status).toBe(500);
-		expect(r.body).toEqual({ name: "InternalServerError", message: "Internal server error", code: 500, type: "INTERNAL_ERROR", data: { requestId: expect.any(String) } });
+		expect(r.body).toEqual({
+			name: "InternalServerError",
+			message: "Internal server error",
+			code: 500,
+			type: "INTERNAL_ERROR",
+			data: { requestId: expect.any(String) },
+		});
 		expect(r.headers.get("x-request-id")).toBe(r.body.data.requestId);
 		expect(r.text).not.toContain("hunter2");
 	});

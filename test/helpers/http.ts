@@ -7,7 +7,11 @@ export interface Reply<T = any> {
 }
 
 export function api(baseUrl: string) {
-	async function call<T = any>(method: string, path: string, opts: { body?: unknown; raw?: string; token?: string; headers?: Record<string, string> } = {}): Promise<Reply<T>> {
+	async function call<T = any>(
+		method: string,
+		path: string,
+		opts: { body?: unknown; raw?: string; token?: string; headers?: Record<string, string> } = {},
+	): Promise<Reply<T>> {
 		const headers: Record<string, string> = { ...(opts.headers ?? {}) };
 		if (opts.body !== undefined || opts.raw !== undefined) headers["content-type"] = "application/json";
 		if (opts.token) headers.authorization = `Bearer ${opts.token}`;

@@ -22,7 +22,13 @@ export async function startMailServer() {
 			simpleParser(stream)
 				.then(m => {
 					const to = session.envelope.rcptTo.map(r => r.address.toLowerCase()).join(",");
-					messages.push({ to, from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "", subject: m.subject ?? "", text: m.text ?? "", html: typeof m.html === "string" ? m.html : "" });
+					messages.push({
+						to,
+						from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
+						subject: m.subject ?? "",
+						text: m.text ?? "",
+						html: typeof m.html === "string" ? m.html : "",
+					});
 					callback();
 				})
 				.catch(callback);

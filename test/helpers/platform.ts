@@ -33,18 +33,18 @@ export async function startPlatform(
 	}
 	resetClock();
 	const logs: string[] = [];
-	const broker = new ServiceBroker(
-		brokerConfig({
-			nodeID: opts.nodeID ?? `test-${Math.random().toString(36).slice(2, 8)}`,
-			...(opts.captureLogs ? {} : { logger: false }),
-		}),
-	);
 	const spies: jest.SpyInstance[] = [];
 	if (opts.captureLogs) {
 		for (const fn of ["log", "info", "warn", "error"] as const) {
 			spies.push(jest.spyOn(console, fn).mockImplementation((...args: unknown[]) => void logs.push(args.map(String).join(" "))));
 		}
 	}
+	const broker = new ServiceBroker(
+		brokerConfig({
+			nodeID: opts.nodeID ?? `test-${Math.random().toString(36).slice(2, 8)}`,
+			...(opts.captureLogs ? {} : { logger: false }),
+		}),
+	);
 	for (const schema of selectServices(opts.services ?? [])) {
 		broker.createService(opts.replace?.[schema.name] ?? schema);
 	}

@@ -1,0 +1,75 @@
+// The README's start command on a fresh data directory: the whole platform in one process with
+// embedded storage (no NATS, no MongoDB), answering /health within 10 s; the data survives a
+// restart; the bootstrap admin is created once, with a generated password printed once.
+import { mkdtempSync, readdirSync, rmSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { api, waitUntil } from "../helpers/http";
+import { linkToken, startMailServer } from "../helpers/mail";
+import { freePort, spawnQm, type QmProcess } from "../helpers/processes";
+
+const PASSWORD = "Restart-proof-p4ss!";
+
+describe("npm start (embedded mode)", () => {
+	let mail: Awaited<ReturnType<typeof startMailServer>>;
+	let dataDir: string;
+	let running: QmProcess | undefined;
+
+	beforeAll(async () => {
+		mail = await startMailServer();
+		dataDir = mkdtempSync(join(tmpdir(), "qm-start-"));
+	});
+	afterAll(async () => {
+		await running?.stop("SIGKILL");
+		await mail.close();
+		rmSync(dataDir, { recursive: true, force: true });
+	});
+
+	async function start() {
+		const port = await freePort();
+		const t0 = Date.now();
+		running = spawnQm("platform", {
+			PORT: String(port),
+			DATA_DIR: dataDir,
+			SMTP_URL: mail.url,
+			QM_ADMIN_EMAIL: "ops@example.com",
+			PUBLIC_URL: "http://console.test",
+		});
+		const base = `http://127.0.0.1:${port}`;
+		await waitUntil(async () => (await fetch(`${base}/health`)).status === 200, 10_000, 50);
+		const startedIn = Date.now() - t0;
+		await waitUntil(async () => (await fetch(`${base}/ready`)).status === 200, 5_000);
+		return { http: api(`${base}/api/v1`), startedIn, proc: running };
+	}
+
+	it("starts, serves the sign-up journey, and keeps everything across a restart", async () => {
+		const first = await start();
+		expect(first.startedIn).toBeLessThan(10_000);
+		expect(first.proc.output()).not.toMatch(/transporter|NATS|mongo/i);
+
+		// The bootstrap admin, with a generated password printed once.
+		const generated = await waitUntil(async () => /Generated password \(shown once\): (\S+)/.exec(first.proc.output())?.[1]);
+		expect((await first.http.post("/auth/signin", { email: "ops@example.com", password: generated })).status).toBe(200);
+
+		expect((await first.http.post("/auth/signup", { email: "keeper@example.com", acceptTerms: true })).status).toBe(202);
+		const token = linkToken(await mail.waitFor("keeper@example.com", /Activate/), "/activate");
+		const activated = await first.http.post("/auth/activate", { token, password: PASSWORD });
+		expect(activated.status).toBe(200);
+		const id = activated.body.account.id;
+
+		expect(await first.proc.stop()).toBe(0); // graceful
+		expect(readdirSync(dataDir)).toEqual(expect.arrayContaining(["accounts.db", "credentials.db", "outbox.db"]));
+
+		const second = await start();
+		const session = await second.http.post("/auth/signin", { email: "keeper@example.com", password: PASSWORD });
+		expect(session.status).toBe(200);
+		const me = await second.http.get("/account", { token: session.body.session });
+		expect(me.body).toMatchObject({ id, email: "keeper@example.com", status: "active", group: "trial" });
+		// The used link stays used, the admin is not created again and its password still works.
+		expect((await second.http.post("/auth/activate", { token, password: PASSWORD })).body.type).toBe("LINK_INVALID");
+		expect((await second.http.post("/auth/signin", { email: "ops@example.com", password: generated })).status).toBe(200);
+		expect(second.proc.output()).not.toContain("Generated password");
+		expect(await second.proc.stop()).toBe(0);
+		running = undefined;
+	});
+});

@@ -1,0 +1,74 @@
+// Quartermaster processes for tests: `node dist/bin/qm.js` exactly as `npm start` runs it after the
+// build, with the environment a deployment would give it. Output is kept for assertions.
+import { spawn, type ChildProcess } from "child_process";
+import { existsSync } from "fs";
+import { createServer, createConnection, type AddressInfo } from "net";
+import { join } from "path";
+
+export const ROOT = join(__dirname, "..", "..");
+export const ENTRY = join(ROOT, "dist", "bin", "qm.js");
+
+export function assertBuilt() {
+	if (!existsSync(ENTRY)) throw new Error(`${ENTRY} is missing: run \`npm run build\` first (\`npm test\` does it)`);
+}
+
+export function freePort(): Promise<number> {
+	return new Promise((resolve, reject) => {
+		const srv = createServer();
+		srv.listen(0, "127.0.0.1", () => {
+			const { port } = srv.address() as AddressInfo;
+			srv.close(() => resolve(port));
+		});
+		srv.on("error", reject);
+	});
+}
+
+export function natsUrl(): string {
+	return process.env.NATS_URL || "nats://127.0.0.1:4222";
+}
+
+/** Rejects with a clear message when NATS does not answer (CI starts it in .ci/run). */
+export function assertNatsListening(): Promise<void> {
+	const u = new URL(natsUrl());
+	return new Promise((resolve, reject) => {
+		const sock = createConnection({ host: u.hostname, port: Number(u.port || 4222) });
+		sock.once("connect", () => {
+			sock.destroy();
+			resolve();
+		});
+		sock.once("error", err => reject(new Error(`NATS is not listening at ${natsUrl()} (${err.message}); start it with \`nats-server -js\` or set NATS_URL`)));
+	});
+}
+
+export interface QmProcess {
+	name: string;
+	proc: ChildProcess;
+	output(): string;
+	/** SIGTERM and wait; resolves with the exit code */
+	stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export function spawnQm(name: string, env: Record<string, string>): QmProcess {
+	assertBuilt();
+	let out = "";
+	const proc = spawn(process.execPath, [ENTRY], {
+		cwd: ROOT,
+		env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", LOG_LEVEL: "info", BCRYPT_COST: "4", ...env },
+		stdio: ["ignore", "pipe", "pipe"],
+	});
+	proc.stdout!.on("data", d => (out += d));
+	proc.stderr!.on("data", d => (out += d));
+	const exited = new Promise<number | null>(resolve => proc.once("exit", code => resolve(code)));
+	return {
+		name,
+		proc,
+		output: () => out,
+		async stop(signal: NodeJS.Signals = "SIGTERM") {
+			if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+			const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+			const code = await exited;
+			clearTimeout(timer);
+			return code;
+		},
+	};
+}

@@ -1,0 +1,178 @@
+// The portable Store (mixins/db.mixin.ts) behaves the same on every backend: NeDB in memory, NeDB
+// files under DATA_DIR, and MongoDB when MONGO_URI or MONGOMS_SYSTEM_BINARY is set (otherwise that
+// leg is reported as skipped, with the reason). Also the job leases built on it.
+import { mkdtempSync, rmSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { ServiceBroker } from "moleculer";
+import { createDbMixin, DuplicateKeyError, bumpCounter, type Store } from "../../mixins/db.mixin";
+import { createJobsMixin } from "../../mixins/jobs.mixin";
+import { collection } from "../../models/collection";
+
+const people = collection({
+	name: "test_people",
+	indexes: [
+		{ field: "email", unique: true },
+		{ field: "expiresAt", expireAfterSeconds: 3600 },
+	],
+	fields: { email: String, name: String, age: Number, createdAt: Date },
+});
+const counters = collection({ name: "test_counters" });
+
+interface Backend {
+	name: string;
+	env: () => Promise<Record<string, string>>;
+	skip?: string;
+	cleanup?: () => Promise<void>;
+}
+
+const tmp = mkdtempSync(join(tmpdir(), "qm-storage-"));
+let mongoStop: (() => Promise<void>) | undefined;
+
+const mongoReason =
+	process.env.MONGO_URI || process.env.MONGOMS_SYSTEM_BINARY
+		? undefined
+		: "MongoDB leg skipped: set MONGO_URI or MONGOMS_SYSTEM_BINARY to run it (no MongoDB server on this machine)";
+const backends: Backend[] = [
+	{ name: "NeDB in memory", env: async () => ({ DATA_DIR: ":memory:", MONGO_URI: "" }) },
+	{ name: "NeDB files", env: async () => ({ DATA_DIR: join(tmp, "files"), MONGO_URI: "" }) },
+	{
+		name: "MongoDB",
+		skip: mongoReason,
+		env: async () => {
+			if (process.env.MONGO_URI) return { MONGO_URI: process.env.MONGO_URI };
+			const { MongoMemoryServer } = await import("mongodb-memory-server-core");
+			const server = await MongoMemoryServer.create({ binary: { systemBinary: process.env.MONGOMS_SYSTEM_BINARY } });
+			mongoStop = () => server.stop().then(() => undefined);
+			return { MONGO_URI: server.getUri("qm-storage-test") };
+		},
+		cleanup: async () => mongoStop?.(),
+	},
+];
+
+if (mongoReason) console.warn(mongoReason);
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function openBroker(env: Record<string, string>) {
+	for (const [k, v] of Object.entries(env)) {
+		if (v) process.env[k] = v;
+		else delete process.env[k];
+	}
+	process.env.QM_JOBS = "off";
+	const broker = new ServiceBroker({ logger: false });
+	let runs = 0;
+	const svc = broker.createService({
+		name: "storetest",
+		mixins: [createDbMixin([people, counters]), createJobsMixin("storetest")],
+		jobs: {
+			slow: {
+				cron: "0 0 1 1 *",
+				async handler() {
+					runs++;
+					await new Promise(r => setTimeout(r, 100));
+					return runs;
+				},
+			},
+		},
+	} as never) as unknown as { db: Record<string, Store>; runJob(name: string, tick?: Date): Promise<{ processed: number; skipped?: boolean }> };
+	await broker.start();
+	return { broker, svc, db: svc.db, runs: () => runs };
+}
+
+describe.each(backends.map(b => [b.name, b] as const))("Store on %s", (_name, backend) => {
+	const run = backend.skip ? describe.skip : describe;
+	run("operations", () => {
+		let ctx: Awaited<ReturnType<typeof openBroker>>;
+		let env: Record<string, string>;
+		beforeAll(async () => {
+			env = await backend.env();
+			ctx = await openBroker(env);
+			await ctx.db.test_people.remove({});
+			await ctx.db.test_counters.remove({});
+		});
+		afterAll(async () => {
+			await ctx?.broker.stop();
+			await backend.cleanup?.();
+		});
+
+		it("inserts, finds and refuses a second document with a unique value", async () => {
+			const t = new Date("2026-01-02T03:04:05Z");
+			await ctx.db.test_people.insert({ _id: "p1", email: "a@example.com", name: "Ann", age: 30, createdAt: t });
+			const back = await ctx.db.test_people.findById("p1");
+			expect(back).toMatchObject({ _id: "p1", email: "a@example.com", age: 30 });
+			expect(new Date(back!.createdAt as Date).getTime()).toBe(t.getTime());
+			await expect(ctx.db.test_people.insert({ _id: "p2", email: "a@example.com" })).rejects.toBeInstanceOf(DuplicateKeyError);
+			await expect(ctx.db.test_people.insert({ _id: "p1", email: "other@example.com" })).rejects.toBeInstanceOf(DuplicateKeyError);
+			expect(await ctx.db.test_people.count({})).toBe(1);
+		});
+
+		it("queries with $in, $or, $regex, date ranges, sort, skip and limit the same way", async () => {
+			const base = Date.parse("2026-03-01T00:00:00Z");
+			for (let i = 0; i < 10; i++) {
+				await ctx.db.test_people.insert({
+					_id: `q${i}`,
+					email: `q${i}@Example.com`,
+					name: i % 2 ? "Odd" : "Even",
+					age: i,
+					createdAt: new Date(base + i * 3600_000),
+				});
+			}
+			const page = await ctx.db.test_people.find({ _id: { $regex: /^q/ } }, { sort: { age: -1 }, skip: 2, limit: 3 });
+			expect(page.map(p => p.age)).toEqual([7, 6, 5]);
+			expect((await ctx.db.test_people.find({ age: { $in: [1, 3, 99] } }, { sort: { age: 1 } })).map(p => p._id)).toEqual(["q1", "q3"]);
+			expect(await ctx.db.test_people.count({ $or: [{ age: 0 }, { name: "Odd", age: { $gte: 7 } }] })).toBe(3);
+			expect(await ctx.db.test_people.count({ email: { $regex: /Q2@EXAMPLE/i } })).toBe(1);
+			expect(await ctx.db.test_people.count({ createdAt: { $gte: new Date(base + 5 * 3600_000), $lt: new Date(base + 8 * 3600_000) } })).toBe(3);
+		});
+
+		it("updates one document atomically under a condition: 100 parallel reservations of 7 places", async () => {
+			await ctx.db.test_counters.insert({ _id: "places", used: 0 });
+			const results = await Promise.all(
+				Array.from({ length: 100 }, () => ctx.db.test_counters.updateOne({ _id: "places", used: { $lt: 7 } }, { $inc: { used: 1 } })),
+			);
+			expect(results.filter(Boolean)).toHaveLength(7);
+			expect((await ctx.db.test_counters.findById("places"))!.used).toBe(7);
+			expect(new Set(results.filter(Boolean).map(r => r!.used))).toEqual(new Set([1, 2, 3, 4, 5, 6, 7]));
+		});
+
+		it("counts parallel hits on a new counter without losing one", async () => {
+			const expires = new Date(Date.now() + 60_000);
+			const counts = await Promise.all(Array.from({ length: 50 }, () => bumpCounter(ctx.db.test_counters, "hits", expires)));
+			expect([...counts].sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+		});
+
+		it("returns null for an update that matches nothing, upserts on request, and counts many-updates and removals", async () => {
+			expect(await ctx.db.test_counters.updateOne({ _id: "nobody" }, { $set: { x: 1 } })).toBeNull();
+			expect(await ctx.db.test_counters.findById("nobody")).toBeNull();
+			expect(await ctx.db.test_counters.updateOne({ _id: "made" }, { $set: { x: 1 } }, { upsert: true })).toMatchObject({ _id: "made", x: 1 });
+			expect(await ctx.db.test_people.updateMany({ name: "Odd" }, { $set: { flagged: true } })).toBe(5);
+			expect(await ctx.db.test_people.count({ flagged: true })).toBe(5);
+			expect(await ctx.db.test_people.updateOne({ _id: "q1" }, { $unset: { flagged: true } })).not.toHaveProperty("flagged");
+			expect(await ctx.db.test_people.remove({ name: "Even" })).toBe(5);
+		});
+
+		it("runs a job once when two runs race, and a scheduled tick on one replica only", async () => {
+			const before = ctx.runs();
+			const [a, b] = await Promise.allSettled([ctx.svc.runJob("slow"), ctx.svc.runJob("slow")]);
+			const outcomes = [a, b].map(r => (r.status === "fulfilled" ? "ran" : (r.reason as { type?: string }).type));
+			expect(outcomes.sort()).toEqual(["CONFLICT", "ran"]);
+			expect(ctx.runs()).toBe(before + 1);
+
+			const tick = new Date("2026-05-01T10:00:00Z");
+			const ticks = await Promise.all([ctx.svc.runJob("slow", tick), ctx.svc.runJob("slow", tick)]);
+			expect(ticks.filter(t => !t.skipped)).toHaveLength(1);
+			expect((await ctx.svc.runJob("slow", tick)).skipped).toBe(true); // a late replica of the same tick
+			expect((await ctx.svc.runJob("slow")).processed).toBe(before + 3); // the lease was released
+		});
+
+		if (backend.name === "NeDB files") {
+			it("keeps the data and the unique index across a restart", async () => {
+				await ctx.broker.stop();
+				ctx = await openBroker(env);
+				expect(await ctx.db.test_people.findById("p1")).toMatchObject({ email: "a@example.com" });
+				expect((await ctx.db.test_counters.findById("places"))!.used).toBe(7);
+				await expect(ctx.db.test_people.insert({ _id: "p9", email: "a@example.com" })).rejects.toBeInstanceOf(DuplicateKeyError);
+			});
+		}
+	});
+});
