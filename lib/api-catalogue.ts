@@ -28,9 +28,11 @@ export interface ApiEntry {
 	testOnly?: boolean;
 }
 
+// Per client IP and gateway, in front of the per-address limits the services keep (REG-3).
+// Generous enough for an office behind one NAT address, tight enough to stop a script.
 const AUTH_PUBLIC_LIMITS = [
-	{ limit: 10, windowSeconds: 60 },
-	{ limit: 100, windowSeconds: 3600 },
+	{ limit: 20, windowSeconds: 60 },
+	{ limit: 200, windowSeconds: 3600 },
 ];
 
 export const API_CATALOGUE: ApiEntry[] = [

@@ -6,11 +6,16 @@ import { BlockList, isIP } from "net";
 export function parseTrustList(entries: string[]): BlockList {
 	const list = new BlockList();
 	for (const raw of entries) {
-		const [addr, bits] = raw.split("/");
+		const m = /^([^/]+)(?:\/(\d{1,3}))?$/.exec(raw);
+		const addr = m?.[1] ?? "";
 		const family = isIP(addr) === 6 ? "ipv6" : "ipv4";
-		if (!isIP(addr)) throw new Error(`TRUST_PROXY: "${raw}" is not an IP address or CIDR`);
+		const bits = m?.[2] === undefined ? undefined : Number(m[2]);
+		// A malformed prefix must never widen the list (e.g. "10.0.0.0/" read as /0 would trust everyone).
+		if (!m || !isIP(addr) || (bits !== undefined && bits > (family === "ipv6" ? 128 : 32))) {
+			throw new Error(`TRUST_PROXY: "${raw}" is not an IP address or CIDR`);
+		}
 		if (bits === undefined) list.addAddress(addr, family);
-		else list.addSubnet(addr, Number(bits), family);
+		else list.addSubnet(addr, bits, family);
 	}
 	return list;
 }

@@ -6,9 +6,9 @@ const MASK = "[masked]";
 
 const STRING_PATTERNS: [RegExp, string][] = [
 	[/(bearer\s+)[A-Za-z0-9._~+/=-]+/gi, `$1${MASK}`],
-	[/qm_pat_[A-Za-z0-9]+/g, `qm_pat_${MASK}`],
-	[/([?&](?:session|token|code)=)[^&\s"']+/gi, `$1${MASK}`],
-	[/(\w+:\/\/[^:/\s"']+:)[^@/\s"']+@/g, `$1${MASK}@`],
+	[/qm_(ses|pat)_[A-Za-z0-9_-]+/g, `qm_$1_${MASK}`],
+	[/([?&](?:session|token|access_token|code)=)[^&\s"']+/gi, `$1${MASK}`],
+	[/(\w+:\/\/[^:@/\s"']*:)[^@/\s"']+@/g, `$1${MASK}@`], // passwords in URLs: user:pass@ and :pass@
 	[/\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}/g, MASK], // bcrypt hashes
 ];
 
@@ -23,13 +23,21 @@ export function maskSecrets(value: unknown, depth = 0, seen = new WeakSet<object
 	if (value === null || typeof value !== "object") return value;
 	if (depth > 6 || seen.has(value)) return "[…]";
 	seen.add(value);
+	try {
+		return maskObject(value, depth, seen);
+	} finally {
+		seen.delete(value); // only cycles are cut, not an object that appears twice
+	}
+}
+
+function maskObject(value: object, depth: number, seen: WeakSet<object>): unknown {
 	if (value instanceof Error) {
 		const masked = new Error(maskString(value.message));
 		masked.name = value.name;
 		masked.stack = value.stack ? maskString(value.stack) : undefined;
-		for (const k of ["code", "type"] as const) {
+		for (const k of ["code", "type", "data"] as const) {
 			const v = (value as unknown as Record<string, unknown>)[k];
-			if (v !== undefined) (masked as unknown as Record<string, unknown>)[k] = v;
+			if (v !== undefined) (masked as unknown as Record<string, unknown>)[k] = k === "data" ? maskSecrets(v, depth + 1, seen) : v;
 		}
 		return masked;
 	}

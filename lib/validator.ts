@@ -6,8 +6,18 @@ import type { FieldError } from "./errors";
 export class StrictValidator extends Validators.Fastest {
 	override compile(schema: Record<string, unknown>) {
 		const strictSchema = "$$strict" in schema || "$$root" in schema ? schema : { $$strict: true, ...schema };
-		return super.compile(strictSchema);
+		return super.compile(strictNested(strictSchema) as Record<string, unknown>);
 	}
+}
+
+/** Nested objects with declared `props` are strict too, unless they say otherwise. */
+function strictNested(rule: unknown): unknown {
+	if (Array.isArray(rule)) return rule.map(strictNested);
+	if (!rule || typeof rule !== "object" || rule instanceof RegExp) return rule;
+	const out: Record<string, unknown> = {};
+	for (const [k, v] of Object.entries(rule)) out[k] = k === "props" || k === "items" || !k.startsWith("$$") ? strictNested(v) : v;
+	if (out.type === "object" && out.props && !("strict" in out)) out.strict = true;
+	return out;
 }
 
 interface FvError {

@@ -91,7 +91,7 @@ const NotificationsService = defineService<Self>({
 				to: { type: "email" },
 				accountId: { type: "string", optional: true },
 				dedupKey: { type: "string", min: 1, max: 300 },
-				data: { type: "object", optional: true, default: {}, $$strict: false },
+				data: { type: "object", optional: true, default: {} }, // template data: any fields
 			},
 			async handler(this: Self, ctx: Context<{ template: string; to: string; accountId?: string; dedupKey: string; data: Record<string, string> }>) {
 				const { template, to, accountId, dedupKey, data } = ctx.params;

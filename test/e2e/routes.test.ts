@@ -9,7 +9,9 @@ const ADMIN = { email: "admin@example.com", password: "Routes-adm1n-pass!" };
 describe("routes, catalogue and OpenAPI", () => {
 	let p: Platform;
 	beforeAll(async () => {
-		p = await startPlatform({ env: { QM_TEST_CLOCK: "1", QM_ADMIN_EMAIL: ADMIN.email, QM_ADMIN_PASSWORD: ADMIN.password, CORS_ORIGINS: "https://console.example.test" } });
+		p = await startPlatform({
+			env: { QM_TEST_CLOCK: "1", QM_ADMIN_EMAIL: ADMIN.email, QM_ADMIN_PASSWORD: ADMIN.password, CORS_ORIGINS: "https://console.example.test" },
+		});
 	});
 	afterAll(() => p?.stop());
 
@@ -27,7 +29,12 @@ describe("routes, catalogue and OpenAPI", () => {
 			return `${verb} /api/v1${path} => ${e.action}`;
 		});
 		expect(actionRoutes.sort()).toEqual(catalogue.sort());
-		expect(routes.filter(r => !r.action).map(r => r.key).sort()).toEqual(["GET /api/v1/api-methods", "GET /api/v1/openapi.json", "GET /health", "GET /ready"]);
+		expect(
+			routes
+				.filter(r => !r.action)
+				.map(r => r.key)
+				.sort(),
+		).toEqual(["GET /api/v1/api-methods", "GET /api/v1/openapi.json", "GET /health", "GET /ready"]);
 	});
 
 	it("lists every served route in /api/v1/openapi.json, and nothing else", async () => {
@@ -39,7 +46,10 @@ describe("routes, catalogue and OpenAPI", () => {
 		expect(documented.sort()).toEqual((await served()).map(r => r.key).sort());
 		const patch = doc.paths["/api/v1/account"].patch;
 		expect(patch["x-api-method"]).toBe("users.account.ChangeName");
-		expect(patch.requestBody.content["application/json"].schema).toMatchObject({ additionalProperties: false, properties: { name: { type: "string" }, phone: { type: "string" } } });
+		expect(patch.requestBody.content["application/json"].schema).toMatchObject({
+			additionalProperties: false,
+			properties: { name: { type: "string" }, phone: { type: "string" } },
+		});
 		expect(doc.paths["/api/v1/auth/signup"].post.responses).toHaveProperty("202");
 	});
 
@@ -76,7 +86,10 @@ describe("routes, catalogue and OpenAPI", () => {
 	});
 
 	it("answers CORS preflights for the configured origin only", async () => {
-		const ok = await fetch(`${p.url}/account`, { method: "OPTIONS", headers: { Origin: "https://console.example.test", "Access-Control-Request-Method": "GET" } });
+		const ok = await fetch(`${p.url}/account`, {
+			method: "OPTIONS",
+			headers: { Origin: "https://console.example.test", "Access-Control-Request-Method": "GET" },
+		});
 		expect(ok.headers.get("access-control-allow-origin")).toBe("https://console.example.test");
 		const other = await fetch(`${p.url}/account`, { method: "OPTIONS", headers: { Origin: "https://evil.example", "Access-Control-Request-Method": "GET" } });
 		expect(other.headers.get("access-control-allow-origin")).toBeNull();
@@ -96,5 +109,25 @@ describe("routes, catalogue and OpenAPI", () => {
 		expect((await p.http.post("/admin/jobs/auth.no-such-job/run", {}, { token: admin })).status).toBe(404);
 		expect((await p.http.post("/admin/jobs/nosuchservice.x/run", {}, { token: admin })).status).toBe(404);
 		expect((await p.http.post("/admin/jobs/Bad Name/run", {}, { token: admin })).status).toBe(422);
+	});
+});
+
+describe("per-IP rate limit on the public sign-up route", () => {
+	let p: Platform;
+	beforeAll(async () => {
+		p = await startPlatform();
+	});
+	afterAll(() => p?.stop());
+
+	it("answers 429 RATE_LIMITED with Retry-After after 20 sign-ups a minute from one address", async () => {
+		const statuses: number[] = [];
+		for (let i = 0; i < 20; i++) statuses.push((await p.http.post("/auth/signup", { email: `burst${i}@example.com`, acceptTerms: true })).status);
+		expect(statuses.slice(0, 20).every(s => s === 202)).toBe(true);
+		const last = await p.http.post("/auth/signup", { email: "one-more@example.com", acceptTerms: true });
+		expect(last.status).toBe(429);
+		expect(last.body.type).toBe("RATE_LIMITED");
+		expect(Number(last.headers.get("retry-after"))).toBeGreaterThan(0);
+		// Sign-in has its own allowance.
+		expect((await p.http.post("/auth/signin", { email: "burst0@example.com", password: "Whatever-1234!" })).status).toBe(401);
 	});
 });

@@ -25,7 +25,7 @@ describe("npm start (embedded mode)", () => {
 		rmSync(dataDir, { recursive: true, force: true });
 	});
 
-	async function start() {
+	async function start(extra: Record<string, string> = {}) {
 		const port = await freePort();
 		const t0 = Date.now();
 		running = spawnQm("platform", {
@@ -34,6 +34,7 @@ describe("npm start (embedded mode)", () => {
 			SMTP_URL: mail.url,
 			QM_ADMIN_EMAIL: "ops@example.com",
 			PUBLIC_URL: "http://console.test",
+			...extra,
 		});
 		const base = `http://127.0.0.1:${port}`;
 		await waitUntil(async () => (await fetch(`${base}/health`)).status === 200, 10_000, 50);
@@ -43,8 +44,11 @@ describe("npm start (embedded mode)", () => {
 	}
 
 	it("starts, serves the sign-up journey, and keeps everything across a restart", async () => {
-		const first = await start();
+		const metricsPort = await freePort();
+		const first = await start({ METRICS_PORT: String(metricsPort) });
 		expect(first.startedIn).toBeLessThan(10_000);
+		const metrics = await waitUntil(async () => (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
+		expect(metrics).toMatch(/^moleculer_broker_middlewares_total/m); // Prometheus text format
 		expect(first.proc.output()).not.toMatch(/transporter|NATS|mongo/i);
 
 		// The bootstrap admin, with a generated password printed once.

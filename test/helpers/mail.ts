@@ -12,7 +12,7 @@ export interface Mail {
 	html: string;
 }
 
-export async function startMailServer() {
+export async function startMailServer(port = 0) {
 	const messages: Mail[] = [];
 	const server = new SMTPServer({
 		authOptional: true,
@@ -34,10 +34,10 @@ export async function startMailServer() {
 				.catch(callback);
 		},
 	});
-	await new Promise<void>(resolve => server.listen(0, "127.0.0.1", resolve));
-	const port = (server.server.address() as AddressInfo).port;
+	await new Promise<void>(resolve => server.listen(port, "127.0.0.1", resolve));
+	const listening = (server.server.address() as AddressInfo).port;
 	return {
-		url: `smtp://127.0.0.1:${port}`,
+		url: `smtp://127.0.0.1:${listening}`,
 		messages,
 		/** the first message to `to` (and matching `subject`) that arrives */
 		waitFor(to: string, subject?: RegExp, timeoutMs = 10_000): Promise<Mail> {

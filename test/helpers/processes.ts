@@ -12,15 +12,24 @@ export function assertBuilt() {
 	if (!existsSync(ENTRY)) throw new Error(`${ENTRY} is missing: run \`npm run build\` first (\`npm test\` does it)`);
 }
 
-export function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const srv = createServer();
-		srv.listen(0, "127.0.0.1", () => {
-			const { port } = srv.address() as AddressInfo;
-			srv.close(() => resolve(port));
+// Ports handed out by this process are not handed out again (the OS may offer a just-closed one).
+const handedOut = new Set<number>();
+
+export async function freePort(): Promise<number> {
+	for (;;) {
+		const port = await new Promise<number>((resolve, reject) => {
+			const srv = createServer();
+			srv.listen(0, "127.0.0.1", () => {
+				const { port } = srv.address() as AddressInfo;
+				srv.close(() => resolve(port));
+			});
+			srv.on("error", reject);
 		});
-		srv.on("error", reject);
-	});
+		if (!handedOut.has(port)) {
+			handedOut.add(port);
+			return port;
+		}
+	}
 }
 
 export function natsUrl(): string {
