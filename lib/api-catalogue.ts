@@ -26,6 +26,8 @@ export interface ApiEntry {
 	rateLimit?: { limit: number; windowSeconds: number }[];
 	/** only served when QM_TEST_CLOCK=1 */
 	testOnly?: boolean;
+	/** open to a session that must set up 2FA first (group setting 2fa.required, TFA-6) */
+	setup2fa?: boolean;
 }
 
 // Per client IP and gateway, in front of the per-address limits the services keep (REG-3).
@@ -35,87 +37,41 @@ const AUTH_PUBLIC_LIMITS = [
 	{ limit: 200, windowSeconds: 3600 },
 ];
 
+// One line per endpoint, so the catalogue reads as a table.
+// prettier-ignore
 export const API_CATALOGUE: ApiEntry[] = [
 	// Registration and authentication
-	{
-		rest: "POST /auth/signup",
-		action: "accounts.signup",
-		access: "public",
-		status: 202,
-		rateLimit: AUTH_PUBLIC_LIMITS,
-		description: "Sign up with an email address; an activation link is emailed (REG-1)",
-	},
-	{
-		rest: "POST /auth/activate",
-		action: "accounts.activate",
-		access: "public",
-		rateLimit: AUTH_PUBLIC_LIMITS,
-		description: "Activate an account from the emailed link and set its password (REG-2)",
-	},
-	{
-		rest: "POST /auth/signin",
-		action: "auth.signin",
-		access: "public",
-		rateLimit: [{ limit: 60, windowSeconds: 60 }],
-		description: "Sign in with email and password (REG-4)",
-	},
-	{
-		rest: "POST /auth/signout",
-		action: "auth.signout",
-		method: "users.authentication.Signout",
-		access: "session",
-		status: 204,
-		description: "End the current session (REG-6)",
-	},
+	{ rest: "POST /auth/signup", action: "accounts.signup", access: "public", status: 202, rateLimit: AUTH_PUBLIC_LIMITS, description: "Sign up with an email address; an activation link is emailed (REG-1)" },
+	{ rest: "POST /auth/activate", action: "accounts.activate", access: "public", rateLimit: AUTH_PUBLIC_LIMITS, description: "Activate an account from the emailed link and set its password (REG-2)" },
+	{ rest: "POST /auth/signin", action: "auth.signin", access: "public", rateLimit: [{ limit: 60, windowSeconds: 60 }], description: "Sign in with email and password (REG-4)" },
+	{ rest: "POST /auth/signin/2fa", action: "auth.signin2fa", access: "public", rateLimit: [{ limit: 60, windowSeconds: 60 }], description: "Finish a 2FA sign-in with a TOTP or recovery code (TFA-4)" },
+	{ rest: "POST /auth/signout", action: "auth.signout", method: "users.authentication.Signout", access: "session", status: 204, setup2fa: true, description: "End the current session (REG-6)" },
+	{ rest: "GET /auth/sessions", action: "auth.listSessions", method: "users.authentication.GetSessions", access: "session", description: "My sessions: created, last seen, IP, user agent (REG-6)" },
+	{ rest: "DELETE /auth/sessions/:id", action: "auth.endSession", method: "users.authentication.SignoutSessions", access: "session", status: 204, description: "End one of my sessions" },
+	{ rest: "POST /auth/sessions/revoke-others", action: "auth.revokeOtherSessions", method: "users.authentication.SignoutSessions", access: "session", description: "End all my sessions but this one" },
+	{ rest: "POST /auth/password/change", action: "auth.changePassword", method: "users.account.ChangePassword", access: "session", status: 204, description: "Change my password (PWD-3)" },
+	{ rest: "POST /auth/password/expired", action: "auth.changeExpiredPassword", access: "public", rateLimit: AUTH_PUBLIC_LIMITS, description: "Renew an expired password with the changeToken of PASSWORD_EXPIRED (PWD-2)" },
+	{ rest: "POST /auth/password/reset", action: "auth.requestReset", access: "public", status: 202, rateLimit: AUTH_PUBLIC_LIMITS, description: "Email a password reset link (PWD-4)" },
+	{ rest: "POST /auth/password/reset/confirm", action: "auth.confirmReset", access: "public", status: 204, rateLimit: AUTH_PUBLIC_LIMITS, description: "Set a new password with the emailed reset link (PWD-4)" },
+	{ rest: "POST /auth/2fa/setup", action: "auth.setup2fa", method: "users.account.Get2FAConfig", access: "session", setup2fa: true, description: "Start 2FA setup: secret, otpauth URI and QR code (TFA-1)" },
+	{ rest: "POST /auth/2fa/enable", action: "auth.enable2fa", method: "users.account.Enable2FA", access: "session", setup2fa: true, description: "Turn 2FA on with a valid code; returns the recovery codes once (TFA-2)" },
+	{ rest: "POST /auth/2fa/recovery-codes", action: "auth.recoveryCodes", method: "users.account.Get2FABackupCodes", access: "session", description: "View the unused recovery codes (TFA-5)" },
+	{ rest: "POST /auth/2fa/recovery-codes/regenerate", action: "auth.regenerateRecoveryCodes", method: "users.account.Regenerate2FABackupCodes", access: "session", description: "Replace the recovery codes (TFA-5)" },
+	{ rest: "POST /auth/2fa/disable", action: "auth.disable2fa", method: "users.account.Disable2FA", access: "session", status: 204, description: "Turn 2FA off (TFA-5)" },
 
 	// Account
-	{ rest: "GET /account", action: "accounts.me", method: "users.account.GetUserInfo", access: "user", description: "The signed-in account" },
+	{ rest: "GET /account", action: "accounts.me", method: "users.account.GetUserInfo", access: "user", setup2fa: true, description: "The signed-in account" },
 	{ rest: "PATCH /account", action: "accounts.update", method: "users.account.ChangeName", access: "user", description: "Change the account's name or phone" },
-	{
-		rest: "GET /account/notifications",
-		action: "notifications.list",
-		method: "users.account.GetNotifications",
-		access: "user",
-		description: "In-app notifications, newest first",
-	},
-	{
-		rest: "POST /account/notifications/:id/read",
-		action: "notifications.markRead",
-		method: "users.account.GetNotifications",
-		access: "user",
-		description: "Mark an in-app notification read",
-	},
+	{ rest: "GET /account/notifications", action: "notifications.list", method: "users.account.GetNotifications", access: "user", description: "In-app notifications, newest first" },
+	{ rest: "POST /account/notifications/:id/read", action: "notifications.markRead", method: "users.account.GetNotifications", access: "user", description: "Mark an in-app notification read" },
 
 	// Administration
-	{
-		rest: "GET /admin/accounts",
-		action: "accounts.adminList",
-		method: "admin.accounts.GetAccounts",
-		access: "admin",
-		description: "Search accounts by email/name, status and group",
-	},
-	{
-		rest: "GET /admin/outbox",
-		action: "notifications.adminOutbox",
-		method: "admin.notifications.GetOutbox",
-		access: "admin",
-		description: "Emails the platform sent or queued (subject, text, links)",
-	},
-	{
-		rest: "POST /admin/jobs/:name/run",
-		action: "gateway.runJob",
-		method: "admin.jobs.RunJob",
-		access: "admin",
-		description: "Run a scheduled job now and answer when it is done",
-	},
-	{
-		rest: "POST /admin/clock",
-		action: "gateway.setClock",
-		method: "admin.clock.SetClock",
-		access: "admin",
-		testOnly: true,
-		description: "Set the platform clock on every service (QM_TEST_CLOCK=1 only)",
-	},
+	{ rest: "GET /admin/accounts", action: "accounts.adminList", method: "admin.accounts.GetAccounts", access: "admin", description: "Search accounts by email/name, status and group" },
+	{ rest: "GET /admin/signin-attempts", action: "auth.adminAttempts", method: "admin.auth.GetSigninAttempts", access: "admin", description: "Failing and locked sign-in pairs, by email and IP (REG-6)" },
+	{ rest: "DELETE /admin/signin-attempts", action: "auth.adminResetAttempts", method: "admin.auth.ResetSigninAttempts", access: "admin", description: "Lift sign-in lockouts by email and/or IP" },
+	{ rest: "GET /admin/outbox", action: "notifications.adminOutbox", method: "admin.notifications.GetOutbox", access: "admin", description: "Emails the platform sent or queued (subject, text, links)" },
+	{ rest: "POST /admin/jobs/:name/run", action: "gateway.runJob", method: "admin.jobs.RunJob", access: "admin", description: "Run a scheduled job now and answer when it is done" },
+	{ rest: "POST /admin/clock", action: "gateway.setClock", method: "admin.clock.SetClock", access: "admin", testOnly: true, description: "Set the platform clock on every service (QM_TEST_CLOCK=1 only)" },
 ];
 
 /** The API method's group: `users.account.GetUserInfo` → `users.account`. */

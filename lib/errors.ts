@@ -52,3 +52,17 @@ export function rateLimited(retryAfterSeconds: number, type = "RATE_LIMITED") {
 		retryAfter: Math.max(1, Math.ceil(retryAfterSeconds)),
 	});
 }
+
+export function invalidState(message: string, data?: unknown) {
+	return new MoleculerClientError(message, 422, "INVALID_STATE", data);
+}
+
+export function passwordRequired() {
+	return new MoleculerClientError("The password is not correct", 403, "PASSWORD_REQUIRED", { field: "password" });
+}
+
+export function wrongCode(status: 401 | 422, message = "is not a current code of the authenticator app nor an unused recovery code") {
+	return status === 401
+		? new MoleculerClientError("Wrong code", 401, "INVALID_CREDENTIALS")
+		: new MoleculerClientError(`code: ${message}`, 422, "VALIDATION_ERROR", [{ field: "code", message }]);
+}

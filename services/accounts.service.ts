@@ -10,7 +10,7 @@ import { conflict, linkInvalid, notFound, rateLimited, validationError } from ".
 import { pageOf, pageParams, skipOf } from "../lib/pagination";
 import { createDbMixin, DuplicateKeyError, hitLimits, type Doc, type Store } from "../mixins/db.mixin";
 import { accountCounters, accounts, groups, signups } from "../models/accounts";
-import { BUILT_IN_GROUPS, type Group } from "./accounts/groups";
+import { BUILT_IN_GROUPS, settingsOf, type Group } from "./accounts/groups";
 
 export interface AccountDoc extends Doc {
 	email: string;
@@ -218,12 +218,25 @@ const AccountsService = defineService<Self>({
 			},
 		},
 
+		/** For auth: who signs in, with the settings of their group. */
 		findByEmail: {
 			visibility: "public",
 			params: { email: { type: "string", min: 1, max: 320 } },
 			async handler(this: Self, ctx: Context<{ email: string }>) {
 				const a = await this.db.accounts.findOne({ email: ctx.params.email.trim().toLowerCase() });
-				return a ? { id: a._id, email: a.email, status: a.status } : null;
+				return a ? { id: a._id, email: a.email, status: a.status, group: a.group, settings: settingsOf(await this.groupOf(a.group)) } : null;
+			},
+		},
+
+		/** For jobs of other services: several accounts at once, with their group settings. */
+		identities: {
+			visibility: "public",
+			params: { ids: { type: "array", items: "string", max: 1000 } },
+			async handler(this: Self, ctx: Context<{ ids: string[] }>) {
+				const rows = await this.db.accounts.find({ _id: { $in: ctx.params.ids } });
+				const groups = new Map<string, GroupDoc>();
+				for (const a of rows) if (!groups.has(a.group)) groups.set(a.group, await this.groupOf(a.group));
+				return rows.map(a => ({ id: a._id, email: a.email, name: a.name, status: a.status, group: a.group, settings: settingsOf(groups.get(a.group)) }));
 			},
 		},
 

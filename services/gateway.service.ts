@@ -37,6 +37,8 @@ export interface Identity {
 	type: string;
 	via: "session";
 	sessionId: string;
+	/** "2fa-setup": the group requires 2FA and this session may only set it up (TFA-6) */
+	scope: "full" | "2fa-setup";
 }
 
 type Self = Service & {
@@ -282,11 +284,11 @@ export function createGatewayService() {
 				if (!entry || entry.access === "public") return null;
 				const token = bearer(req);
 				if (!token) throw unauthorized();
-				const session = await ctx.call<{ sessionId: string; accountId: string }, { token: string }>("auth.resolveSession", { token });
-				const identity = await ctx.call<Omit<Identity, "via" | "sessionId"> | null, { id: string }>("accounts.identity", { id: session.accountId });
+				const session = await ctx.call<{ sessionId: string; accountId: string; scope: Identity["scope"] }, { token: string }>("auth.resolveSession", { token });
+				const identity = await ctx.call<Omit<Identity, "via" | "sessionId" | "scope"> | null, { id: string }>("accounts.identity", { id: session.accountId });
 				if (!identity) throw unauthorized();
 				if (identity.status === "suspended") throw unauthorized("This account is suspended", "ACCOUNT_SUSPENDED");
-				return { ...identity, via: "session", sessionId: session.sessionId };
+				return { ...identity, via: "session", sessionId: session.sessionId, scope: session.scope };
 			},
 
 			authorize(this: Self, ctx: Context, _route: unknown, req: Req) {
@@ -296,6 +298,9 @@ export function createGatewayService() {
 				if (!user) throw unauthorized();
 				if (entry.access === "admin" && user.role !== "admin") throw forbidden("Administrators only", { method: entry.method });
 				if (entry.access === "session" && user.via !== "session") throw forbidden("This operation needs a signed-in session", { method: entry.method });
+				if (user.scope === "2fa-setup" && !entry.setup2fa) {
+					throw forbidden("Set up two-factor authentication first (POST /auth/2fa/setup)", { method: entry.method, reason: "2FA_SETUP_REQUIRED" });
+				}
 			},
 
 			entryOf(this: Self, alias: Req["$alias"]) {

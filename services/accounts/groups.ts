@@ -3,6 +3,20 @@
 
 export type GroupType = "trial" | "beta" | "billing" | "post";
 
+/** Provider settings per group (SPEC "per group"); a group's stored values override these. */
+export const DEFAULT_GROUP_SETTINGS = {
+	"password.expiry.days": 180, // PWD-2; 0 = passwords never expire
+	"password.expiry.notify.days": [14, 7, 3, 1],
+	"password.min.length": 10, // PWD-1
+	"2fa.required": 0, // TFA-6
+};
+
+export type GroupSettings = typeof DEFAULT_GROUP_SETTINGS;
+
+export function settingsOf(group: { settings?: Partial<GroupSettings> } | null | undefined): GroupSettings {
+	return { ...DEFAULT_GROUP_SETTINGS, ...(group?.settings ?? {}) };
+}
+
 export interface Group {
 	name: string;
 	type: GroupType;
@@ -12,6 +26,7 @@ export interface Group {
 	signupDefault: boolean;
 	builtIn: boolean;
 	description: string;
+	settings?: Partial<GroupSettings>;
 }
 
 export const BUILT_IN_GROUPS: Group[] = [

@@ -88,6 +88,92 @@ const TEMPLATES: Record<string, (d: Data) => Rendered> = {
 			inApp: { title: "Welcome!", body: "Your account is active." },
 		};
 	},
+	"password-changed"(d) {
+		const reset = required(d, "resetLink");
+		const how = d.how === "reset" ? "reset with an emailed link" : d.how === "expired" ? "renewed after it expired" : "changed";
+		const text = [`The password of your account was ${how} on ${required(d, "when")}.`, "", `If this was not you, reset it now: ${reset}`].join("\n");
+		return {
+			subject: "Your password was changed",
+			text,
+			html: page("Your password was changed", [`The password of your account was ${how} on ${required(d, "when")}.`, "If this was not you, reset it now."], {
+				href: reset,
+				label: "Reset my password",
+			}),
+			links: [reset],
+		};
+	},
+	"password-reset"(d) {
+		const link = required(d, "link");
+		const text = [
+			"Someone — perhaps you — asked to reset the password of your account.",
+			"",
+			`Choose a new password here (the link works once, for 30 minutes):`,
+			link,
+			"",
+			"If this was not you, ignore this email: your password stays as it is.",
+		].join("\n");
+		return {
+			subject: "Confirm account password reset",
+			text,
+			html: page(
+				"Confirm account password reset",
+				[
+					"Someone — perhaps you — asked to reset the password of your account. The link works once, for 30 minutes.",
+					"If this was not you, ignore this email.",
+				],
+				{ href: link, label: "Reset password" },
+			),
+			links: [link],
+		};
+	},
+	"password-expiry"(d) {
+		const days = Number(required(d, "days"));
+		const link = required(d, "changeLink");
+		const when = days === 1 ? "tomorrow" : `in ${days} days`;
+		const text = [`Your password expires ${when} (${required(d, "expiresAt")}).`, "", `Change it now to keep access without interruption: ${link}`].join("\n");
+		return {
+			subject: `Your password expires ${when}`,
+			text,
+			html: page(`Your password expires ${when}`, [`Your password expires ${when} (${d.expiresAt}). Change it now to keep access without interruption.`], {
+				href: link,
+				label: "Change password",
+			}),
+			links: [link],
+			inApp: { title: `Password expires ${when}`, body: "Change your password to keep access without interruption." },
+		};
+	},
+	"2fa-enabled"(d) {
+		const text = [
+			`Two-factor authentication was turned on for your account on ${required(d, "when")}.`,
+			"",
+			"Keep your recovery codes somewhere safe: they are the only way in if you lose your device.",
+		].join("\n");
+		return { subject: "Two-factor authentication is on", text, html: page("Two-factor authentication is on", text.split("\n").filter(Boolean)), links: [] };
+	},
+	"2fa-disabled"(d) {
+		const text = [
+			`Two-factor authentication was turned off for your account on ${required(d, "when")}.`,
+			"",
+			"If this was not you, change your password and turn it on again.",
+		].join("\n");
+		return { subject: "Two-factor authentication is off", text, html: page("Two-factor authentication is off", text.split("\n").filter(Boolean)), links: [] };
+	},
+	"2fa-codes-regenerated"(d) {
+		const text = [`New recovery codes were generated for your account on ${required(d, "when")}. The old ones no longer work.`].join("\n");
+		return { subject: "New recovery codes", text, html: page("New recovery codes", [text]), links: [] };
+	},
+	"2fa-recovery-used"(d) {
+		const left = Number(required(d, "remaining"));
+		const warn = left <= 3 ? ` Only ${left} left: generate new ones soon.` : "";
+		const text = `A recovery code was used to sign in to your account on ${required(d, "when")}. ${left} unused codes remain.${warn}`;
+		return {
+			subject: "A recovery code was used",
+			text,
+			html: page("A recovery code was used", [text]),
+			links: [],
+			inApp: { title: "Recovery code used", body: `${left} unused recovery codes remain.${warn}` },
+		};
+	},
 };
 
 export function templateNames(): string[] {

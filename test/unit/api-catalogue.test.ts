@@ -27,7 +27,7 @@ describe("API_CATALOGUE", () => {
 
 	test.each(API_CATALOGUE.map(e => [e.rest, e] as const))("%s: public ⇔ no method, else a method `a.b.Name`", (_rest, entry) => {
 		if (entry.access === "public") expect(entry.method).toBeUndefined();
-		else expect(entry.method).toMatch(/^[a-z]+\.[a-z]+\.[A-Z][A-Za-z]+$/);
+		else expect(entry.method).toMatch(/^[a-z]+\.[a-z]+\.[A-Z][A-Za-z0-9]+$/);
 		expect(["public", "user", "session", "admin"]).toContain(entry.access);
 		expect(entry.description.length).toBeGreaterThan(0);
 	});
