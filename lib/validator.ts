@@ -8,6 +8,19 @@ export class StrictValidator extends Validators.Fastest {
 		const strictSchema = "$$strict" in schema || "$$root" in schema ? schema : { $$strict: true, ...schema };
 		return super.compile(strictNested(strictSchema) as Record<string, unknown>);
 	}
+
+	// Events are facts published by our own services and gain fields over time: a listener checks
+	// the fields it needs and ignores the rest, so a new field never silently drops an event.
+	override middleware(broker: Parameters<Validators.Fastest["middleware"]>[0]) {
+		const mw = super.middleware(broker) as ReturnType<Validators.Fastest["middleware"]> & { localEvent: (h: unknown, e: Record<string, unknown>) => unknown };
+		const localEvent = mw.localEvent;
+		mw.localEvent = function (handler: unknown, event: Record<string, unknown>) {
+			const params = event.params as Record<string, unknown> | undefined;
+			const open = params && typeof params === "object" && !("$$strict" in params) ? { ...event, params: { $$strict: false, ...params } } : event;
+			return localEvent.call(this, handler, open);
+		};
+		return mw;
+	}
 }
 
 /** Nested objects with declared `props` are strict too, unless they say otherwise. */

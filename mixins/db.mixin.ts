@@ -2,7 +2,10 @@
 // mode; otherwise moleculer-db's NeDB MemoryAdapter, file-backed under DATA_DIR (one file per
 // collection), or purely in memory with DATA_DIR=":memory:" (unit tests). Services only see
 // `this.db.<collection>` — a Store with the handful of portable operations below — and never
-// know which backend they got. Every query used must mean the same on both.
+// know which backend they got. Every query used must mean the same on both — in particular,
+// never compare a field that may be null with $lt/$lte/$gt/$gte: NeDB orders null before every
+// value, MongoDB matches nothing; store a sentinel (e.g. epoch 0) instead. Field names must not
+// contain dots (NeDB refuses them).
 import { mkdirSync } from "fs";
 import { join, resolve } from "path";
 import type { ServiceSchema, Service } from "moleculer";

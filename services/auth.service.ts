@@ -63,7 +63,8 @@ interface AttemptDoc extends Doc {
 	email: string;
 	ip: string;
 	failures: number;
-	lockedUntil: Date | null;
+	/** epoch 0 when not locked (never null: see takeAttempt) */
+	lockedUntil: Date;
 	lastFailureAt?: Date;
 	expiresAt: Date;
 }
@@ -152,6 +153,7 @@ const RESET_LIMITS_PER_ADDRESS = [
 	{ limit: 5, windowSeconds: 3600 },
 ];
 const WAIT_FOR_SLOT_MS = 3000;
+const NOT_LOCKED = new Date(0);
 
 const passwordRule = { type: "string", min: 1, max: 1024 } as const; // the policy says the rest
 const tokenRule = { type: "string", min: 1, max: 200 } as const;
@@ -543,8 +545,8 @@ const AuthService = defineService<Self>({
 					email: r.email,
 					ip: r.ip,
 					failures: r.failures,
-					locked: !!r.lockedUntil && r.lockedUntil > t,
-					lockedUntil: r.lockedUntil && r.lockedUntil > t ? r.lockedUntil : null,
+					locked: r.lockedUntil > t,
+					lockedUntil: r.lockedUntil > t ? r.lockedUntil : null,
 					lastFailureAt: r.lastFailureAt ?? null,
 				}));
 			},
@@ -750,25 +752,29 @@ const AuthService = defineService<Self>({
 				const t = nowMs();
 				const cap = await this.db.auth_counters.findById(`cap|${subject}|${hourBucket(t).key}`);
 				if (cap && (cap.count as number) >= LOCKOUT.accountCapPerHour) throw rateLimited(secondsUntil(t, hourBucket(t).endsAt), "TOO_MANY_ATTEMPTS");
-				// A lock that has run out frees the pair.
-				await this.db.signin_attempts.updateOne({ _id: key, lockedUntil: { $lte: new Date(t) } }, { $set: { failures: 0, lockedUntil: null } });
+				// A lock that has run out frees the pair. (`lockedUntil` is never null: NeDB orders null
+				// before every date while MongoDB compares nothing with it; epoch 0 means "not locked".)
+				const nowDate = new Date(t);
+				await this.db.signin_attempts.updateOne(
+					{ _id: key, lockedUntil: { $gt: NOT_LOCKED, $lte: nowDate } },
+					{ $set: { failures: 0, lockedUntil: NOT_LOCKED } },
+				);
 				const expiresAt = new Date(t + LOCKOUT.lockMs + DAY);
 				let taken: AttemptDoc | null = null;
 				try {
 					taken = await this.db.signin_attempts.updateOne(
-						{ _id: key, failures: { $lt: LOCKOUT.maxFailures }, lockedUntil: null },
+						{ _id: key, failures: { $lt: LOCKOUT.maxFailures }, lockedUntil: { $lte: nowDate } },
 						{ $inc: { failures: 1 }, $set: { expiresAt } },
-						{ upsert: false },
 					);
 					if (!taken && !(await this.db.signin_attempts.findById(key))) {
-						taken = await this.db.signin_attempts.insert({ _id: key, kind, subject, email, ip, failures: 1, lockedUntil: null, expiresAt });
+						taken = await this.db.signin_attempts.insert({ _id: key, kind, subject, email, ip, failures: 1, lockedUntil: NOT_LOCKED, expiresAt });
 					}
 				} catch (err) {
 					if (!(err instanceof DuplicateKeyError)) throw err; // a parallel first attempt created it: try again
 				}
 				if (taken) return key;
 				const doc = await this.db.signin_attempts.findById(key);
-				if (doc?.lockedUntil && doc.lockedUntil > new Date(t)) throw rateLimited(secondsUntil(t, doc.lockedUntil), "TOO_MANY_ATTEMPTS");
+				if (doc && doc.lockedUntil > new Date(t)) throw rateLimited(secondsUntil(t, doc.lockedUntil), "TOO_MANY_ATTEMPTS");
 				if (Date.now() > deadline) throw rateLimited(1, "TOO_MANY_ATTEMPTS");
 				await sleep(20);
 			}
@@ -779,7 +785,7 @@ const AuthService = defineService<Self>({
 			const t = nowMs();
 			await this.db.signin_attempts.updateOne({ _id: key }, { $set: { lastFailureAt: new Date(t) } });
 			await this.db.signin_attempts.updateOne(
-				{ _id: key, failures: { $gte: LOCKOUT.maxFailures }, lockedUntil: null },
+				{ _id: key, failures: { $gte: LOCKOUT.maxFailures }, lockedUntil: { $lte: new Date(t) } },
 				{ $set: { lockedUntil: new Date(t + LOCKOUT.lockMs) } },
 			);
 			const { key: hour, endsAt } = hourBucket(t);
@@ -788,7 +794,7 @@ const AuthService = defineService<Self>({
 
 		/** A success frees the pair (REG-5). */
 		async attemptSucceeded(this: Self, key: string) {
-			await this.db.signin_attempts.updateOne({ _id: key, lockedUntil: null }, { $set: { failures: 0 } });
+			await this.db.signin_attempts.updateOne({ _id: key, lockedUntil: { $lte: now() } }, { $set: { failures: 0 } });
 		},
 
 		/** A TOTP code (its step consumed atomically) or an unused recovery code (used atomically). */

@@ -13,8 +13,13 @@ export const DEFAULT_GROUP_SETTINGS = {
 
 export type GroupSettings = typeof DEFAULT_GROUP_SETTINGS;
 
-export function settingsOf(group: { settings?: Partial<GroupSettings> } | null | undefined): GroupSettings {
-	return { ...DEFAULT_GROUP_SETTINGS, ...(group?.settings ?? {}) };
+/** Stored as `[{key, value}]`: setting names contain dots, which stores refuse in field names. */
+export type StoredSettings = { key: keyof GroupSettings; value: unknown }[];
+
+export function settingsOf(group: { settings?: StoredSettings } | null | undefined): GroupSettings {
+	const out: Record<string, unknown> = { ...DEFAULT_GROUP_SETTINGS };
+	for (const { key, value } of group?.settings ?? []) if (key in DEFAULT_GROUP_SETTINGS) out[key] = value;
+	return out as GroupSettings;
 }
 
 export interface Group {
@@ -26,7 +31,7 @@ export interface Group {
 	signupDefault: boolean;
 	builtIn: boolean;
 	description: string;
-	settings?: Partial<GroupSettings>;
+	settings?: StoredSettings;
 }
 
 export const BUILT_IN_GROUPS: Group[] = [
