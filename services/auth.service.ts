@@ -26,7 +26,7 @@ import {
 	wrongCode,
 } from "../lib/errors";
 import { dummyHash, hashPassword, verifyPassword } from "../lib/password-hash";
-import { open, seal } from "../lib/secretbox";
+import { masterKey, open, seal } from "../lib/secretbox";
 import { defineService } from "../lib/service-schema";
 import { bumpCounter, createDbMixin, DuplicateKeyError, hitLimits, type Doc, type Store } from "../mixins/db.mixin";
 import { createJobsMixin } from "../mixins/jobs.mixin";
@@ -857,6 +857,11 @@ const AuthService = defineService<Self>({
 	created(this: Self) {
 		this.idleMs = envInt("SESSION_IDLE_MINUTES", 120) * MINUTE;
 		this.absoluteMs = envInt("SESSION_ABSOLUTE_HOURS", 24) * HOUR;
+	},
+
+	started() {
+		// Fail at start, not at the first 2FA setup, when the master key is missing or malformed.
+		masterKey();
 	},
 });
 

@@ -35,6 +35,7 @@ describe("distributed over NATS", () => {
 			PUBLIC_URL: "https://qm.example.test",
 			QM_ADMIN_EMAIL: ADMIN.email,
 			QM_ADMIN_PASSWORD: ADMIN.password,
+			QM_MASTER_KEY: Buffer.alloc(32, 7).toString("base64"),
 		};
 		for (const s of ["gateway", "accounts", "auth", "notifications"]) start(s);
 		base = `http://127.0.0.1:${port}`;
