@@ -59,6 +59,15 @@ export const API_CATALOGUE: ApiEntry[] = [
 	{ rest: "POST /auth/2fa/recovery-codes/regenerate", action: "auth.regenerateRecoveryCodes", method: "users.account.Regenerate2FABackupCodes", access: "session", description: "Replace the recovery codes (TFA-5)" },
 	{ rest: "POST /auth/2fa/disable", action: "auth.disable2fa", method: "users.account.Disable2FA", access: "session", status: 204, description: "Turn 2FA off (TFA-5)" },
 
+	// Personal access tokens (session only: a token cannot see or change tokens, PAT-3)
+	{ rest: "GET /tokens", action: "tokens.list", method: "users.authentication.GetTokens", access: "session", description: "My access tokens, without their values (PAT-1)" },
+	{ rest: "POST /tokens", action: "tokens.create", method: "users.authentication.CreateToken", access: "session", status: 201, description: "Create an access token; the value is shown once (PAT-1…3)" },
+	{ rest: "GET /tokens/templates", action: "tokens.templates", method: "users.authentication.GetTokenTemplates", access: "session", description: "Token templates and the API methods each allows" },
+	{ rest: "PATCH /tokens/:id", action: "tokens.edit", method: "users.authentication.EditToken", access: "session", description: "Change a token's description, scope, expiry or IP allow-list" },
+	{ rest: "POST /tokens/:id/regenerate", action: "tokens.regenerate", method: "users.authentication.RegenerateToken", access: "session", description: "A new value for a token; the old one stops working at once" },
+	{ rest: "POST /tokens/:id/copy", action: "tokens.copy", method: "users.authentication.CreateToken", access: "session", status: 201, description: "A new token with the same scope as another" },
+	{ rest: "POST /tokens/delete", action: "tokens.remove", method: "users.authentication.DeleteTokens", access: "session", description: "Delete tokens by id, or all with \"*\"" },
+
 	// Account
 	{ rest: "GET /account", action: "accounts.me", method: "users.account.GetUserInfo", access: "user", setup2fa: true, description: "The signed-in account" },
 	{ rest: "PATCH /account", action: "accounts.update", method: "users.account.ChangeName", access: "user", description: "Change the account's name or phone" },

@@ -10,7 +10,8 @@ import { conflict, linkInvalid, notFound, rateLimited, validationError } from ".
 import { pageOf, pageParams, skipOf } from "../lib/pagination";
 import { createDbMixin, DuplicateKeyError, hitLimits, type Doc, type Store } from "../mixins/db.mixin";
 import { accountCounters, accounts, groups, signups } from "../models/accounts";
-import { BUILT_IN_GROUPS, settingsOf, type Group } from "./accounts/groups";
+import { settingsOf } from "../lib/group-settings";
+import { BUILT_IN_GROUPS, type Group } from "./accounts/groups";
 
 export interface AccountDoc extends Doc {
 	email: string;

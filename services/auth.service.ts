@@ -31,7 +31,7 @@ import { defineService } from "../lib/service-schema";
 import { bumpCounter, createDbMixin, DuplicateKeyError, hitLimits, type Doc, type Store } from "../mixins/db.mixin";
 import { createJobsMixin } from "../mixins/jobs.mixin";
 import { authCounters, authLinks, credentials, recoveryCodes, sessions, signinAttempts, twoFactor } from "../models/auth";
-import type { GroupSettings } from "./accounts/groups";
+import type { GroupSettings } from "../lib/group-settings";
 import { hourBucket, LOCKOUT, pairKey, secondsUntil, subjectOf } from "./auth/lockout";
 import { DEFAULT_POLICY, policyViolations } from "./auth/password-policy";
 import { matchStep, newSecret, otpauthUrl } from "./auth/totp";
@@ -567,6 +567,16 @@ const AuthService = defineService<Self>({
 					});
 				}
 				return { reset };
+			},
+		},
+
+		/** Internal: sensitive operations of other services (tokens) confirm the password here. */
+		confirmPassword: {
+			visibility: "public",
+			params: { accountId: { type: "string", min: 1 }, password: passwordRule },
+			async handler(this: Self, ctx: Context<{ accountId: string; password: string }>) {
+				await this.checkPassword(ctx.params.accountId, ctx.params.password);
+				return { ok: true };
 			},
 		},
 

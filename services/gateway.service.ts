@@ -7,7 +7,8 @@ import ApiGateway from "moleculer-web";
 import type { Context, Service } from "moleculer";
 import { defineService } from "../lib/service-schema";
 import { API_CATALOGUE, apiMethods, servicesBehind, splitRest, type ApiEntry } from "../lib/api-catalogue";
-import { clientIp, parseTrustList } from "../lib/client-ip";
+import type { BlockList } from "net";
+import { cidrList, clientIp, ipInList, parseTrustList } from "../lib/client-ip";
 import { nowMs, testClockEnabled } from "../lib/clock";
 import { appVersion, envInt, envList, envString } from "../lib/config";
 import { randomToken } from "../lib/crypto";
@@ -16,11 +17,14 @@ import { buildOpenApi, type RouteRow } from "../lib/openapi";
 import { RateLimiter } from "../lib/rate-limit";
 import { processReadiness } from "../lib/readiness";
 import { toFieldErrors } from "../lib/validator";
+import { TtlCache } from "./gateway/cache";
+import { looksLikePat, patDigest, wellFormedPat } from "../lib/pat";
 
 type Req = IncomingMessage & {
 	$requestId?: string;
 	$alias?: { method: string; path: string; fullPath: string; action: string | null };
 	$params: Record<string, unknown>;
+	$grant?: TokenGrant;
 	$ctx?: Context;
 	query: Record<string, string>;
 	body?: unknown;
@@ -35,13 +39,27 @@ export interface Identity {
 	status: string;
 	group: string;
 	type: string;
-	via: "session";
-	sessionId: string;
+	via: "session" | "token";
+	sessionId?: string;
+	tokenId?: string;
 	/** "2fa-setup": the group requires 2FA and this session may only set it up (TFA-6) */
 	scope: "full" | "2fa-setup";
 }
 
+interface TokenGrant {
+	tokenId: string;
+	accountId: string;
+	methods: Set<string>;
+	allowedIps: BlockList | null;
+	expiresAtMs: number | null;
+}
+
 type Self = Service & {
+	tokenCache: TtlCache<string, TokenGrant>;
+	identityCache: TtlCache<string, Omit<Identity, "via" | "sessionId" | "scope" | "tokenId">>;
+	tokenUseReported: Map<string, number>;
+	identityOf(ctx: Context, accountId: string): Promise<Omit<Identity, "via" | "sessionId" | "scope" | "tokenId">>;
+	reportTokenUse(ctx: Context, tokenId: string, ip: string): void;
 	entries: Map<string, ApiEntry>;
 	limiter: RateLimiter;
 	trust: ReturnType<typeof parseTrustList>;
@@ -284,10 +302,37 @@ export function createGatewayService() {
 				if (!entry || entry.access === "public") return null;
 				const token = bearer(req);
 				if (!token) throw unauthorized();
+				const ip = (ctx.meta as { ip: string }).ip;
+				if (looksLikePat(token)) {
+					// PAT-2: a malformed token or a wrong checksum is refused without asking anyone.
+					if (!wellFormedPat(token)) throw unauthorized("Unknown access token");
+					const key = patDigest(token);
+					let grant = this.tokenCache.get(key, Date.now());
+					if (!grant) {
+						const v = await ctx.call<
+							{ tokenId: string; accountId: string; apiList: string[]; allowedIps: string[]; expiresAt: string | null },
+							{ token: string }
+						>("tokens.verify", {
+							token,
+						});
+						grant = {
+							tokenId: v.tokenId,
+							accountId: v.accountId,
+							methods: new Set(v.apiList),
+							allowedIps: v.allowedIps.length ? cidrList(v.allowedIps, "allowedIps") : null,
+							expiresAtMs: v.expiresAt ? new Date(v.expiresAt).getTime() : null,
+						};
+						this.tokenCache.set(key, grant, Date.now());
+					}
+					if (grant.expiresAtMs !== null && grant.expiresAtMs <= nowMs()) throw unauthorized("The access token has expired", "TOKEN_EXPIRED");
+					if (grant.allowedIps && !ipInList(grant.allowedIps, ip)) throw forbidden("This access token may not be used from this address", { ip });
+					const identity = await this.identityOf(ctx, grant.accountId);
+					this.reportTokenUse(ctx, grant.tokenId, ip);
+					req.$grant = grant;
+					return { ...identity, via: "token", tokenId: grant.tokenId, scope: "full" };
+				}
 				const session = await ctx.call<{ sessionId: string; accountId: string; scope: Identity["scope"] }, { token: string }>("auth.resolveSession", { token });
-				const identity = await ctx.call<Omit<Identity, "via" | "sessionId" | "scope"> | null, { id: string }>("accounts.identity", { id: session.accountId });
-				if (!identity) throw unauthorized();
-				if (identity.status === "suspended") throw unauthorized("This account is suspended", "ACCOUNT_SUSPENDED");
+				const identity = await this.identityOf(ctx, session.accountId);
 				return { ...identity, via: "session", sessionId: session.sessionId, scope: session.scope };
 			},
 
@@ -296,11 +341,38 @@ export function createGatewayService() {
 				if (!entry || entry.access === "public") return;
 				const user = (ctx.meta as { user?: Identity }).user;
 				if (!user) throw unauthorized();
+				if (entry.access === "session" && user.via !== "session")
+					throw forbidden("This operation needs a signed-in session, not an access token", { method: entry.method });
+				if (user.via === "token" && !req.$grant?.methods.has(entry.method as string)) {
+					throw forbidden(`This access token does not allow ${entry.method}`, { method: entry.method });
+				}
 				if (entry.access === "admin" && user.role !== "admin") throw forbidden("Administrators only", { method: entry.method });
-				if (entry.access === "session" && user.via !== "session") throw forbidden("This operation needs a signed-in session", { method: entry.method });
 				if (user.scope === "2fa-setup" && !entry.setup2fa) {
 					throw forbidden("Set up two-factor authentication first (POST /auth/2fa/setup)", { method: entry.method, reason: "2FA_SETUP_REQUIRED" });
 				}
+			},
+
+			/** Who the account is, cached for a second (and dropped at once by status events). */
+			async identityOf(this: Self, ctx: Context, accountId: string) {
+				let identity = this.identityCache.get(accountId, Date.now());
+				if (!identity) {
+					identity =
+						(await ctx.call<Omit<Identity, "via" | "sessionId" | "scope" | "tokenId"> | null, { id: string }>("accounts.identity", { id: accountId })) ??
+						undefined;
+					if (!identity) throw unauthorized();
+					this.identityCache.set(accountId, identity, Date.now());
+				}
+				// STS-1: a suspended account's sessions and tokens are refused.
+				if (identity.status === "suspended") throw unauthorized("This account is suspended", "ACCOUNT_SUSPENDED");
+				return identity;
+			},
+
+			/** PAT-1 last-used time and IP, reported at most once a minute per token. */
+			reportTokenUse(this: Self, ctx: Context, tokenId: string, ip: string) {
+				const last = this.tokenUseReported.get(tokenId) ?? 0;
+				if (Date.now() - last < 60_000) return;
+				this.tokenUseReported.set(tokenId, Date.now());
+				ctx.emit("tokens.used", { id: tokenId, ip });
 			},
 
 			entryOf(this: Self, alias: Req["$alias"]) {
@@ -321,7 +393,33 @@ export function createGatewayService() {
 			},
 		},
 
+		events: {
+			/** PAT-3: a regenerated, edited or deleted token is dropped from every gateway's cache. */
+			"tokens.revoked": {
+				params: { ids: { type: "array", items: "string" } },
+				handler(this: Self, ctx: Context<{ ids: string[] }>) {
+					const ids = new Set(ctx.params.ids);
+					this.tokenCache.deleteWhere(g => ids.has(g.tokenId));
+				},
+			},
+			"accounts.status.changed": {
+				params: { id: "string" },
+				handler(this: Self, ctx: Context<{ id: string }>) {
+					this.identityCache.delete(ctx.params.id);
+				},
+			},
+			"accounts.updated": {
+				params: { id: "string" },
+				handler(this: Self, ctx: Context<{ id: string }>) {
+					this.identityCache.delete(ctx.params.id);
+				},
+			},
+		},
+
 		created(this: Self) {
+			this.tokenCache = new TtlCache(30_000);
+			this.identityCache = new TtlCache(1_000);
+			this.tokenUseReported = new Map();
 			this.limiter = new RateLimiter();
 			this.trust = parseTrustList(envList("TRUST_PROXY"));
 			this.entries = new Map(

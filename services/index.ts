@@ -6,12 +6,14 @@ import AuthService from "./auth.service";
 import ClockService from "./clock.service";
 import { createGatewayService } from "./gateway.service";
 import NotificationsService from "./notifications.service";
+import TokensService from "./tokens.service";
 
 export const ALL_SERVICES: Record<string, () => ServiceSchema> = {
 	gateway: createGatewayService,
 	accounts: () => AccountsService,
 	auth: () => AuthService,
 	notifications: () => NotificationsService,
+	tokens: () => TokensService,
 };
 
 export function selectServices(list: string[]): ServiceSchema[] {

@@ -174,6 +174,26 @@ const TEMPLATES: Record<string, (d: Data) => Rendered> = {
 			inApp: { title: "Recovery code used", body: `${left} unused recovery codes remain.${warn}` },
 		};
 	},
+	"token-expiry"(d) {
+		const days = Number(required(d, "days"));
+		const link = required(d, "tokensLink");
+		const when = days === 1 ? "tomorrow" : `in ${days} days`;
+		const text = [
+			`Your access token "${required(d, "description")}" (${required(d, "prefix")}…) expires ${when} (${required(d, "expiresAt")}).`,
+			"",
+			`Scripts and tools that use it will stop working then. Regenerate it or create a new one: ${link}`,
+		].join("\n");
+		return {
+			subject: `An access token expires ${when}`,
+			text,
+			html: page(`An access token expires ${when}`, [text.split("\n")[0], "Scripts and tools that use it will stop working then."], {
+				href: link,
+				label: "Manage tokens",
+			}),
+			links: [link],
+			inApp: { title: `Access token expires ${when}`, body: `"${d.description}" stops working ${when}.` },
+		};
+	},
 };
 
 export function templateNames(): string[] {

@@ -1,9 +1,9 @@
-// Distributed mode over real NATS: the gateway in one process, accounts, auth and notifications
-// each in their own, joined by TRANSPORTER — the whole journey over HTTP, and a restart of one
-// service in the middle of it.
+// Distributed mode over real NATS: every service in a process of its own, joined by TRANSPORTER —
+// the whole journey over HTTP, and a restart of one service in the middle of it.
 import { mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
+import { ALL_SERVICES } from "../../services";
 import { api, waitUntil, type Api } from "../helpers/http";
 import { linkToken, startMailServer } from "../helpers/mail";
 import { assertNatsListening, freePort, natsUrl, spawnQm, type QmProcess } from "../helpers/processes";
@@ -37,7 +37,7 @@ describe("distributed over NATS", () => {
 			QM_ADMIN_PASSWORD: ADMIN.password,
 			QM_MASTER_KEY: Buffer.alloc(32, 7).toString("base64"),
 		};
-		for (const s of ["gateway", "accounts", "auth", "notifications"]) start(s);
+		for (const s of Object.keys(ALL_SERVICES)) start(s); // one process per service
 		base = `http://127.0.0.1:${port}`;
 		http = api(`${base}/api/v1`);
 		await waitUntil(async () => (await fetch(`${base}/ready`)).status === 200, 20_000, 100);
@@ -49,7 +49,7 @@ describe("distributed over NATS", () => {
 		rmSync(dataDir, { recursive: true, force: true });
 	});
 
-	it("runs the sign-up journey across four processes", async () => {
+	it("runs the sign-up journey across one process per service", async () => {
 		expect((await fetch(`${base}/health`)).status).toBe(200);
 		expect((await http.post("/auth/signup", { email: "remote@example.com", acceptTerms: true, name: "Remote" })).status).toBe(202);
 		const token = linkToken(await mail.waitFor("remote@example.com", /Activate/), "/activate");
