@@ -74,6 +74,9 @@ export const API_CATALOGUE: ApiEntry[] = [
 	{ rest: "GET /account/notifications", action: "notifications.list", method: "users.account.GetNotifications", access: "user", description: "In-app notifications, newest first" },
 	{ rest: "POST /account/notifications/:id/read", action: "notifications.markRead", method: "users.account.GetNotifications", access: "user", description: "Mark an in-app notification read" },
 
+	// Meta
+	{ rest: "GET /meta/ping", action: "accounts.ping", method: "meta.platform.Ping", access: "user", description: "Answers {pong: true}: the API is up and the credentials work" },
+
 	// Administration
 	{ rest: "GET /admin/accounts", action: "accounts.adminList", method: "admin.accounts.GetAccounts", access: "admin", description: "Search accounts by email/name, status and group" },
 	{ rest: "GET /admin/signin-attempts", action: "auth.adminAttempts", method: "admin.auth.GetSigninAttempts", access: "admin", description: "Failing and locked sign-in pairs, by email and IP (REG-6)" },

@@ -37,6 +37,10 @@ export function ipInList(list: BlockList, ip: string): boolean {
 	return isIP(v) !== 0 && list.check(v, family);
 }
 
+export function normaliseIp(ip: string): string {
+	return normalise(ip);
+}
+
 function normalise(ip: string): string {
 	const v = ip.trim();
 	return v.startsWith("::ffff:") && isIP(v.slice(7)) === 4 ? v.slice(7) : v;

@@ -3,14 +3,14 @@
 // `notifications`; this service never reads HTTP.
 import type { Context, Service } from "moleculer";
 import { defineService } from "../lib/service-schema";
-import { addMs, HOUR, nowMs, now } from "../lib/clock";
+import { addMs, DAY, HOUR, nowMs, now } from "../lib/clock";
 import { envString, publicUrl } from "../lib/config";
 import { digest, newId, randomBase62, randomToken } from "../lib/crypto";
 import { conflict, linkInvalid, notFound, rateLimited, validationError } from "../lib/errors";
 import { pageOf, pageParams, skipOf } from "../lib/pagination";
 import { createDbMixin, DuplicateKeyError, hitLimits, type Doc, type Store } from "../mixins/db.mixin";
 import { accountCounters, accounts, groups, signups } from "../models/accounts";
-import { settingsOf } from "../lib/group-settings";
+import { DEFAULT_GROUP_SETTINGS, settingsOf } from "../lib/group-settings";
 import { BUILT_IN_GROUPS, type Group } from "./accounts/groups";
 
 export interface AccountDoc extends Doc {
@@ -23,6 +23,9 @@ export interface AccountDoc extends Doc {
 	createdAt: Date;
 	activatedAt: Date;
 	updatedAt: Date;
+	/** copies of auth's facts, for GET /account without asking auth (kept by setCredentialState) */
+	twoFactorEnabled?: boolean;
+	passwordChangedAt?: Date | null;
 }
 
 interface GroupDoc extends Doc, Omit<Group, "name"> {
@@ -44,13 +47,15 @@ type Meta = { ip?: string; user?: { id: string } };
 type Self = Service & {
 	db: { accounts: Store<AccountDoc>; groups: Store<GroupDoc>; signups: Store<SignupDoc>; account_counters: Store };
 	groupOf(name: string): Promise<GroupDoc>;
-	view(a: AccountDoc): Promise<Record<string, unknown>>;
+	groupCache: Map<string, { group: GroupDoc; until: number }>;
+	view(a: AccountDoc, group?: GroupDoc): Promise<Record<string, unknown>>;
 	seedGroups(): Promise<void>;
 	bootstrapAdmin(): Promise<void>;
 	createAccount(fields: Pick<AccountDoc, "email" | "name" | "group" | "role">, password: string, ctx: Context): Promise<AccountDoc>;
 };
 
 const ACTIVATION_VALID_MS = 24 * HOUR; // REG-2
+const GROUP_CACHE_MS = 5_000;
 // REG-3: per address; the gateway adds per-IP limits in front of the route.
 const SIGNUP_LIMITS_PER_ADDRESS = [
 	{ limit: 1, windowSeconds: 60 },
@@ -160,8 +165,22 @@ const AccountsService = defineService<Self>({
 			async handler(this: Self, ctx: Context<Record<string, never>, Meta>) {
 				const a = await this.db.accounts.findById(ctx.meta.user!.id);
 				if (!a) throw notFound("Account");
-				const cred = await ctx.call<Record<string, unknown>, { accountId: string }>("auth.credentialInfo", { accountId: a._id });
-				return { ...(await this.view(a)), twoFactorEnabled: cred.twoFactorEnabled, passwordExpiresAt: cred.passwordExpiresAt };
+				const group = await this.groupOf(a.group);
+				const days = settingsOf(group)["password.expiry.days"];
+				const changed = a.passwordChangedAt ? new Date(a.passwordChangedAt) : null;
+				return {
+					...(await this.view(a, group)),
+					twoFactorEnabled: !!a.twoFactorEnabled,
+					passwordExpiresAt: changed && days > 0 ? addMs(changed, days * DAY) : null,
+				};
+			},
+		},
+
+		/** GET /meta/ping: a catalogued no-op behind the gateway (credentials checked, nothing read). */
+		ping: {
+			params: {},
+			handler() {
+				return { pong: true };
 			},
 		},
 
@@ -250,17 +269,54 @@ const AccountsService = defineService<Self>({
 				return this.view(a);
 			},
 		},
+
+		/** auth tells what GET /account shows of credentials (2FA on, password changed at). */
+		setCredentialState: {
+			visibility: "public",
+			params: {
+				id: { type: "string", min: 1 },
+				twoFactorEnabled: { type: "boolean", optional: true },
+				passwordChangedAt: { type: "date", convert: true, optional: true },
+			},
+			async handler(this: Self, ctx: Context<{ id: string; twoFactorEnabled?: boolean; passwordChangedAt?: Date }>) {
+				const set: Record<string, unknown> = {};
+				if (ctx.params.twoFactorEnabled !== undefined) set.twoFactorEnabled = ctx.params.twoFactorEnabled;
+				if (ctx.params.passwordChangedAt !== undefined) set.passwordChangedAt = ctx.params.passwordChangedAt;
+				const a = await this.db.accounts.updateOne({ _id: ctx.params.id }, { $set: set });
+				return { updated: !!a };
+			},
+		},
+
+		/** Internal until the admin group API exists: a group's provider settings (see lib/group-settings). */
+		setGroupSettings: {
+			visibility: "public",
+			params: { group: { type: "string", min: 1 }, settings: { type: "object" } },
+			async handler(this: Self, ctx: Context<{ group: string; settings: Record<string, unknown> }>) {
+				const unknown = Object.keys(ctx.params.settings).filter(k => !(k in DEFAULT_GROUP_SETTINGS));
+				if (unknown.length) throw validationError(unknown.map(k => ({ field: `settings.${k}`, message: "is not a group setting" })));
+				const g = await this.groupOf(ctx.params.group);
+				const merged = { ...Object.fromEntries((g.settings ?? []).map(x => [x.key, x.value])), ...ctx.params.settings };
+				const settings = Object.entries(merged).map(([key, value]) => ({ key, value }));
+				await this.db.groups.updateOne({ _id: g._id }, { $set: { settings } });
+				this.groupCache.delete(g._id);
+				return settingsOf({ settings } as GroupDoc);
+			},
+		},
 	},
 
 	methods: {
+		/** Groups change rarely and are read on every request: kept for a few seconds per process. */
 		async groupOf(this: Self, name: string) {
+			const hit = this.groupCache.get(name);
+			if (hit && hit.until > Date.now()) return hit.group;
 			const g = await this.db.groups.findById(name);
 			if (!g) throw new Error(`Group ${name} does not exist`);
+			this.groupCache.set(name, { group: g, until: Date.now() + GROUP_CACHE_MS });
 			return g;
 		},
 
-		async view(this: Self, a: AccountDoc) {
-			const g = await this.groupOf(a.group);
+		async view(this: Self, a: AccountDoc, group?: GroupDoc) {
+			const g = group ?? (await this.groupOf(a.group));
 			return {
 				id: a._id,
 				email: a.email,
@@ -287,7 +343,13 @@ const AccountsService = defineService<Self>({
 				throw err;
 			}
 			try {
-				await ctx.call("auth.setInitialPassword", { accountId: account._id, email: account.email, password });
+				const set = await ctx.call<{ passwordChangedAt: Date }, Record<string, unknown>>("auth.setInitialPassword", {
+					accountId: account._id,
+					email: account.email,
+					password,
+				});
+				account.passwordChangedAt = new Date(set.passwordChangedAt);
+				await this.db.accounts.updateOne({ _id: account._id }, { $set: { passwordChangedAt: account.passwordChangedAt, twoFactorEnabled: false } });
 			} catch (err) {
 				await this.db.accounts.remove({ _id: account._id });
 				await ctx.call("auth.removeCredentials", { accountId: account._id }).catch(() => undefined);
@@ -325,6 +387,10 @@ const AccountsService = defineService<Self>({
 			// Printed once, on purpose, straight to the terminal and not through the (masking) logger.
 			if (!given) process.stdout.write(`\n  Bootstrap admin: ${email}\n  Generated password (shown once): ${password}\n\n`);
 		},
+	},
+
+	created(this: Self) {
+		this.groupCache = new Map();
 	},
 
 	async started(this: Self) {

@@ -123,7 +123,7 @@ type Self = Service & {
 	assertPolicy(password: string, email: string, settings?: GroupSettings): void;
 	assertNotReused(cred: CredentialDoc, password: string): Promise<void>;
 	setPassword(ctx: Context, account: AccountRef, password: string, how: "change" | "reset" | "expired"): Promise<void>;
-	checkPassword(accountId: string, password: string): Promise<void>;
+	checkPassword(ctx: Context, account: { id: string; email: string }, password: string): Promise<void>;
 	createSession(ctx: Context, accountId: string, scope: SessionScope): Promise<{ session: string; expiresAt: Date; sessionId: string }>;
 	sessionAnswer(ctx: Context, account: AccountRef): Promise<Record<string, unknown>>;
 	afterFirstFactor(ctx: Context, account: AccountRef, cred: CredentialDoc): Promise<Record<string, unknown>>;
@@ -137,7 +137,11 @@ type Self = Service & {
 	verifySecondFactor(account: AccountRef, code: string): Promise<"totp" | "recovery" | null>;
 	newRecoveryCodes(accountId: string): Promise<string[]>;
 	remainingRecoveryCodes(accountId: string): Promise<RecoveryDoc[]>;
-	credentialInfo(accountId: string): Promise<{ twoFactorEnabled: boolean; passwordChangedAt: Date | null; passwordExpiresAt: Date | null }>;
+	credentialInfo(
+		accountId: string,
+		expiryDays?: number,
+	): Promise<{ twoFactorEnabled: boolean; passwordChangedAt: Date | null; passwordExpiresAt: Date | null }>;
+	pushCredentialState(ctx: Context, accountId: string, state: { twoFactorEnabled?: boolean; passwordChangedAt?: Date | null }): Promise<void>;
 	notify(ctx: Context, template: string, account: { id: string; email: string }, dedupKey: string, data?: Record<string, unknown>): Promise<void>;
 };
 
@@ -255,13 +259,14 @@ const AuthService = defineService<Self>({
 			async handler(this: Self, ctx: Context<{ accountId: string; email: string; password: string }>) {
 				this.assertPolicy(ctx.params.password, ctx.params.email);
 				const passwordHash = await hashPassword(ctx.params.password);
+				const passwordChangedAt = now();
 				try {
-					await this.db.credentials.insert({ _id: newId(), accountId: ctx.params.accountId, passwordHash, passwordChangedAt: now(), previousHashes: [] });
+					await this.db.credentials.insert({ _id: newId(), accountId: ctx.params.accountId, passwordHash, passwordChangedAt, previousHashes: [] });
 				} catch (err) {
 					if (err instanceof DuplicateKeyError) throw conflict("This account has a password already");
 					throw err;
 				}
-				return { ok: true };
+				return { ok: true, passwordChangedAt };
 			},
 		},
 
@@ -385,7 +390,7 @@ const AuthService = defineService<Self>({
 			params: { currentPassword: passwordRule, newPassword: passwordRule, invalidateSessions: { type: "boolean", optional: true, default: false } },
 			async handler(this: Self, ctx: Context<{ currentPassword: string; newPassword: string; invalidateSessions: boolean }, Meta>) {
 				const account = await this.account(ctx, ctx.meta.user!.id);
-				await this.checkPassword(account.id, ctx.params.currentPassword);
+				await this.checkPassword(ctx, account, ctx.params.currentPassword);
 				await this.setPassword(ctx, account, ctx.params.newPassword, "change");
 				if (ctx.params.invalidateSessions) await this.db.sessions.remove({ accountId: account.id, _id: { $ne: ctx.meta.user!.sessionId } });
 				return null;
@@ -450,7 +455,7 @@ const AuthService = defineService<Self>({
 			params: { password: passwordRule },
 			async handler(this: Self, ctx: Context<{ password: string }, Meta>) {
 				const account = await this.account(ctx, ctx.meta.user!.id);
-				await this.checkPassword(account.id, ctx.params.password);
+				await this.checkPassword(ctx, account, ctx.params.password);
 				const existing = await this.db.two_factor.findById(account.id);
 				if (existing?.enabled) throw invalidState("Two-factor authentication is on already; disable it first");
 				const secret = newSecret();
@@ -481,6 +486,7 @@ const AuthService = defineService<Self>({
 				if (!enabled) throw wrongCode(422, "was used already");
 				const codes = await this.newRecoveryCodes(account.id);
 				await this.db.sessions.updateMany({ accountId: account.id, scope: "2fa-setup" }, { $set: { scope: "full" } });
+				await this.pushCredentialState(ctx, account.id, { twoFactorEnabled: true });
 				await this.notify(ctx, "2fa-enabled", account, `2fa-enabled:${account.id}:${step}`);
 				return { recoveryCodes: codes };
 			},
@@ -491,7 +497,7 @@ const AuthService = defineService<Self>({
 			params: { password: passwordRule },
 			async handler(this: Self, ctx: Context<{ password: string }, Meta>) {
 				const account = await this.account(ctx, ctx.meta.user!.id);
-				await this.checkPassword(account.id, ctx.params.password);
+				await this.checkPassword(ctx, account, ctx.params.password);
 				const tf = await this.db.two_factor.findById(account.id);
 				if (!tf?.enabled) throw invalidState("Two-factor authentication is off");
 				const left = await this.remainingRecoveryCodes(account.id);
@@ -504,7 +510,7 @@ const AuthService = defineService<Self>({
 			params: { password: passwordRule },
 			async handler(this: Self, ctx: Context<{ password: string }, Meta>) {
 				const account = await this.account(ctx, ctx.meta.user!.id);
-				await this.checkPassword(account.id, ctx.params.password);
+				await this.checkPassword(ctx, account, ctx.params.password);
 				const tf = await this.db.two_factor.findById(account.id);
 				if (!tf?.enabled) throw invalidState("Two-factor authentication is off");
 				const codes = await this.newRecoveryCodes(account.id);
@@ -518,14 +524,19 @@ const AuthService = defineService<Self>({
 			params: { password: passwordRule, code: { type: "string", min: 1, max: 40 } },
 			async handler(this: Self, ctx: Context<{ password: string; code: string }, Meta>) {
 				const account = await this.account(ctx, ctx.meta.user!.id);
-				await this.checkPassword(account.id, ctx.params.password);
+				await this.checkPassword(ctx, account, ctx.params.password);
 				const tf = await this.db.two_factor.findById(account.id);
 				if (!tf?.enabled) throw invalidState("Two-factor authentication is off");
+				// Wrong codes here count on the same counter as at sign-in (TFA-4).
+				const key = await this.takeAttempt("2fa", account.id, account.email, ctx.meta.ip ?? "");
 				if (!(await this.verifySecondFactor(account, ctx.params.code))) {
+					await this.attemptFailed(key, account.id);
 					throw wrongCode(422);
 				}
+				await this.attemptSucceeded(key);
 				await this.db.two_factor.remove({ _id: account.id });
 				await this.db.recovery_codes.remove({ accountId: account.id });
+				await this.pushCredentialState(ctx, account.id, { twoFactorEnabled: false });
 				await this.notify(ctx, "2fa-disabled", account, `2fa-disabled:${account.id}:${newId()}`);
 				return null;
 			},
@@ -575,7 +586,7 @@ const AuthService = defineService<Self>({
 			visibility: "public",
 			params: { accountId: { type: "string", min: 1 }, password: passwordRule },
 			async handler(this: Self, ctx: Context<{ accountId: string; password: string }>) {
-				await this.checkPassword(ctx.params.accountId, ctx.params.password);
+				await this.checkPassword(ctx, await this.account(ctx, ctx.params.accountId), ctx.params.password);
 				return { ok: true };
 			},
 		},
@@ -611,9 +622,9 @@ const AuthService = defineService<Self>({
 		/** Internal: what GET /account shows about credentials. */
 		credentialInfo: {
 			visibility: "public",
-			params: { accountId: { type: "string", min: 1 } },
-			handler(this: Self, ctx: Context<{ accountId: string }>) {
-				return this.credentialInfo(ctx.params.accountId);
+			params: { accountId: { type: "string", min: 1 }, passwordExpiryDays: { type: "number", integer: true, min: 0, optional: true } },
+			handler(this: Self, ctx: Context<{ accountId: string; passwordExpiryDays?: number }>) {
+				return this.credentialInfo(ctx.params.accountId, ctx.params.passwordExpiryDays);
 			},
 		},
 	},
@@ -662,6 +673,7 @@ const AuthService = defineService<Self>({
 			);
 			if (!updated) throw conflict("The password was changed at the same moment by another request; try again");
 			ctx.emit("auth.password.changed", { accountId: account.id, how });
+			await this.pushCredentialState(ctx, account.id, { passwordChangedAt: t });
 			await this.notify(ctx, "password-changed", account, `password-changed:${account.id}:${t.toISOString()}`, {
 				how,
 				when: t.toISOString(),
@@ -669,11 +681,15 @@ const AuthService = defineService<Self>({
 			});
 		},
 
-		async checkPassword(this: Self, accountId: string, password: string) {
-			const cred = await this.db.credentials.findOne({ accountId });
+		/** Sensitive operations confirm the password; wrong ones count toward the same lockout as sign-in. */
+		async checkPassword(this: Self, ctx: Context, account: { id: string; email: string }, password: string) {
+			const key = await this.takeAttempt("pw", account.id, account.email, (ctx.meta as Meta).ip ?? "");
+			const cred = await this.db.credentials.findOne({ accountId: account.id });
 			if (!cred || !(await verifyPassword(password, cred.passwordHash))) {
+				await this.attemptFailed(key, account.id);
 				throw passwordRequired();
 			}
+			await this.attemptSucceeded(key);
 		},
 
 		async createSession(this: Self, ctx: Context, accountId: string, scope: SessionScope) {
@@ -703,7 +719,9 @@ const AuthService = defineService<Self>({
 			const setupRequired = !!account.settings["2fa.required"] && !tf?.enabled;
 			const { session, expiresAt } = await this.createSession(ctx, account.id, setupRequired ? "2fa-setup" : "full");
 			const view = await ctx.call<Record<string, unknown>, { id: string }>("accounts.view", { id: account.id });
-			const info = await this.credentialInfo(account.id);
+			const info = await this.credentialInfo(account.id, account.settings["password.expiry.days"]);
+			// Each sign-in also refreshes accounts' copy, should an earlier update have been lost.
+			await this.pushCredentialState(ctx, account.id, { twoFactorEnabled: info.twoFactorEnabled, passwordChangedAt: info.passwordChangedAt });
 			return {
 				session,
 				expiresAt,
@@ -848,15 +866,27 @@ const AuthService = defineService<Self>({
 			return this.db.recovery_codes.find({ accountId, usedAt: null }, { sort: { position: 1 } });
 		},
 
-		async credentialInfo(this: Self, accountId: string) {
+		/** `expiryDays` from the caller's group settings saves asking accounts for them. */
+		async credentialInfo(this: Self, accountId: string, expiryDays?: number) {
 			const [c, tf] = await Promise.all([this.db.credentials.findOne({ accountId }), this.db.two_factor.findById(accountId)]);
 			const changed = c ? new Date(c.passwordChangedAt) : null;
-			let expiresAt: Date | null = null;
-			if (c) {
+			let days = expiryDays;
+			if (c && days === undefined) {
 				const [a] = await this.broker.call<AccountRef[], { ids: string[] }>("accounts.identities", { ids: [accountId] });
-				expiresAt = a ? passwordExpiresAt(c, a.settings) : null;
+				days = a?.settings["password.expiry.days"] ?? 0;
 			}
+			const expiresAt = changed && days ? addMs(changed, days * DAY) : null;
 			return { twoFactorEnabled: !!tf?.enabled, passwordChangedAt: changed, passwordExpiresAt: expiresAt };
+		},
+
+		/** GET /account is answered by accounts alone: it keeps a copy of these two facts. */
+		async pushCredentialState(this: Self, ctx: Context, accountId: string, state: { twoFactorEnabled?: boolean; passwordChangedAt?: Date | null }) {
+			const clean = Object.fromEntries(Object.entries(state).filter(([, v]) => v !== undefined && v !== null));
+			try {
+				await ctx.call("accounts.setCredentialState", { id: accountId, ...clean });
+			} catch (err) {
+				this.logger.warn(`Could not update accounts' copy of the credential state of ${accountId}; the next sign-in will`, err);
+			}
 		},
 
 		async notify(this: Self, ctx: Context, template: string, account: { id: string; email: string }, dedupKey: string, data: Record<string, unknown> = {}) {

@@ -8,7 +8,7 @@ import type { Context, Service } from "moleculer";
 import { defineService } from "../lib/service-schema";
 import { API_CATALOGUE, apiMethods, servicesBehind, splitRest, type ApiEntry } from "../lib/api-catalogue";
 import type { BlockList } from "net";
-import { cidrList, clientIp, ipInList, parseTrustList } from "../lib/client-ip";
+import { cidrList, clientIp, ipInList, normaliseIp, parseTrustList } from "../lib/client-ip";
 import { nowMs, testClockEnabled } from "../lib/clock";
 import { appVersion, envInt, envList, envString } from "../lib/config";
 import { randomToken } from "../lib/crypto";
@@ -62,7 +62,8 @@ type Self = Service & {
 	reportTokenUse(ctx: Context, tokenId: string, ip: string): void;
 	entries: Map<string, ApiEntry>;
 	limiter: RateLimiter;
-	trust: ReturnType<typeof parseTrustList>;
+	/** null: no trusted proxies, the socket address is the client */
+	trust: ReturnType<typeof parseTrustList> | null;
 	aliases: { method: string; path: string; fullPath: string; action: string | null }[];
 	entryOf(alias: Req["$alias"]): ApiEntry | undefined;
 	routeTable(): RouteRow[];
@@ -71,6 +72,9 @@ type Self = Service & {
 
 const API_PATH = "/api/v1";
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
+// Request ids: unique per process start (random prefix) and cheap per request (a counter).
+const REQUEST_PREFIX = `${randomToken(6)}-`;
+let requestCount = 0;
 
 /** The catalogue entries this gateway serves (test-only routes only under the test clock). */
 export function servedEntries(): ApiEntry[] {
@@ -95,7 +99,7 @@ function bearer(req: Req): string | undefined {
 function requestIdOf(req: Req, res: Res): string {
 	if (!req.$requestId) {
 		const incoming = req.headers["x-request-id"];
-		req.$requestId = typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : randomToken(12);
+		req.$requestId = typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : `${REQUEST_PREFIX}${(++requestCount).toString(36)}`;
 		if (!res.headersSent) res.setHeader("X-Request-Id", req.$requestId);
 	}
 	return req.$requestId;
@@ -172,7 +176,7 @@ export function createGatewayService() {
 					onBeforeCall(this: Self, ctx: Context, _route: unknown, req: Req, res: Res) {
 						const meta = ctx.meta as Record<string, unknown>;
 						meta.requestId = requestIdOf(req, res);
-						meta.ip = clientIp(req.socket.remoteAddress, req.headers["x-forwarded-for"], this.trust);
+						meta.ip = this.trust ? clientIp(req.socket.remoteAddress, req.headers["x-forwarded-for"], this.trust) : normaliseIp(req.socket.remoteAddress ?? "");
 						meta.userAgent = String(req.headers["user-agent"] ?? "").slice(0, 300);
 						if (req.body !== undefined && (req.body === null || typeof req.body !== "object" || Array.isArray(req.body))) {
 							throw badRequest("The request body must be a JSON object");
@@ -421,7 +425,8 @@ export function createGatewayService() {
 			this.identityCache = new TtlCache(1_000);
 			this.tokenUseReported = new Map();
 			this.limiter = new RateLimiter();
-			this.trust = parseTrustList(envList("TRUST_PROXY"));
+			const trusted = envList("TRUST_PROXY");
+			this.trust = trusted.length ? parseTrustList(trusted) : null;
 			this.entries = new Map(
 				servedEntries().map(e => {
 					const { verb, path } = splitRest(e.rest);

@@ -291,8 +291,7 @@ describe("account security", () => {
 		it("gives a session that can only set up 2FA until it is on", async () => {
 			const R = { email: "strict@example.com", password: "Rules-passw0rd!1" };
 			await createUser(R.email, R.password);
-			const accounts = p.broker.getLocalService("accounts") as unknown as { db: { groups: { updateOne(q: object, u: object): Promise<unknown> } } };
-			await accounts.db.groups.updateOne({ _id: "trial" }, { $set: { settings: [{ key: "2fa.required", value: 1 }] } });
+			await p.broker.call("accounts.setGroupSettings", { group: "trial", settings: { "2fa.required": 1 } });
 			try {
 				const r = await post("/auth/signin", R);
 				expect(r.body.twoFactorSetupRequired).toBe(true);
@@ -308,7 +307,7 @@ describe("account security", () => {
 				expect((await post("/auth/2fa/enable", { code: codeAt(setup.body.secret, stepAt(nowMs())) }, { token: s })).status).toBe(200);
 				expect((await get("/account/notifications", s)).status).toBe(200);
 			} finally {
-				await accounts.db.groups.updateOne({ _id: "trial" }, { $set: { settings: [] } });
+				await p.broker.call("accounts.setGroupSettings", { group: "trial", settings: { "2fa.required": 0 } });
 			}
 		});
 	});

