@@ -49,7 +49,9 @@ async function main() {
 		QM_JOBS: "off",
 		QM_MASTER_KEY: Buffer.alloc(32, 3).toString("base64"),
 	};
-	const procs: QmProcess[] = Object.keys(ALL_SERVICES).map(s => spawnQm(s, { ...env, SERVICES: s, NODE_ID: `bench-${s}` }));
+	// BENCH_PROFILE=gateway writes a V8 CPU profile of that process into ./profiles when it stops.
+	const profile = (s: string) => (process.env.BENCH_PROFILE === s ? ["--cpu-prof", "--cpu-prof-dir=profiles"] : []);
+	const procs: QmProcess[] = Object.keys(ALL_SERVICES).map(s => spawnQm(s, { ...env, SERVICES: s, NODE_ID: `bench-${s}` }, profile(s)));
 	const base = `http://127.0.0.1:${port}`;
 	try {
 		await waitFor(async () => (await fetch(`${base}/ready`)).status === 200, 30_000);

@@ -18,7 +18,7 @@ import { RateLimiter } from "../lib/rate-limit";
 import { processReadiness } from "../lib/readiness";
 import { toFieldErrors } from "../lib/validator";
 import { TtlCache } from "./gateway/cache";
-import { looksLikePat, patDigest, wellFormedPat } from "../lib/pat";
+import { looksLikePat, wellFormedPat } from "../lib/pat";
 
 type Req = IncomingMessage & {
 	$requestId?: string;
@@ -308,11 +308,11 @@ export function createGatewayService() {
 				if (!token) throw unauthorized();
 				const ip = (ctx.meta as { ip: string }).ip;
 				if (looksLikePat(token)) {
-					// PAT-2: a malformed token or a wrong checksum is refused without asking anyone.
-					if (!wellFormedPat(token)) throw unauthorized("Unknown access token");
-					const key = patDigest(token);
-					let grant = this.tokenCache.get(key, Date.now());
+					// Cached by the value itself (this process holds it anyway): no hashing on the hot path.
+					let grant = this.tokenCache.get(token, Date.now());
 					if (!grant) {
+						// PAT-2: a malformed token or a wrong checksum is refused without asking anyone.
+						if (!wellFormedPat(token)) throw unauthorized("Unknown access token");
 						const v = await ctx.call<
 							{ tokenId: string; accountId: string; apiList: string[]; allowedIps: string[]; expiresAt: string | null },
 							{ token: string }
@@ -326,7 +326,7 @@ export function createGatewayService() {
 							allowedIps: v.allowedIps.length ? cidrList(v.allowedIps, "allowedIps") : null,
 							expiresAtMs: v.expiresAt ? new Date(v.expiresAt).getTime() : null,
 						};
-						this.tokenCache.set(key, grant, Date.now());
+						this.tokenCache.set(token, grant, Date.now());
 					}
 					if (grant.expiresAtMs !== null && grant.expiresAtMs <= nowMs()) throw unauthorized("The access token has expired", "TOKEN_EXPIRED");
 					if (grant.allowedIps && !ipInList(grant.allowedIps, ip)) throw forbidden("This access token may not be used from this address", { ip });

@@ -63,10 +63,10 @@ export interface QmProcess {
 	stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function spawnQm(name: string, env: Record<string, string>): QmProcess {
+export function spawnQm(name: string, env: Record<string, string>, nodeArgs: string[] = []): QmProcess {
 	assertBuilt();
 	let out = "";
-	const proc = spawn(process.execPath, [ENTRY], {
+	const proc = spawn(process.execPath, [...nodeArgs, ENTRY], {
 		cwd: ROOT,
 		env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", LOG_LEVEL: "info", BCRYPT_COST: "4", ...env },
 		stdio: ["ignore", "pipe", "pipe"],
