@@ -123,6 +123,9 @@ type Self = Service & {
 	assertPolicy(password: string, email: string, settings?: GroupSettings): void;
 	assertNotReused(cred: CredentialDoc, password: string): Promise<void>;
 	setPassword(ctx: Context, account: AccountRef, password: string, how: "change" | "reset" | "expired"): Promise<void>;
+	acceptableNewPassword(account: AccountRef, password: string): Promise<CredentialDoc>;
+	storePassword(ctx: Context, account: AccountRef, cred: CredentialDoc, password: string, how: "change" | "reset" | "expired"): Promise<void>;
+	passwordByLink(ctx: Context, kind: "reset" | "change", token: string, password: string, invalid: string): Promise<AccountRef>;
 	checkPassword(ctx: Context, account: { id: string; email: string }, password: string): Promise<void>;
 	createSession(ctx: Context, accountId: string, scope: SessionScope): Promise<{ session: string; expiresAt: Date; sessionId: string }>;
 	sessionAnswer(ctx: Context, account: AccountRef): Promise<Record<string, unknown>>;
@@ -401,16 +404,13 @@ const AuthService = defineService<Self>({
 		changeExpiredPassword: {
 			params: { changeToken: tokenRule, newPassword: passwordRule },
 			async handler(this: Self, ctx: Context<{ changeToken: string; newPassword: string }, Meta>) {
-				const link = await this.findLink("change", ctx.params.changeToken);
-				if (!link) throw linkInvalid("The change token is invalid, used or expired; sign in again");
-				const account = await this.account(ctx, link.accountId);
-				// Policy first: a refused password must not use up the token.
-				this.assertPolicy(ctx.params.newPassword, account.email, account.settings);
-				const cred = await this.db.credentials.findOne({ accountId: account.id });
-				if (!cred) throw linkInvalid();
-				await this.assertNotReused(cred, ctx.params.newPassword);
-				if (!(await this.useLink(link))) throw linkInvalid();
-				await this.setPassword(ctx, account, ctx.params.newPassword, "expired");
+				const account = await this.passwordByLink(
+					ctx,
+					"change",
+					ctx.params.changeToken,
+					ctx.params.newPassword,
+					"The change token is invalid, used or expired; sign in again",
+				);
 				return this.sessionAnswer(ctx, account);
 			},
 		},
@@ -434,15 +434,13 @@ const AuthService = defineService<Self>({
 		confirmReset: {
 			params: { token: tokenRule, newPassword: passwordRule, invalidateSessions: { type: "boolean", optional: true, default: false } },
 			async handler(this: Self, ctx: Context<{ token: string; newPassword: string; invalidateSessions: boolean }, Meta>) {
-				const link = await this.findLink("reset", ctx.params.token);
-				if (!link) throw linkInvalid("This reset link is invalid, already used or expired; ask for a new one");
-				const account = await this.account(ctx, link.accountId);
-				this.assertPolicy(ctx.params.newPassword, account.email, account.settings);
-				const cred = await this.db.credentials.findOne({ accountId: account.id });
-				if (!cred) throw linkInvalid();
-				await this.assertNotReused(cred, ctx.params.newPassword);
-				if (!(await this.useLink(link))) throw linkInvalid("This reset link is invalid, already used or expired; ask for a new one");
-				await this.setPassword(ctx, account, ctx.params.newPassword, "reset");
+				const account = await this.passwordByLink(
+					ctx,
+					"reset",
+					ctx.params.token,
+					ctx.params.newPassword,
+					"This reset link is invalid, already used or expired; ask for a new one",
+				);
 				if (ctx.params.invalidateSessions) await this.db.sessions.remove({ accountId: account.id });
 				// A forgotten password also clears the lockouts it caused.
 				await this.db.signin_attempts.remove({ subject: account.id, kind: "pw" });
@@ -659,11 +657,20 @@ const AuthService = defineService<Self>({
 			if (matches.some(Boolean)) throw passwordPolicy(["notReused"]);
 		},
 
-		async setPassword(this: Self, ctx: Context, account: AccountRef, password: string, how: "change" | "reset" | "expired") {
+		/** PWD-1: the group's policy and none of the earlier passwords. Answers the credentials checked. */
+		async acceptableNewPassword(this: Self, account: AccountRef, password: string) {
 			this.assertPolicy(password, account.email, account.settings);
 			const cred = await this.db.credentials.findOne({ accountId: account.id });
 			if (!cred) throw notFound("Credentials");
 			await this.assertNotReused(cred, password);
+			return cred;
+		},
+
+		async setPassword(this: Self, ctx: Context, account: AccountRef, password: string, how: "change" | "reset" | "expired") {
+			await this.storePassword(ctx, account, await this.acceptableNewPassword(account, password), password, how);
+		},
+
+		async storePassword(this: Self, ctx: Context, account: AccountRef, cred: CredentialDoc, password: string, how: "change" | "reset" | "expired") {
 			const passwordHash = await hashPassword(password);
 			const t = now();
 			// Conditional on the hash we checked against: two parallel changes cannot both win.
@@ -679,6 +686,17 @@ const AuthService = defineService<Self>({
 				when: t.toISOString(),
 				resetLink: `${publicUrl()}/password/reset`,
 			});
+		},
+
+		/** A single-use link or token and a new password: a refused password leaves the link usable. */
+		async passwordByLink(this: Self, ctx: Context, kind: "reset" | "change", token: string, password: string, invalid: string) {
+			const link = await this.findLink(kind, token);
+			if (!link) throw linkInvalid(invalid);
+			const account = await this.account(ctx, link.accountId);
+			const cred = await this.acceptableNewPassword(account, password);
+			if (!(await this.useLink(link))) throw linkInvalid(invalid);
+			await this.storePassword(ctx, account, cred, password, kind === "reset" ? "reset" : "expired");
+			return account;
 		},
 
 		/** Sensitive operations confirm the password; wrong ones count toward the same lockout as sign-in. */

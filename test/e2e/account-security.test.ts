@@ -4,7 +4,7 @@
 import * as passwordHash from "../../lib/password-hash";
 import { nowMs } from "../../lib/clock";
 import { waitUntil, type Reply } from "../helpers/http";
-import { startPlatform, type Platform } from "../helpers/platform";
+import { createAccount, startPlatform, type Platform } from "../helpers/platform";
 
 const ADMIN = { email: "root@example.com", password: "Security-adm1n-pass!" };
 const DAY = 86_400_000;
@@ -29,12 +29,7 @@ describe("account security", () => {
 		return ((await p.broker.call("notifications.adminOutbox", { to, pageSize: 100 })) as { rows: never[] }).rows;
 	}
 
-	async function createUser(email: string, password: string) {
-		expect((await post("/auth/signup", { email, acceptTerms: true })).status).toBe(202);
-		const link = (await outbox(email)).find(m => m.template === "activation")!.links[0];
-		const token = new URL(link).searchParams.get("token");
-		expect((await post("/auth/activate", { token, password })).status).toBe(200);
-	}
+	const createUser = (email: string, password: string) => createAccount(p, email, password);
 
 	async function signIn(email: string, password: string, ip = "203.0.113.1") {
 		const r = await post("/auth/signin", { email, password }, { ip });

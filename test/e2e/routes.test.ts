@@ -2,7 +2,7 @@
 // the routes it serves, and every non-public route refuses anonymous and under-privileged callers.
 import { API_CATALOGUE, splitRest } from "../../lib/api-catalogue";
 import { waitUntil } from "../helpers/http";
-import { startPlatform, type Platform } from "../helpers/platform";
+import { createAccount, startPlatform, type Platform } from "../helpers/platform";
 
 const ADMIN = { email: "admin@example.com", password: "Routes-adm1n-pass!" };
 
@@ -65,13 +65,8 @@ describe("routes, catalogue and OpenAPI", () => {
 	it("refuses every non-public route without credentials (401) and admin routes to users (403)", async () => {
 		await waitUntil(async () => (await p.http.post("/auth/signin", ADMIN)).status === 200);
 		// An ordinary user; the activation link is read from the outbox (the journey test covers SMTP).
-		const userSession = await (async () => {
-			await p.http.post("/auth/signup", { email: "user@example.com", acceptTerms: true });
-			const mail = (await p.broker.call("notifications.adminOutbox", { to: "user@example.com" })) as { rows: { links: string[] }[] };
-			const token = new URL(mail.rows[0].links[0]).searchParams.get("token");
-			expect((await p.http.post("/auth/activate", { token, password: "Member-pass-123!" })).status).toBe(200);
-			return (await p.http.post("/auth/signin", { email: "user@example.com", password: "Member-pass-123!" })).body.session as string;
-		})();
+		await createAccount(p, "user@example.com", "Member-pass-123!");
+		const userSession = (await p.http.post("/auth/signin", { email: "user@example.com", password: "Member-pass-123!" })).body.session as string;
 
 		for (const e of API_CATALOGUE.filter(x => x.access !== "public")) {
 			const { verb, path } = splitRest(e.rest);

@@ -6,7 +6,7 @@ import { newPat } from "../../lib/pat";
 import { codeAt, stepAt } from "../../services/auth/totp";
 import { crossAccountReplies, expectedClosed } from "../helpers/cross-account";
 import { waitUntil, type Reply } from "../helpers/http";
-import { startPlatform, type Platform } from "../helpers/platform";
+import { createAccount, startPlatform, type Platform } from "../helpers/platform";
 
 const DAY = 86_400_000;
 
@@ -26,10 +26,7 @@ describe("personal access tokens", () => {
 	}
 
 	async function createUser(email: string, password: string) {
-		expect((await call("POST", "/auth/signup", { body: { email, acceptTerms: true } })).status).toBe(202);
-		const mail = (await p.broker.call("notifications.adminOutbox", { to: email })) as { rows: { links: string[] }[] };
-		const token = new URL(mail.rows[0].links[0]).searchParams.get("token");
-		expect((await call("POST", "/auth/activate", { body: { token, password } })).status).toBe(200);
+		await createAccount(p, email, password);
 		const session = (await call("POST", "/auth/signin", { body: { email, password } })).body.session as string;
 		return { email, password, session };
 	}

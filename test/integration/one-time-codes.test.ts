@@ -4,7 +4,7 @@
 // rarely produce — and exactly one may succeed.
 import { nowMs } from "../../lib/clock";
 import { codeAt, stepAt } from "../../services/auth/totp";
-import { startPlatform, type Platform } from "../helpers/platform";
+import { createAccount, startPlatform, type Platform } from "../helpers/platform";
 
 type Auth = { verifySecondFactor(account: { id: string }, code: string): Promise<"totp" | "recovery" | null> };
 
@@ -19,9 +19,7 @@ describe("one-time codes under truly parallel verification", () => {
 		p = await startPlatform({ env: { QM_TEST_CLOCK: "1" } });
 		auth = p.broker.getLocalService("auth") as unknown as Auth;
 		const user = { email: "twice@example.com", password: "Only-once-please-1!" };
-		await p.http.post("/auth/signup", { email: user.email, acceptTerms: true });
-		const mail = (await p.broker.call("notifications.adminOutbox", { to: user.email })) as { rows: { links: string[] }[] };
-		account = (await p.http.post("/auth/activate", { token: new URL(mail.rows[0].links[0]).searchParams.get("token"), password: user.password })).body.account;
+		account = await createAccount(p, user.email, user.password);
 		const session = (await p.http.post("/auth/signin", user)).body.session;
 		// Start in the middle of a 30-second step, so the codes below stay current.
 		await p.broker.call("clock.set", { now: new Date((stepAt(Date.now()) + 10) * 30_000 + 15_000).toISOString() });

@@ -1,7 +1,7 @@
 // PAT-3 across nodes: a second gateway, in another broker joined over real NATS, caches a token
 // and drops it within a second when the token is regenerated or deleted elsewhere.
 import { waitUntil } from "../helpers/http";
-import { startPlatform, type Platform } from "../helpers/platform";
+import { createAccount, startPlatform, type Platform } from "../helpers/platform";
 import { assertNatsListening, natsUrl } from "../helpers/processes";
 
 describe("token revocation reaches every gateway over NATS", () => {
@@ -16,10 +16,11 @@ describe("token revocation reaches every gateway over NATS", () => {
 		edge = await startPlatform({ env, services: ["gateway"], nodeID: "edge" });
 		await edge.broker.waitForServices(["accounts", "auth", "tokens", "notifications"], 10_000);
 		// Broadcasts reach the nodes a broker knows: wait until the main broker has seen the edge.
-		await waitUntil(async () => main.broker.registry.getNodeList({ onlyAvailable: true, withServices: false }).some((n: { id: string }) => n.id === "edge"), 10_000);
-		await main.http.post("/auth/signup", { email: user.email, acceptTerms: true });
-		const mail = (await main.broker.call("notifications.adminOutbox", { to: user.email })) as { rows: { links: string[] }[] };
-		await main.http.post("/auth/activate", { token: new URL(mail.rows[0].links[0]).searchParams.get("token"), password: user.password });
+		await waitUntil(
+			async () => main.broker.registry.getNodeList({ onlyAvailable: true, withServices: false }).some((n: { id: string }) => n.id === "edge"),
+			10_000,
+		);
+		await createAccount(main, user.email, user.password);
 	});
 	afterAll(async () => {
 		await edge?.stop();
