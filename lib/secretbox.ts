@@ -22,7 +22,7 @@ export function masterKey(): Buffer {
 	const transporter = envString("TRANSPORTER");
 	if (transporter && transporter !== "none") throw new Error("QM_MASTER_KEY is required in distributed mode (TRANSPORTER is set): every replica must share it");
 	const dir = envString("DATA_DIR", "./data");
-	if (dir === ":memory:") return (cached = randomBytes(32));
+	if (dir.startsWith(":memory:")) return (cached = randomBytes(32)); // tests: nothing on disk
 	const file = join(resolve(dir), "master.key");
 	if (existsSync(file)) return (cached = parseKey(readFileSync(file, "utf8"), file));
 	mkdirSync(resolve(dir), { recursive: true });

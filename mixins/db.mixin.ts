@@ -170,10 +170,18 @@ class MongoStore<T extends Doc> implements Store<T> {
 
 /* ---------- the mixin ---------- */
 
-export function storageMode(): "mongo" | "memory" | "files" {
+export function storageMode(): "mongo" | "memory" | "shared-memory" | "files" {
 	if (envString("MONGO_URI")) return "mongo";
-	return envString("DATA_DIR") === ":memory:" ? "memory" : "files";
+	const dir = envString("DATA_DIR");
+	if (dir === ":memory:") return "memory";
+	// Tests only: every broker of this process sees the same in-memory collections, as replicas
+	// of a service see one MongoDB. (NeDB files cannot be shared between processes.)
+	if (dir === ":memory:shared") return "shared-memory";
+	return "files";
 }
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const sharedAdapters = new Map<string, any>();
 
 export function dataDir(): string {
 	return resolve(envString("DATA_DIR", "./data"));
@@ -213,6 +221,23 @@ function openCollection(service: Service, spec: CollectionSpec): Opened {
 		const adapter = new MongooseAdapter(envString("MONGO_URI"), { serverSelectionTimeoutMS: 5000 });
 		adapter.init(service.broker, { schema: { model: mongooseModel(spec) }, settings: {}, logger: service.logger });
 		return { spec, adapter, store: new MongoStore(spec.name, adapter) };
+	}
+	if (mode === "shared-memory") {
+		// One MemoryAdapter per collection for the whole process, connected once.
+		if (!sharedAdapters.has(spec.name)) {
+			const shared = new MemoryAdapter({});
+			shared.init(service.broker, service);
+			sharedAdapters.set(spec.name, { db: null, ready: shared.connect().then(() => shared.db), shared });
+		}
+		const entry = sharedAdapters.get(spec.name);
+		const adapter = {
+			get db() {
+				return entry.shared.db;
+			},
+			connect: () => entry.ready,
+			disconnect: async () => undefined,
+		};
+		return { spec, adapter, store: new NeDbStore(spec.name, adapter) };
 	}
 	const opts = mode === "memory" ? {} : { filename: join(dataDir(), `${spec.name}.db`) };
 	const adapter = new MemoryAdapter(opts);

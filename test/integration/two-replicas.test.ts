@@ -1,0 +1,64 @@
+// Jobs on two replicas (NFR-3): two `auth` brokers joined over NATS and sharing one store (in
+// memory here, as replicas share MongoDB in production) run the password-expiry job at the same
+// moments; each notice still arrives exactly once (PWD-2), through the job lease and the
+// notifications dedup key.
+import { nowMs } from "../../lib/clock";
+import { createAccount, startPlatform, type Platform } from "../helpers/platform";
+import { assertNatsListening, natsUrl } from "../helpers/processes";
+
+const DAY = 86_400_000;
+
+describe("password-expiry job on two auth replicas", () => {
+	let main: Platform;
+	let replica: Platform;
+
+	beforeAll(async () => {
+		await assertNatsListening();
+		const env = {
+			TRANSPORTER: natsUrl(),
+			NAMESPACE: `qm-replicas-${process.pid}-${Date.now()}`,
+			DATA_DIR: ":memory:shared",
+			QM_MASTER_KEY: Buffer.alloc(32, 5).toString("base64"),
+			QM_TEST_CLOCK: "1",
+		};
+		main = await startPlatform({ env, nodeID: "main" });
+		replica = await startPlatform({ env, services: ["auth"], nodeID: "replica" });
+		await replica.broker.waitForServices(["accounts", "notifications"], 10_000);
+		await main.broker.waitForServices([{ name: "auth" }], 10_000);
+	});
+	afterAll(async () => {
+		await replica?.stop();
+		await main?.stop();
+	});
+
+	it("sends the 14/7/3/1-day notices once each although both replicas run the job each time", async () => {
+		const t0 = nowMs();
+		await main.broker.call("gateway.setClock", { now: new Date(t0).toISOString() });
+		await createAccount(main, "replicated@example.com", "Twice-as-safe-pass-1!");
+		// The replica sees what the main broker's auth wrote: one store, as with MongoDB.
+		const replicaAuth = replica.broker.getLocalService("auth") as unknown as { db: { credentials: { count(q: object): Promise<number> } } };
+		expect(await replicaAuth.db.credentials.count({})).toBe(1);
+		type Jobs = { schema: { jobs: Record<string, { handler(): Promise<number> }> } };
+		const handlers = [main, replica].map(p => {
+			const auth = p.broker.getLocalService("auth") as unknown as Jobs;
+			return () => auth.schema.jobs["password-expiry"].handler.call(auth);
+		});
+		let ranOnDemand = 0;
+		for (const day of [150, 166, 166.4, 173, 173.2, 177, 179, 179.9]) {
+			await main.broker.call("gateway.setClock", { now: new Date(t0 + day * DAY).toISOString() }); // every node's clock
+			// On demand through each replica: the shared lease lets one run at a time...
+			const onDemand = await Promise.allSettled(["main", "replica"].map(nodeID => main.broker.call("auth.runJob", { job: "password-expiry" }, { nodeID })));
+			ranOnDemand += onDemand.filter(r => r.status === "fulfilled").length;
+			// ...and the job bodies themselves, on both replicas at the very same moment.
+			await Promise.all(handlers.map(h => h()));
+		}
+		expect(ranOnDemand).toBeGreaterThanOrEqual(8);
+		const mail = (await main.broker.call("notifications.adminOutbox", { to: "replicated@example.com", pageSize: 100 })) as {
+			rows: { template: string; subject: string }[];
+		};
+		const notices = mail.rows.filter(m => m.template === "password-expiry").map(m => m.subject);
+		expect(notices.sort()).toEqual(
+			["Your password expires in 14 days", "Your password expires in 3 days", "Your password expires in 7 days", "Your password expires tomorrow"].sort(),
+		);
+	});
+});
