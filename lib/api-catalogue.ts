@@ -71,16 +71,45 @@ export const API_CATALOGUE: ApiEntry[] = [
 	// Account
 	{ rest: "GET /account", action: "accounts.me", method: "users.account.GetUserInfo", access: "user", setup2fa: true, description: "The signed-in account" },
 	{ rest: "PATCH /account", action: "accounts.update", method: "users.account.ChangeName", access: "user", description: "Change the account's name or phone" },
+	{ rest: "POST /account/upgrade", action: "accounts.upgrade", method: "billing.account.ConvertToCommercial", access: "user", description: "Upgrade a trial to a commercial account with billing information (ACC-4)" },
+	{ rest: "GET /account/status-history", action: "accounts.statusHistory", method: "billing.account.GetAccount", access: "user", description: "My account's status changes: from, to, reason, when (STS-6)" },
 	{ rest: "GET /account/notifications", action: "notifications.list", method: "users.account.GetNotifications", access: "user", description: "In-app notifications, newest first" },
 	{ rest: "POST /account/notifications/:id/read", action: "notifications.markRead", method: "users.account.GetNotifications", access: "user", description: "Mark an in-app notification read" },
+
+	// Quotas (QTA-1…QTA-5)
+	{ rest: "GET /account/quotas", action: "quotas.mine", method: "billing.account.GetQuotas", access: "user", description: "My effective limits, beside the billing group's (what upgrading unlocks)" },
+
+	// Environments (ENV-1…ENV-3)
+	{ rest: "GET /environments", action: "environments.list", method: "environment.control.GetEnvs", access: "user", description: "My environments" },
+	{ rest: "POST /environments", action: "environments.create", method: "environment.control.CreateEnvironment", access: "user", status: 201, description: "Create an environment (checked against my quotas and status)" },
+	{ rest: "GET /environments/:id", action: "environments.get", method: "environment.control.GetEnvInfo", access: "user", description: "One environment: nodes, options, groups, status" },
+	{ rest: "PATCH /environments/:id", action: "environments.change", method: "environment.control.ChangeTopology", access: "user", description: "Change an environment's nodes or options" },
+	{ rest: "POST /environments/:id/start", action: "environments.start", method: "environment.control.StartEnv", access: "user", description: "Start an environment" },
+	{ rest: "POST /environments/:id/stop", action: "environments.stop", method: "environment.control.StopEnv", access: "user", description: "Stop an environment" },
+	{ rest: "DELETE /environments/:id", action: "environments.remove", method: "environment.control.DeleteEnv", access: "user", status: 204, description: "Delete an environment" },
+	{ rest: "POST /environments/:id/transfer", action: "environments.transfer", method: "environment.control.ChangeOwner", access: "user", description: "Give an environment to another (active, non-trial) account" },
+	{ rest: "GET /env-groups", action: "environments.listGroups", method: "environment.group.GetGroups", access: "user", description: "My environment groups (a tree: parentId)" },
+	{ rest: "POST /env-groups", action: "environments.createGroup", method: "environment.group.AddGroup", access: "user", status: 201, description: "Create an environment group" },
+	{ rest: "DELETE /env-groups/:id", action: "environments.removeGroup", method: "environment.group.RemoveGroup", access: "user", status: 204, description: "Delete an environment group without subgroups" },
+
+	// Billing: balance and ledger (BIL-1, BIL-3)
+	{ rest: "GET /billing/balance", action: "billing.balance", method: "billing.account.GetAccount", access: "user", description: "My main and bonus balances" },
+	{ rest: "GET /billing/transactions", action: "billing.transactions", method: "billing.account.GetFundAccountHistory", access: "user", description: "My ledger: charges, refills, bonuses, adjustments" },
 
 	// Meta
 	{ rest: "GET /meta/ping", action: "accounts.ping", method: "meta.platform.Ping", access: "user", description: "Answers {pong: true}: the API is up and the credentials work" },
 
 	// Administration
 	{ rest: "GET /admin/accounts", action: "accounts.adminList", method: "admin.accounts.GetAccounts", access: "admin", description: "Search accounts by email/name, status and group" },
+	{ rest: "POST /admin/accounts/:id/status", action: "accounts.adminSetStatus", method: "admin.accounts.SetStatus", access: "admin", description: "Suspend, activate, deactivate or destroy an account, with a reason (STS-5)" },
 	{ rest: "GET /admin/signin-attempts", action: "auth.adminAttempts", method: "admin.auth.GetSigninAttempts", access: "admin", description: "Failing and locked sign-in pairs, by email and IP (REG-6)" },
 	{ rest: "DELETE /admin/signin-attempts", action: "auth.adminResetAttempts", method: "admin.auth.ResetSigninAttempts", access: "admin", description: "Lift sign-in lockouts by email and/or IP" },
+	{ rest: "GET /admin/quotas", action: "quotas.adminCatalogue", method: "admin.quotas.GetQuotaKeys", access: "admin", description: "The quota keys with description, unit and every group's value" },
+	{ rest: "PUT /admin/groups/:name/quotas/:key", action: "quotas.adminSetGroupQuota", method: "admin.quotas.SetGroupQuota", access: "admin", description: "Set a group's value of a quota" },
+	{ rest: "PUT /admin/accounts/:id/quotas/:key", action: "quotas.adminSetOverride", method: "admin.quotas.SetAccountQuota", access: "admin", description: "Override a quota for one account" },
+	{ rest: "DELETE /admin/accounts/:id/quotas/:key", action: "quotas.adminDeleteOverride", method: "admin.quotas.RemoveAccountQuota", access: "admin", status: 204, description: "Remove an account's override: the group's value applies again" },
+	{ rest: "POST /admin/accounts/:id/fund", action: "billing.adminFund", method: "admin.billing.FundAccount", access: "admin", status: 201, description: "Fund (or, negative, unfund) an account's main or bonus balance, with a note; Idempotency-Key required" },
+	{ rest: "POST /admin/accounts/:id/charge", action: "billing.adminCharge", method: "admin.billing.ChargeAccount", access: "admin", status: 201, description: "Charge an account, with a description; Idempotency-Key required" },
 	{ rest: "GET /admin/outbox", action: "notifications.adminOutbox", method: "admin.notifications.GetOutbox", access: "admin", description: "Emails the platform sent or queued (subject, text, links)" },
 	{ rest: "POST /admin/jobs/:name/run", action: "gateway.runJob", method: "admin.jobs.RunJob", access: "admin", description: "Run a scheduled job now and answer when it is done" },
 	{ rest: "POST /admin/clock", action: "gateway.setClock", method: "admin.clock.SetClock", access: "admin", testOnly: true, description: "Set the platform clock on every service (QM_TEST_CLOCK=1 only)" },

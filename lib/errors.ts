@@ -66,3 +66,18 @@ export function wrongCode(status: 401 | 422, message = "is not a current code of
 		? new MoleculerClientError("Wrong code", 401, "INVALID_CREDENTIALS")
 		: new MoleculerClientError(`code: ${message}`, 422, "VALIDATION_ERROR", [{ field: "code", message }]);
 }
+
+/** QTA-3: a refusal names the quota, the limit and the requested value. */
+export function quotaExceeded(quota: string, limit: number, requested: number) {
+	return new MoleculerClientError(`Quota ${quota} exceeded: limit ${limit}, requested ${requested}`, 422, "QUOTA_EXCEEDED", { quota, limit, requested });
+}
+
+/** BIL-3: only a bonus balance refuses to go below zero (a charge never is refused). */
+export function insufficientBalance(message: string, data: unknown) {
+	return new MoleculerClientError(message, 422, "INSUFFICIENT_BALANCE", data);
+}
+
+/** PAY-1: the same Idempotency-Key with a different request. */
+export function idempotencyKeyReused() {
+	return new MoleculerClientError("This Idempotency-Key was already used for a different request", 409, "IDEMPOTENCY_KEY_REUSED", { field: "Idempotency-Key" });
+}

@@ -34,3 +34,10 @@ export const accountCounters = collection({
 	indexes: [{ field: "expiresAt", expireAfterSeconds: 0 }],
 	fields: { count: Number, expiresAt: Date },
 });
+
+/** STS-6: every status change — from, to, reason, actor, time. */
+export const statusHistory = collection({
+	name: "status_history",
+	indexes: [{ field: "accountId" }],
+	fields: { accountId: String, from: String, to: String, reason: String, actor: String, at: Date },
+});

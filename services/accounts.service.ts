@@ -6,10 +6,14 @@ import { defineService } from "../lib/service-schema";
 import { addMs, DAY, HOUR, nowMs, now } from "../lib/clock";
 import { envString, publicUrl } from "../lib/config";
 import { digest, newId, randomBase62, randomToken } from "../lib/crypto";
-import { conflict, linkInvalid, notFound, rateLimited, validationError } from "../lib/errors";
+import { conflict, invalidState, linkInvalid, notFound, rateLimited, validationError } from "../lib/errors";
 import { pageOf, pageParams, skipOf } from "../lib/pagination";
 import { createDbMixin, DuplicateKeyError, hitLimits, type Doc, type Store } from "../mixins/db.mixin";
-import { accountCounters, accounts, groups, signups } from "../models/accounts";
+import { createJobsMixin } from "../mixins/jobs.mixin";
+import { parseMoney } from "../lib/money";
+import { nextStatus, trialEndsAt, type Status, type StatusChange } from "./accounts/status";
+import { checkBillingInfo, type BillingInfo } from "./accounts/billing-info";
+import { accountCounters, accounts, groups, signups, statusHistory } from "../models/accounts";
 import { DEFAULT_GROUP_SETTINGS, settingsOf } from "../lib/group-settings";
 import { BUILT_IN_GROUPS, type Group } from "./accounts/groups";
 
@@ -26,6 +30,20 @@ export interface AccountDoc extends Doc {
 	/** copies of auth's facts, for GET /account without asking auth (kept by setCredentialState) */
 	twoFactorEnabled?: boolean;
 	passwordChangedAt?: Date | null;
+	/** when it was last deactivated (STS-4 counts the destroy period from here) */
+	deactivatedAt?: Date | null;
+	/** ACC-4 */
+	billingInfo?: BillingInfo;
+	upgrade?: { state: "pending" | "done"; requestedAt: Date; targetGroup: string; convertedAt?: Date };
+}
+
+interface HistoryDoc extends Doc {
+	accountId: string;
+	from: string;
+	to: string;
+	reason: string;
+	actor: string;
+	at: Date;
 }
 
 interface GroupDoc extends Doc, Omit<Group, "name"> {
@@ -45,7 +63,10 @@ interface SignupDoc extends Doc {
 type Meta = { ip?: string; user?: { id: string } };
 
 type Self = Service & {
-	db: { accounts: Store<AccountDoc>; groups: Store<GroupDoc>; signups: Store<SignupDoc>; account_counters: Store };
+	db: { accounts: Store<AccountDoc>; groups: Store<GroupDoc>; signups: Store<SignupDoc>; account_counters: Store; status_history: Store<HistoryDoc> };
+	changeStatus(ctx: Context, a: AccountDoc, change: StatusChange, actor: string): Promise<AccountDoc | null>;
+	evaluate(ctx: Context, a: AccountDoc, balance?: { main: number; bonus: number } | null): Promise<AccountDoc | null>;
+	convert(ctx: Context, a: AccountDoc, targetGroup: string): Promise<AccountDoc>;
 	groupOf(name: string): Promise<GroupDoc>;
 	groupCache: Map<string, { group: GroupDoc; until: number }>;
 	view(a: AccountDoc, group?: GroupDoc): Promise<Record<string, unknown>>;
@@ -56,6 +77,7 @@ type Self = Service & {
 
 const ACTIVATION_VALID_MS = 24 * HOUR; // REG-2
 const GROUP_CACHE_MS = 5_000;
+const TRIAL_REMINDER_DAYS = [1, 3, 6]; // ACC-2 account.notification.periods, smallest first
 // REG-3: per address; the gateway adds per-IP limits in front of the route.
 const SIGNUP_LIMITS_PER_ADDRESS = [
 	{ limit: 1, windowSeconds: 60 },
@@ -77,9 +99,140 @@ function escapeRegex(s: string): string {
 
 const AccountsService = defineService<Self>({
 	name: "accounts",
-	mixins: [createDbMixin([accounts, groups, signups, accountCounters])],
+	mixins: [createDbMixin([accounts, groups, signups, accountCounters, statusHistory]), createJobsMixin("accounts")],
+
+	jobs: {
+		/** ACC-2/ACC-3: trial reminders at 6/3/1 days, once each; trials past their period are deactivated. */
+		"trial-expiry": {
+			cron: "10 * * * *",
+			async handler(this: Self) {
+				const ctx = this.broker.ContextFactory.create(this.broker, null as never, {}, {});
+				let processed = 0;
+				for (const a of await this.db.accounts.find({ status: "active" })) {
+					if ((await this.groupOf(a.group)).type !== "trial") continue;
+					const { values } = await ctx.call<{ values: Record<string, number | string> }, { accountId: string }>("quotas.effective", { accountId: a._id });
+					const ends = trialEndsAt({ activatedAt: new Date(a.activatedAt), type: "trial" }, { trialPeriodDays: Number(values["account.trialperiod"]) });
+					if (!ends) continue;
+					const daysLeft = (ends.getTime() - now().getTime()) / DAY;
+					const due = TRIAL_REMINDER_DAYS.find(d => daysLeft > 0 && daysLeft <= d);
+					if (due !== undefined) {
+						const r = await ctx.call<{ duplicate: boolean }, Record<string, unknown>>("notifications.send", {
+							template: "trial-reminder",
+							to: a.email,
+							accountId: a._id,
+							dedupKey: `trial-reminder:${a._id}:${due}`,
+							data: { days: due, endsAt: ends.toISOString(), upgradeLink: `${publicUrl()}/account/upgrade` },
+						});
+						if (!r.duplicate) processed++;
+					}
+					if (await this.evaluate(ctx, a, null)) processed++;
+				}
+				return processed;
+			},
+		},
+
+		/** STS-2/STS-3: every account's balance against its minimum (also checked after each ledger change). */
+		deactivation: {
+			cron: "20 * * * *",
+			async handler(this: Self) {
+				const ctx = this.broker.ContextFactory.create(this.broker, null as never, {}, {});
+				let changed = 0;
+				for (const a of await this.db.accounts.find({ status: { $in: ["active", "deactivated"] } })) if (await this.evaluate(ctx, a)) changed++;
+				return changed;
+			},
+		},
+
+		/** STS-4: deactivated longer than account.destroy.period → destroyed, environments deleted. */
+		destroy: {
+			cron: "30 * * * *",
+			async handler(this: Self) {
+				const ctx = this.broker.ContextFactory.create(this.broker, null as never, {}, {});
+				let destroyed = 0;
+				for (const a of await this.db.accounts.find({ status: "deactivated" })) {
+					const after = await this.evaluate(ctx, a, null);
+					if (after?.status === "destroyed") destroyed++;
+				}
+				return destroyed;
+			},
+		},
+	},
 
 	actions: {
+		/** POST /admin/accounts/{id}/status {status, reason} (STS-5, ADM-1) */
+		adminSetStatus: {
+			params: {
+				id: { type: "string", min: 1, max: 64 },
+				status: { type: "enum", values: ["active", "deactivated", "suspended", "destroyed"] },
+				reason: { type: "string", trim: true, min: 1, max: 500 },
+			},
+			async handler(this: Self, ctx: Context<{ id: string; status: Status; reason: string }, Meta & { user: { id: string; email: string } }>) {
+				const a = await this.db.accounts.findById(ctx.params.id);
+				if (!a) throw notFound("Account");
+				if (a.status === ctx.params.status) throw invalidState(`The account is ${a.status} already`, { field: "status" });
+				const changed = await this.changeStatus(ctx, a, { to: ctx.params.status, reason: ctx.params.reason }, `admin:${ctx.meta.user.email}`);
+				if (!changed) throw conflict("The account's status changed at the same moment; read it again");
+				return this.view(changed);
+			},
+		},
+
+		/** POST /account/upgrade — billing info + terms; the move to the conversion group may wait for the first refill (ACC-4). */
+		upgrade: {
+			params: {
+				billingInfo: {
+					type: "object",
+					props: {
+						firstName: { type: "string", trim: true, min: 1, max: 100 },
+						lastName: { type: "string", trim: true, min: 1, max: 100 },
+						company: { type: "string", trim: true, max: 200, optional: true },
+						country: { type: "string", trim: true, min: 2, max: 2 },
+						state: { type: "string", trim: true, max: 10, optional: true },
+						address: { type: "string", trim: true, min: 1, max: 300 },
+						city: { type: "string", trim: true, min: 1, max: 100 },
+						postalCode: { type: "string", trim: true, min: 1, max: 20 },
+						phone: { type: "string", trim: true, min: 1, max: 30 },
+					},
+				},
+				acceptTerms: { type: "equal", value: true, strict: true, messages: { equalValue: "must be true: the terms have to be accepted" } },
+			},
+			async handler(this: Self, ctx: Context<{ billingInfo: BillingInfo; acceptTerms: true }, Meta>) {
+				const a = await this.db.accounts.findById(ctx.meta.user!.id);
+				if (!a) throw notFound("Account");
+				const group = await this.groupOf(a.group);
+				if (group.type !== "trial") throw invalidState("This account is commercial already");
+				const { errors, normalised } = checkBillingInfo(ctx.params.billingInfo);
+				if (errors.length) throw validationError(errors);
+				const target = group.conversionGroup ?? "billing";
+				const { values } = await ctx.call<{ values: Record<string, number | string> }, { accountId: string }>("quotas.effective", { accountId: a._id });
+				const pending = Number(values["account.convert.after.first.fund.enabled"]) === 1;
+				const updated = await this.db.accounts.updateOne(
+					{ _id: a._id },
+					{ $set: { billingInfo: normalised, upgrade: { state: "pending", requestedAt: now(), targetGroup: target }, updatedAt: now() } },
+				);
+				// Without the switch the move is immediate; with it, the first refill makes it (billing.refilled).
+				const account = pending ? updated! : await this.convert(ctx, updated!, target);
+				return { account: await this.view(account) };
+			},
+		},
+
+		/** GET /account/status-history (STS-6) */
+		statusHistory: {
+			params: { ...pageParams },
+			async handler(this: Self, ctx: Context<{ page: number; pageSize: number }, Meta>) {
+				const q = { accountId: ctx.meta.user!.id };
+				const { page, pageSize } = ctx.params;
+				const [rows, total] = await Promise.all([
+					this.db.status_history.find(q, { sort: { at: -1 }, skip: skipOf(page, pageSize), limit: pageSize }),
+					this.db.status_history.count(q),
+				]);
+				return pageOf(
+					rows.map(h => ({ from: h.from, to: h.to, reason: h.reason, actor: h.actor.startsWith("admin:") ? "admin" : h.actor, at: h.at })),
+					total,
+					page,
+					pageSize,
+				);
+			},
+		},
+
 		/** POST /auth/signup — the same 202 whether or not the address is known (REG-1). */
 		signup: {
 			params: {
@@ -270,6 +423,22 @@ const AccountsService = defineService<Self>({
 			},
 		},
 
+		/** Internal: the groups (name, type, conversion group), for quotas and admin views. */
+		listGroups: {
+			visibility: "public",
+			params: {},
+			async handler(this: Self) {
+				const rows = await this.db.groups.find({}, { sort: { _id: 1 } });
+				return rows.map(g => ({
+					name: g._id,
+					type: g.type,
+					conversionGroup: g.conversionGroup ?? null,
+					signupDefault: !!g.signupDefault,
+					builtIn: !!g.builtIn,
+				}));
+			},
+		},
+
 		/** auth tells what GET /account shows of credentials (2FA on, password changed at). */
 		setCredentialState: {
 			visibility: "public",
@@ -304,7 +473,104 @@ const AccountsService = defineService<Self>({
 		},
 	},
 
+	events: {
+		/** ACC-4: the first successful refill completes a pending upgrade. */
+		"billing.refilled": {
+			params: { accountId: "string" },
+			async handler(this: Self, ctx: Context<{ accountId: string }>) {
+				const a = await this.db.accounts.findById(ctx.params.accountId);
+				if (a?.upgrade?.state === "pending") await this.convert(ctx, a, a.upgrade.targetGroup);
+			},
+		},
+
+		/** STS-2/STS-3: a check after every ledger change. */
+		"billing.balance.changed": {
+			params: { accountId: "string", main: "number", bonus: "number" },
+			async handler(this: Self, ctx: Context<{ accountId: string; main: number; bonus: number }>) {
+				const a = await this.db.accounts.findById(ctx.params.accountId);
+				if (a) await this.evaluate(ctx, a, { main: ctx.params.main, bonus: ctx.params.bonus });
+			},
+		},
+	},
+
 	methods: {
+		/** ACC-4: into the conversion group, quotas lifted at once; a deactivated trial comes back (STS-3). */
+		async convert(this: Self, ctx: Context, a: AccountDoc, targetGroup: string) {
+			const t = now();
+			const converted = await this.db.accounts.updateOne(
+				{ _id: a._id, group: a.group },
+				{ $set: { group: targetGroup, "upgrade.state": "done", "upgrade.convertedAt": t, updatedAt: t } },
+			);
+			if (!converted) return (await this.db.accounts.findById(a._id))!;
+			ctx.broadcast("accounts.updated", { id: a._id, fields: ["group"] });
+			if (converted.status === "deactivated") return (await this.changeStatus(ctx, converted, { to: "active", reason: "upgraded" }, "system")) ?? converted;
+			return converted;
+		},
+
+		/**
+		 * Applies the status machine's answer for one account. `balance` undefined: ask billing;
+		 * null: leave the money rules out (time-based jobs).
+		 */
+		async evaluate(this: Self, ctx: Context, a: AccountDoc, balance?: { main: number; bonus: number } | null) {
+			if (a.status !== "active" && a.status !== "deactivated") return null;
+			const group = await this.groupOf(a.group);
+			const { values } = await ctx.call<{ values: Record<string, number | string> }, { accountId: string }>("quotas.effective", { accountId: a._id });
+			let money = balance;
+			if (money === undefined) {
+				const b = await ctx
+					.call<{ main: string; bonus: string }, Record<string, never>>("billing.balance", {}, { meta: { user: { id: a._id } } })
+					.catch(() => null); // billing away: decide on time rules only
+				money = b ? { main: parseMoney(b.main, "main"), bonus: parseMoney(b.bonus, "bonus") } : null;
+			}
+			const change = nextStatus(
+				{
+					status: a.status,
+					type: group.type,
+					activatedAt: new Date(a.activatedAt),
+					deactivatedAt: a.deactivatedAt ? new Date(a.deactivatedAt) : null,
+					now: now(),
+					balance: money,
+				},
+				{
+					trialPeriodDays: Number(values["account.trialperiod"]),
+					minBalance: parseMoney(String(values["account.minbalance"]), "account.minbalance"),
+					destroyPeriodDays: Number(values["account.destroy.period"]),
+					trialBonus: parseMoney(String(values["account.trial.bonus"] ?? "0"), "account.trial.bonus"),
+				},
+			);
+			return change ? this.changeStatus(ctx, a, change, "system") : null;
+		},
+
+		/**
+		 * One status change, once: conditional on the status it came from; then its history row, the
+		 * environments (stopped and remembered / started again / deleted), the event and the email.
+		 */
+		async changeStatus(this: Self, ctx: Context, a: AccountDoc, change: StatusChange, actor: string) {
+			const t = now();
+			const set: Record<string, unknown> = { status: change.to, updatedAt: t };
+			if (change.to === "deactivated") set.deactivatedAt = t;
+			const updated = await this.db.accounts.updateOne({ _id: a._id, status: a.status }, { $set: set });
+			if (!updated) return null;
+			const history: HistoryDoc = { _id: newId(), accountId: a._id, from: a.status, to: change.to, reason: change.reason, actor, at: t };
+			await this.db.status_history.insert(history);
+			const effect =
+				change.to === "deactivated" || change.to === "suspended"
+					? "environments.stopForAccount"
+					: change.to === "destroyed"
+						? "environments.deleteForAccount"
+						: "environments.resumeForAccount";
+			await ctx.call(effect, { accountId: a._id }).catch(err => this.logger.warn(`${effect} for ${a._id} failed; environments need a look`, err));
+			ctx.broadcast("accounts.status.changed", { id: a._id, from: a.status, to: change.to, reason: change.reason });
+			await ctx.call("notifications.send", {
+				template: "account-status",
+				to: a.email,
+				accountId: a._id,
+				dedupKey: `account-status:${history._id}`,
+				data: { to: change.to, reason: change.reason, billingLink: `${publicUrl()}/account/billing` },
+			});
+			return updated;
+		},
+
 		/** Groups change rarely and are read on every request: kept for a few seconds per process. */
 		async groupOf(this: Self, name: string) {
 			const hit = this.groupCache.get(name);
@@ -329,7 +595,7 @@ const AccountsService = defineService<Self>({
 				// Trial period, balance and upgrade arrive with the quotas and billing issues.
 				trialEndsAt: null,
 				createdAt: a.createdAt,
-				upgrade: { state: "none" },
+				upgrade: { state: a.upgrade?.state ?? "none" },
 			};
 		},
 

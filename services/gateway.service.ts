@@ -178,6 +178,9 @@ export function createGatewayService() {
 						meta.requestId = requestIdOf(req, res);
 						meta.ip = this.trust ? clientIp(req.socket.remoteAddress, req.headers["x-forwarded-for"], this.trust) : normaliseIp(req.socket.remoteAddress ?? "");
 						meta.userAgent = String(req.headers["user-agent"] ?? "").slice(0, 300);
+						// Money-moving POSTs (API.md): the service checks and remembers the key.
+						const idem = req.headers["idempotency-key"];
+						if (typeof idem === "string") meta.idempotencyKey = idem;
 						if (req.body !== undefined && (req.body === null || typeof req.body !== "object" || Array.isArray(req.body))) {
 							throw badRequest("The request body must be a JSON object");
 						}

@@ -3,9 +3,12 @@
 import type { ServiceSchema } from "moleculer";
 import AccountsService from "./accounts.service";
 import AuthService from "./auth.service";
+import EnvironmentsService from "./environments.service";
+import BillingService from "./billing.service";
 import ClockService from "./clock.service";
 import { createGatewayService } from "./gateway.service";
 import NotificationsService from "./notifications.service";
+import QuotasService from "./quotas.service";
 import TokensService from "./tokens.service";
 
 export const ALL_SERVICES: Record<string, () => ServiceSchema> = {
@@ -14,6 +17,9 @@ export const ALL_SERVICES: Record<string, () => ServiceSchema> = {
 	auth: () => AuthService,
 	notifications: () => NotificationsService,
 	tokens: () => TokensService,
+	quotas: () => QuotasService,
+	environments: () => EnvironmentsService,
+	billing: () => BillingService,
 };
 
 export function selectServices(list: string[]): ServiceSchema[] {

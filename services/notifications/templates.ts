@@ -194,6 +194,43 @@ const TEMPLATES: Record<string, (d: Data) => Rendered> = {
 			inApp: { title: `Access token expires ${when}`, body: `"${d.description}" stops working ${when}.` },
 		};
 	},
+	"account-status"(d) {
+		const to = required(d, "to");
+		const reason = required(d, "reason");
+		const link = required(d, "billingLink");
+		const lines: Record<string, string> = {
+			active: "Your account is active again; environments that were running before have been started.",
+			deactivated:
+				"Your account has been deactivated and its running environments stopped. Upgrade or refill your balance to activate it again; it is destroyed if it stays deactivated.",
+			suspended: "Your account has been suspended. Contact your hosting provider.",
+			destroyed: "Your account has been destroyed and its environments deleted. A refill activates it again, with no environments.",
+		};
+		const text = [lines[to] ?? `Your account is now ${to}.`, "", `Reason: ${reason}`, "", `Balance and upgrade: ${link}`].join("\n");
+		return {
+			subject: `Your account is ${to}`,
+			text,
+			html: page(`Your account is ${to}`, [lines[to] ?? `Your account is now ${to}.`, `Reason: ${reason}`], { href: link, label: "Open billing" }),
+			links: [link],
+			inApp: { title: `Account ${to}`, body: reason },
+		};
+	},
+	"trial-reminder"(d) {
+		const days = Number(required(d, "days"));
+		const link = required(d, "upgradeLink");
+		const when = days === 1 ? "tomorrow" : `in ${days} days`;
+		const text = [
+			`Your trial ends ${when} (${required(d, "endsAt")}). Then the account is deactivated and its environments stop.`,
+			"",
+			`Upgrade to keep everything running: ${link}`,
+		].join("\n");
+		return {
+			subject: `Your trial ends ${when}`,
+			text,
+			html: page(`Your trial ends ${when}`, [text.split("\n")[0]], { href: link, label: "Upgrade" }),
+			links: [link],
+			inApp: { title: `Trial ends ${when}`, body: "Upgrade to keep your environments running." },
+		};
+	},
 };
 
 export function templateNames(): string[] {

@@ -21,7 +21,10 @@ export interface CrossAccountResult {
 	type?: string;
 }
 
-export async function crossAccountReplies(http: Api, intruder: Intruder, ownersIds: Record<string, string>): Promise<CrossAccountResult[]> {
+/** The owner's id for each route, or the id and a valid body (so only ownership can refuse it). */
+export type OwnersIds = Record<string, string | { id: string; body: Record<string, unknown> }>;
+
+export async function crossAccountReplies(http: Api, intruder: Intruder, ownersIds: OwnersIds): Promise<CrossAccountResult[]> {
 	const routes = API_CATALOGUE.filter(e => e.rest.includes("/:") && e.access !== "public" && e.access !== "admin");
 	const missing = routes.filter(e => !(e.rest in ownersIds)).map(e => e.rest);
 	if (missing.length) throw new Error(`No owner id given for these id-taking routes: ${missing.join(", ")}`);
@@ -36,8 +39,11 @@ export async function crossAccountReplies(http: Api, intruder: Intruder, ownersI
 	const out: CrossAccountResult[] = [];
 	for (const e of routes) {
 		const { verb, path } = splitRest(e.rest);
-		const url = path.replace(/:[A-Za-z]+/, encodeURIComponent(ownersIds[e.rest]));
-		const body = verb === "GET" || verb === "DELETE" ? undefined : asksPassword(verb, path) ? { password: intruder.password } : {};
+		const given = ownersIds[e.rest];
+		const id = typeof given === "string" ? given : given.id;
+		const url = path.replace(/:[A-Za-z]+/, encodeURIComponent(id));
+		const extra = typeof given === "string" ? {} : given.body;
+		const body = verb === "GET" || verb === "DELETE" ? undefined : { ...(asksPassword(verb, path) ? { password: intruder.password } : {}), ...extra };
 		for (const credential of ["session", "token"] as const) {
 			const r = await http.call(verb, url, { token: credential === "session" ? intruder.session : intruder.token, ...(body ? { body } : {}) });
 			out.push({ route: e.rest, credential, status: r.status, type: r.body?.type });

@@ -25,7 +25,15 @@ export interface Platform {
 }
 
 export async function startPlatform(
-	opts: { env?: Record<string, string | undefined>; services?: string[]; replace?: Record<string, ServiceSchema>; captureLogs?: boolean; nodeID?: string } = {},
+	opts: {
+		env?: Record<string, string | undefined>;
+		services?: string[];
+		replace?: Record<string, ServiceSchema>;
+		/** more services, e.g. a listener that records events */
+		extra?: ServiceSchema[];
+		captureLogs?: boolean;
+		nodeID?: string;
+	} = {},
 ): Promise<Platform> {
 	for (const [k, v] of Object.entries({ ...TEST_ENV, ...(opts.env ?? {}) })) {
 		if (v === undefined) delete process.env[k];
@@ -48,6 +56,7 @@ export async function startPlatform(
 	for (const schema of selectServices(opts.services ?? [])) {
 		broker.createService(opts.replace?.[schema.name] ?? schema);
 	}
+	for (const schema of opts.extra ?? []) broker.createService(schema);
 	await broker.start();
 	const gateway = broker.getLocalService("gateway") as unknown as { server?: { address(): AddressInfo } } | undefined;
 	const url = gateway?.server ? `http://127.0.0.1:${gateway.server.address().port}/api/v1` : "";

@@ -1,0 +1,64 @@
+// The account status machine (STS-1…STS-4), pure in the Kill Bill manner: given the facts, which
+// status should the account be in, and why? A shell in accounts.service applies the answer
+// (history, events, emails, environments). Admin decisions (suspend, activate, destroy) are not
+// made here; this only moves between active, deactivated and destroyed on the platform's rules.
+
+export type Status = "active" | "deactivated" | "suspended" | "destroyed";
+
+export interface StatusFacts {
+	status: Status;
+	/** the group type: trial, beta, billing, post */
+	type: string;
+	activatedAt: Date;
+	/** when it was deactivated, for the destroy period */
+	deactivatedAt: Date | null;
+	now: Date;
+	/** balances in micro-units, or null when billing has not answered (then money rules wait) */
+	balance: { main: number; bonus: number } | null;
+}
+
+export interface StatusConfig {
+	/** account.trialperiod: days; -1 = never ends */
+	trialPeriodDays: number;
+	/** account.minbalance in micro-units */
+	minBalance: number;
+	/** account.destroy.period: days */
+	destroyPeriodDays: number;
+	/** account.trial.bonus in micro-units: "bonus spent" only ends trials that were given one */
+	trialBonus: number;
+}
+
+export interface StatusChange {
+	to: Status;
+	reason: string;
+}
+
+const DAY = 86_400_000;
+
+export function trialEndsAt(facts: Pick<StatusFacts, "activatedAt" | "type">, config: Pick<StatusConfig, "trialPeriodDays">): Date | null {
+	if (facts.type !== "trial" || config.trialPeriodDays < 0) return null;
+	return new Date(facts.activatedAt.getTime() + config.trialPeriodDays * DAY);
+}
+
+/** The change the rules call for, or null when the account is where it should be. */
+export function nextStatus(f: StatusFacts, c: StatusConfig): StatusChange | null {
+	const total = f.balance ? f.balance.main + f.balance.bonus : null;
+	switch (f.status) {
+		case "active": {
+			const ends = trialEndsAt(f, c);
+			if (ends && f.now >= ends) return { to: "deactivated", reason: "trial period ended" }; // ACC-3
+			if (f.type === "trial" && c.trialBonus > 0 && f.balance && f.balance.bonus <= 0 && f.balance.main <= 0)
+				return { to: "deactivated", reason: "trial bonus spent" }; // ACC-3
+			if (f.type !== "trial" && total !== null && total < c.minBalance) return { to: "deactivated", reason: "balance below the minimum" }; // STS-2
+			return null;
+		}
+		case "deactivated": {
+			if (f.deactivatedAt && f.now.getTime() >= f.deactivatedAt.getTime() + c.destroyPeriodDays * DAY)
+				return { to: "destroyed", reason: "deactivated longer than the destroy period" }; // STS-4
+			if (f.type !== "trial" && total !== null && total >= c.minBalance) return { to: "active", reason: "balance restored" }; // STS-3
+			return null;
+		}
+		default:
+			return null; // suspended and destroyed change by admin action or refill only
+	}
+}

@@ -1,0 +1,272 @@
+// The ledger protocol (ARCHITECTURE "Ledger", BIL-2): balance = Σ applied ledger at all times,
+// also after a crash at any step, on NeDB and MongoDB alike (no transactions).
+//
+//   1. insert the entry `pending` under its unique key — a duplicate key is a replay: the
+//      existing entry is settled and returned, nothing new is inserted;
+//   2. apply it with ONE conditional atomic update of the balance document: `$inc` main/bonus,
+//      `$inc` seq, and record the entry as `lastEntry` with what it moved — conditioned on
+//      `seq` being the one read (nothing was applied since) and `lastEntry ≠ entry`;
+//   3. mark the entry `applied` (amounts, balanceAfter, seq) from that record.
+//
+// Why an entry can never be applied twice, without a lock: before step 2 the applier reads the
+// balance (B), marks B's last entry from B's record, and only then reads the entry and finds it
+// still pending. So every entry the balance has taken, other than its current last one, is
+// already marked. If the entry had been taken before B was read it would be B's last (and now
+// marked) or marked already — it is neither, so it was not; and the seq condition means nothing
+// was taken between reading B and the update. The same reasoning makes the split of a charge
+// (decided against B) exact. A crash after step 1 leaves a pending entry; after step 2, a
+// balance whose `lastEntry` is still pending — both are finished by the next movement of the
+// account or by the recovery job, which runs the very same `settle`. Appliers of one account
+// simply retry when another won the update (optimistic, lock-free: nothing to expire or take over).
+import { now } from "../../lib/clock";
+import { newId } from "../../lib/crypto";
+import { conflict } from "../../lib/errors";
+import { assertMicros, type Micros } from "../../lib/money";
+import { DuplicateKeyError, type Doc, type Store } from "../../mixins/db.mixin";
+import { ledgerTotals, planEntry, targetOf, type Balance, type EntryKind, type Outcome, type Target } from "./ledger";
+
+export type EntryState = "pending" | "applied" | "refused";
+
+export interface EntryDoc extends Doc {
+	accountId: string;
+	key: string;
+	kind: EntryKind;
+	/** signed micros asked for */
+	requested: Micros;
+	target: Target;
+	/** charges only: `account.charge.balance.first` = 1 when the entry was posted (BIL-3) */
+	mainFirst: boolean;
+	/** signed micros actually moved on each balance (0 until applied) */
+	amountMain: Micros;
+	amountBonus: Micros;
+	state: EntryState;
+	/** position in the account's application order (0 until applied) */
+	seq: number;
+	createdAt: Date;
+	/** epoch 0 until applied (never null: it is range-compared) */
+	appliedAt: Date;
+	balanceAfter: Balance;
+	description: string;
+	envId?: string;
+	/** who asked for it (an admin's account id), for the audit */
+	actor?: string;
+	idempotencyKey?: string;
+	/** refused entries: the balance that could not take it */
+	refusal: string;
+}
+
+export interface BalanceDoc extends Doc {
+	main: Micros;
+	bonus: Micros;
+	/** how many entries this balance has taken (applied or refused): its version */
+	seq: number;
+	/** the entry taken last ("" for none) and what it did, until and after it is marked */
+	lastEntry: string;
+	lastMain: Micros;
+	lastBonus: Micros;
+	lastRefused: string;
+	/** when the last entry was taken: its `appliedAt` */
+	updatedAt: Date;
+}
+
+export interface NewEntry {
+	accountId: string;
+	key: string;
+	kind: EntryKind;
+	amount: Micros;
+	description: string;
+	envId?: string;
+	toBonus?: boolean;
+	mainFirst?: boolean;
+	actor?: string;
+	idempotencyKey?: string;
+}
+
+export interface Reconciliation {
+	accountId: string;
+	balance: Balance;
+	ledger: Balance;
+	ok: boolean;
+	pending: number;
+}
+
+const EPOCH = new Date(0);
+// Contention on one account only means another applier won: retry soon, with jitter.
+const MAX_ATTEMPTS = 500;
+const backoff = (attempt: number) => new Promise(r => setTimeout(r, Math.random() * Math.min(20, attempt)));
+
+export class Ledger {
+	constructor(
+		private entries: Store<EntryDoc>,
+		private balances: Store<BalanceDoc>,
+		/** called once per entry, by whoever marks it (a request, another request, or recovery) */
+		private onSettled: (entry: EntryDoc) => void = () => undefined,
+	) {}
+
+	/** Records and applies one movement; idempotent by `key`. Answers the entry, applied or refused. */
+	async post(input: NewEntry): Promise<{ entry: EntryDoc; replay: boolean }> {
+		const { entry, replay } = await this.insertPending(input);
+		return { entry: await this.settle(entry), replay };
+	}
+
+	/** Step 1: the pending entry, or the one already under this key (a replay). */
+	async insertPending(input: NewEntry): Promise<{ entry: EntryDoc; replay: boolean }> {
+		assertMicros(input.amount);
+		const doc: EntryDoc = {
+			_id: newId(),
+			accountId: input.accountId,
+			key: input.key,
+			kind: input.kind,
+			requested: input.amount,
+			target: targetOf(input.kind, input.amount, input.toBonus),
+			mainFirst: !!input.mainFirst,
+			amountMain: 0,
+			amountBonus: 0,
+			state: "pending",
+			seq: 0,
+			createdAt: now(),
+			appliedAt: EPOCH,
+			balanceAfter: { main: 0, bonus: 0 },
+			description: input.description,
+			refusal: "",
+			...(input.envId ? { envId: input.envId } : {}),
+			...(input.actor ? { actor: input.actor } : {}),
+			...(input.idempotencyKey ? { idempotencyKey: input.idempotencyKey } : {}),
+		};
+		try {
+			await this.entries.insert(doc);
+			return { entry: doc, replay: false };
+		} catch (err) {
+			if (!(err instanceof DuplicateKeyError)) throw err;
+		}
+		const existing = await this.entries.findOne({ key: input.key });
+		if (!existing) throw new Error(`Ledger key ${input.key} is taken but its entry cannot be read`);
+		if (existing.accountId !== input.accountId) throw conflict("This ledger key belongs to another account", { key: input.key });
+		return { entry: existing, replay: true };
+	}
+
+	/** Steps 2 and 3 until the entry is applied or refused; safe to run any number of times, concurrently. */
+	async settle(entry: Pick<EntryDoc, "_id" | "accountId">): Promise<EntryDoc> {
+		for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+			// Order matters (see the header): the balance first, its last entry marked, then the entry.
+			const before = await this.ensureBalance(entry.accountId);
+			await this.markLast(before);
+			const e = await this.entries.findById(entry._id);
+			if (!e) throw new Error(`Ledger entry ${entry._id} not found`);
+			if (e.state !== "pending") return e;
+			if (before.lastEntry === e._id) throw new Error(`Ledger entry ${e._id} was taken by the balance but could not be marked`);
+			const after = await this.applyToBalance(before, e, planEntry(e, before));
+			if (after) return (await this.markLast(after)) ?? (await this.entries.findById(e._id))!;
+			await backoff(attempt);
+		}
+		throw new Error(`Ledger entry ${entry._id} could not be applied: the account's balance kept changing`);
+	}
+
+	/** Step 2: the one conditional atomic update; null when another entry was applied first. */
+	async applyToBalance(before: BalanceDoc, e: EntryDoc, outcome: Outcome): Promise<BalanceDoc | null> {
+		return this.balances.updateOne(
+			{ _id: before._id, seq: before.seq, lastEntry: { $ne: e._id } },
+			{
+				$inc: { main: outcome.main, bonus: outcome.bonus, seq: 1 },
+				$set: { lastEntry: e._id, lastMain: outcome.main, lastBonus: outcome.bonus, lastRefused: outcome.refused ?? "", updatedAt: now() },
+			},
+		);
+	}
+
+	/**
+	 * Step 3: marks the balance's last entry from the balance's own record of it: what it moved,
+	 * the balances after it, its place in the order and when the balance took it. Answers the
+	 * entry if this call marked it, null if there was nothing left to mark.
+	 */
+	async markLast(b: BalanceDoc): Promise<EntryDoc | null> {
+		if (!b.lastEntry) return null; // a new account: nothing taken yet
+		const common = { seq: b.seq, appliedAt: b.updatedAt, balanceAfter: { main: b.main, bonus: b.bonus } };
+		const set = b.lastRefused
+			? { ...common, state: "refused", refusal: b.lastRefused, amountMain: 0, amountBonus: 0 }
+			: { ...common, state: "applied", amountMain: b.lastMain, amountBonus: b.lastBonus };
+		const marked = await this.entries.updateOne({ _id: b.lastEntry, state: "pending" }, { $set: set });
+		if (marked) this.onSettled(marked);
+		return marked;
+	}
+
+	/** The balance document, created on first use. */
+	async ensureBalance(accountId: string): Promise<BalanceDoc> {
+		const found = await this.balances.findById(accountId);
+		if (found) return found;
+		try {
+			return await this.balances.insert({
+				_id: accountId,
+				main: 0,
+				bonus: 0,
+				seq: 0,
+				lastEntry: "",
+				lastMain: 0,
+				lastBonus: 0,
+				lastRefused: "",
+				updatedAt: now(),
+			});
+		} catch (err) {
+			if (!(err instanceof DuplicateKeyError)) throw err;
+			return (await this.balances.findById(accountId))!;
+		}
+	}
+
+	async balanceOf(accountId: string): Promise<Balance> {
+		const b = await this.balances.findById(accountId);
+		return { main: b?.main ?? 0, bonus: b?.bonus ?? 0 };
+	}
+
+	/**
+	 * The recovery job: settles entries left pending (a crash, a lost request) that were posted at
+	 * least `olderThanMs` ago, in creation order per account. Settling beside a live request is
+	 * harmless, the age only spares it the work.
+	 */
+	async recover(olderThanMs: number, limit = 5000): Promise<number> {
+		const pending = await this.entries.find(
+			{ state: "pending", createdAt: { $lte: new Date(now().getTime() - olderThanMs) } },
+			{ sort: { createdAt: 1 }, limit },
+		);
+		const byAccount = new Map<string, EntryDoc[]>();
+		for (const e of pending) byAccount.set(e.accountId, [...(byAccount.get(e.accountId) ?? []), e]);
+		let settled = 0;
+		for (const list of byAccount.values()) {
+			for (const e of list) {
+				await this.settle(e);
+				settled++;
+			}
+		}
+		return settled;
+	}
+
+	/** Proves balance = Σ applied ledger, per account (all accounts when none is given). */
+	async reconcile(accountId?: string): Promise<Reconciliation[]> {
+		let ids: string[];
+		if (accountId) ids = [accountId];
+		else {
+			const withBalance = (await this.balances.find({})).map(b => b._id);
+			const withPending = (await this.entries.find({ state: "pending" })).map(e => e.accountId);
+			ids = [...new Set([...withBalance, ...withPending])].sort();
+		}
+		const out: Reconciliation[] = [];
+		for (const id of ids) out.push(await this.reconcileAccount(id));
+		return out;
+	}
+
+	private async reconcileAccount(accountId: string): Promise<Reconciliation> {
+		// A consistent view without transactions: the balance did not move while the ledger was read.
+		for (let attempt = 1; ; attempt++) {
+			const b1 = await this.balances.findById(accountId);
+			const applied = await this.entries.find({ accountId, state: "applied" });
+			const pending = await this.entries.count({ accountId, state: "pending" });
+			const b2 = await this.balances.findById(accountId);
+			if ((b1?.seq ?? 0) !== (b2?.seq ?? 0) && attempt < 20) {
+				await backoff(attempt);
+				continue;
+			}
+			const balance = { main: b2?.main ?? 0, bonus: b2?.bonus ?? 0 };
+			const last = b2 ? { entry: b2.lastEntry, main: b2.lastMain, bonus: b2.lastBonus, refused: b2.lastRefused } : undefined;
+			const ledger = ledgerTotals(applied, last);
+			return { accountId, balance, ledger, ok: balance.main === ledger.main && balance.bonus === ledger.bonus, pending };
+		}
+	}
+}

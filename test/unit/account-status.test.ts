@@ -1,0 +1,78 @@
+// STS-1…STS-4 and ACC-3, table-driven over the pure status machine.
+import { nextStatus, trialEndsAt, type StatusConfig, type StatusFacts } from "../../services/accounts/status";
+
+const DAY = 86_400_000;
+const t0 = new Date("2026-01-01T00:00:00Z");
+const at = (days: number) => new Date(t0.getTime() + days * DAY);
+const M = 1_000_000;
+const trialCfg: StatusConfig = { trialPeriodDays: 14, minBalance: 0, destroyPeriodDays: 30, trialBonus: 10 * M };
+const billingCfg: StatusConfig = { trialPeriodDays: -1, minBalance: 0, destroyPeriodDays: 60, trialBonus: 0 };
+const facts = (over: Partial<StatusFacts>): StatusFacts => ({
+	status: "active",
+	type: "trial",
+	activatedAt: t0,
+	deactivatedAt: null,
+	now: at(1),
+	balance: { main: 0, bonus: 10 * M },
+	...over,
+});
+
+describe("nextStatus", () => {
+	test.each([
+		["trial, day 13, bonus left", facts({ now: at(13.9) }), trialCfg, null],
+		["trial, day 14: period over", facts({ now: at(14) }), trialCfg, { to: "deactivated", reason: "trial period ended" }],
+		["trial, bonus spent on day 3", facts({ now: at(3), balance: { main: 0, bonus: 0 } }), trialCfg, { to: "deactivated", reason: "trial bonus spent" }],
+		["trial, bonus spent but main funded", facts({ balance: { main: 5 * M, bonus: 0 } }), trialCfg, null],
+		[
+			"trial group without a bonus (collaboration): an empty balance is no reason",
+			facts({ balance: { main: 0, bonus: 0 } }),
+			{ ...trialCfg, trialPeriodDays: -1, trialBonus: 0 },
+			null,
+		],
+		["trial without a period (-1)", facts({ now: at(400) }), { ...trialCfg, trialPeriodDays: -1 }, null],
+		["trial, balance unknown: money rules wait", facts({ balance: null }), trialCfg, null],
+		["billing, balance at the minimum", facts({ type: "billing", balance: { main: 0, bonus: 0 } }), billingCfg, null],
+		[
+			"billing, balance below the minimum",
+			facts({ type: "billing", balance: { main: -1, bonus: 0 } }),
+			billingCfg,
+			{ to: "deactivated", reason: "balance below the minimum" },
+		],
+		["billing, negative minimum allows debt", facts({ type: "billing", balance: { main: -5 * M, bonus: 0 } }), { ...billingCfg, minBalance: -10 * M }, null],
+		[
+			"billing deactivated, refilled",
+			facts({ type: "billing", status: "deactivated", deactivatedAt: at(1), now: at(2), balance: { main: M, bonus: 0 } }),
+			billingCfg,
+			{ to: "active", reason: "balance restored" },
+		],
+		[
+			"billing deactivated, still short",
+			facts({ type: "billing", status: "deactivated", deactivatedAt: at(1), now: at(2), balance: { main: -1, bonus: 0 } }),
+			billingCfg,
+			null,
+		],
+		[
+			"trial deactivated: a refill alone does not reactivate (upgrade does)",
+			facts({ status: "deactivated", deactivatedAt: at(14), now: at(20), balance: { main: M, bonus: 0 } }),
+			trialCfg,
+			null,
+		],
+		[
+			"deactivated 30 days: destroyed",
+			facts({ status: "deactivated", deactivatedAt: at(14), now: at(44) }),
+			trialCfg,
+			{ to: "destroyed", reason: "deactivated longer than the destroy period" },
+		],
+		["deactivated 29 days", facts({ status: "deactivated", deactivatedAt: at(14), now: at(43) }), trialCfg, null],
+		["suspended stays suspended", facts({ status: "suspended", now: at(100) }), trialCfg, null],
+		["destroyed stays destroyed", facts({ status: "destroyed", now: at(100), balance: { main: 100 * M, bonus: 0 } }), trialCfg, null],
+	] as [string, StatusFacts, StatusConfig, unknown][])("%s", (_name, f, c, expected) => {
+		expect(nextStatus(f, c)).toEqual(expected);
+	});
+
+	test("trialEndsAt: activation + period for trials, none otherwise", () => {
+		expect(trialEndsAt({ activatedAt: t0, type: "trial" }, trialCfg)).toEqual(at(14));
+		expect(trialEndsAt({ activatedAt: t0, type: "billing" }, trialCfg)).toBeNull();
+		expect(trialEndsAt({ activatedAt: t0, type: "trial" }, { trialPeriodDays: -1 })).toBeNull();
+	});
+});
