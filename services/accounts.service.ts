@@ -65,7 +65,7 @@ type Meta = { ip?: string; user?: { id: string } };
 type Self = Service & {
 	db: { accounts: Store<AccountDoc>; groups: Store<GroupDoc>; signups: Store<SignupDoc>; account_counters: Store; status_history: Store<HistoryDoc> };
 	changeStatus(ctx: Context, a: AccountDoc, change: StatusChange, actor: string): Promise<AccountDoc | null>;
-	evaluate(ctx: Context, a: AccountDoc, balance?: { main: number; bonus: number } | null): Promise<AccountDoc | null>;
+	evaluate(ctx: Context, a: AccountDoc, balance?: { main: number; bonus: number } | null, refilled?: boolean): Promise<AccountDoc | null>;
 	convert(ctx: Context, a: AccountDoc, targetGroup: string): Promise<AccountDoc>;
 	groupOf(name: string): Promise<GroupDoc>;
 	groupCache: Map<string, { group: GroupDoc; until: number }>;
@@ -78,6 +78,7 @@ type Self = Service & {
 const ACTIVATION_VALID_MS = 24 * HOUR; // REG-2
 const GROUP_CACHE_MS = 5_000;
 const TRIAL_REMINDER_DAYS = [1, 3, 6]; // ACC-2 account.notification.periods, smallest first
+const DESTROY_WARNING_DAYS = [1, 7]; // STS-4
 // REG-3: per address; the gateway adds per-IP limits in front of the route.
 const SIGNUP_LIMITS_PER_ADDRESS = [
 	{ limit: 1, windowSeconds: 60 },
@@ -150,7 +151,24 @@ const AccountsService = defineService<Self>({
 				let destroyed = 0;
 				for (const a of await this.db.accounts.find({ status: "deactivated" })) {
 					const after = await this.evaluate(ctx, a, null);
-					if (after?.status === "destroyed") destroyed++;
+					if (after?.status === "destroyed") {
+						destroyed++;
+						continue;
+					}
+					// STS-4: warnings 7 days and 1 day before, once each.
+					const { values } = await ctx.call<{ values: Record<string, number | string> }, { accountId: string }>("quotas.effective", { accountId: a._id });
+					if (!a.deactivatedAt) continue;
+					const destroyAt = addMs(new Date(a.deactivatedAt), Number(values["account.destroy.period"]) * DAY);
+					const daysLeft = (destroyAt.getTime() - now().getTime()) / DAY;
+					const due = DESTROY_WARNING_DAYS.find(d => daysLeft > 0 && daysLeft <= d);
+					if (due === undefined) continue;
+					await ctx.call("notifications.send", {
+						template: "destroy-warning",
+						to: a.email,
+						accountId: a._id,
+						dedupKey: `destroy-warning:${a._id}:${new Date(a.deactivatedAt).toISOString()}:${due}`,
+						data: { days: due, destroyAt: destroyAt.toISOString(), billingLink: `${publicUrl()}/account/billing` },
+					});
 				}
 				return destroyed;
 			},
@@ -211,6 +229,117 @@ const AccountsService = defineService<Self>({
 				// Without the switch the move is immediate; with it, the first refill makes it (billing.refilled).
 				const account = pending ? updated! : await this.convert(ctx, updated!, target);
 				return { account: await this.view(account) };
+			},
+		},
+
+		/** GET /admin/accounts/{id} — the full view: account, quotas, balance, status history (ADM-1). */
+		adminGet: {
+			params: { id: { type: "string", min: 1, max: 64 } },
+			async handler(this: Self, ctx: Context<{ id: string }>) {
+				const a = await this.db.accounts.findById(ctx.params.id);
+				if (!a) throw notFound("Account");
+				const [quotas, balance, history] = await Promise.all([
+					ctx.call<{ values: Record<string, unknown> }, { accountId: string }>("quotas.effective", { accountId: a._id }).catch(() => null),
+					ctx.call<Record<string, unknown>, Record<string, never>>("billing.balance", {}, { meta: { user: { id: a._id } } }).catch(() => null),
+					this.db.status_history.find({ accountId: a._id }, { sort: { at: -1 }, limit: 50 }),
+				]);
+				return {
+					...(await this.view(a)),
+					activatedAt: a.activatedAt,
+					deactivatedAt: a.deactivatedAt ?? null,
+					billingInfo: a.billingInfo ?? null,
+					quotas: quotas?.values ?? null,
+					balance,
+					statusHistory: history.map(h => ({ from: h.from, to: h.to, reason: h.reason, actor: h.actor, at: h.at })),
+				};
+			},
+		},
+
+		/** GET /admin/groups */
+		adminGroups: {
+			params: {},
+			async handler(this: Self) {
+				const rows = await this.db.groups.find({}, { sort: { _id: 1 } });
+				return rows.map(g => ({
+					name: g._id,
+					type: g.type,
+					conversionGroup: g.conversionGroup ?? null,
+					signupDefault: !!g.signupDefault,
+					builtIn: !!g.builtIn,
+					description: g.description,
+					settings: settingsOf(g),
+				}));
+			},
+		},
+
+		/** POST /admin/groups {name, type, conversionGroup?, description?} — quota values follow the type until set. */
+		adminCreateGroup: {
+			params: {
+				name: { type: "string", pattern: /^[a-z][a-z0-9-]{1,31}$/, messages: { stringPattern: "must be 2-32 lower-case letters, digits and dashes" } },
+				type: { type: "enum", values: ["trial", "beta", "billing", "post"] },
+				conversionGroup: { type: "string", optional: true, max: 32 },
+				description: { type: "string", trim: true, max: 300, optional: true },
+			},
+			async handler(this: Self, ctx: Context<{ name: string; type: GroupDoc["type"]; conversionGroup?: string; description?: string }>) {
+				if (ctx.params.conversionGroup && !(await this.db.groups.findById(ctx.params.conversionGroup))) {
+					throw validationError({ field: "conversionGroup", message: "is not a group" });
+				}
+				const g: GroupDoc = {
+					_id: ctx.params.name,
+					name: ctx.params.name,
+					type: ctx.params.type,
+					conversionGroup: ctx.params.conversionGroup ?? (ctx.params.type === "trial" || ctx.params.type === "beta" ? "billing" : null),
+					signupDefault: false,
+					builtIn: false,
+					description: ctx.params.description ?? "",
+				};
+				try {
+					await this.db.groups.insert(g);
+				} catch (err) {
+					if (err instanceof DuplicateKeyError) throw conflict(`Group ${g.name} exists already`, [{ field: "name", message: "is taken" }]);
+					throw err;
+				}
+				return { name: g._id, type: g.type, conversionGroup: g.conversionGroup, builtIn: false, description: g.description };
+			},
+		},
+
+		/** POST /admin/accounts/{id}/group {group, resetBalance?, resetBonus?} (ACC-5) */
+		adminSetGroup: {
+			params: {
+				id: { type: "string", min: 1, max: 64 },
+				group: { type: "string", min: 1, max: 32 },
+				resetBalance: { type: "boolean", optional: true, default: false },
+				resetBonus: { type: "boolean", optional: true, default: false },
+			},
+			async handler(this: Self, ctx: Context<{ id: string; group: string; resetBalance: boolean; resetBonus: boolean }, Meta & { user: { email: string } }>) {
+				const a = await this.db.accounts.findById(ctx.params.id);
+				if (!a) throw notFound("Account");
+				if (!(await this.db.groups.findById(ctx.params.group))) throw validationError({ field: "group", message: "is not a group" });
+				const moved = await this.db.accounts.updateOne({ _id: a._id }, { $set: { group: ctx.params.group, updatedAt: now() } });
+				ctx.broadcast("accounts.updated", { id: a._id, fields: ["group"] });
+				// Resets are ledger entries like any other movement (balance = Σ ledger).
+				const balance = await ctx.call<{ main: number; bonus: number }, { accountId: string }>("billing.balanceOf", { accountId: a._id });
+				const stamp = now().toISOString();
+				if (ctx.params.resetBalance && balance.main !== 0) {
+					await ctx.call("billing.post", {
+						accountId: a._id,
+						key: `reset:main:${a._id}:${stamp}`,
+						kind: "adjustment",
+						amount: -balance.main,
+						description: `Main balance reset on the move to ${ctx.params.group}`,
+					});
+				}
+				if (ctx.params.resetBonus && balance.bonus !== 0) {
+					await ctx.call("billing.post", {
+						accountId: a._id,
+						key: `reset:bonus:${a._id}:${stamp}`,
+						kind: "adjustment",
+						amount: -balance.bonus,
+						toBonus: true,
+						description: `Bonus reset on the move to ${ctx.params.group}`,
+					});
+				}
+				return this.view(moved!);
 			},
 		},
 
@@ -480,6 +609,7 @@ const AccountsService = defineService<Self>({
 			async handler(this: Self, ctx: Context<{ accountId: string }>) {
 				const a = await this.db.accounts.findById(ctx.params.accountId);
 				if (a?.upgrade?.state === "pending") await this.convert(ctx, a, a.upgrade.targetGroup);
+				else if (a?.status === "destroyed") await this.evaluate(ctx, a, undefined, true); // PAY-5
 			},
 		},
 
@@ -511,8 +641,8 @@ const AccountsService = defineService<Self>({
 		 * Applies the status machine's answer for one account. `balance` undefined: ask billing;
 		 * null: leave the money rules out (time-based jobs).
 		 */
-		async evaluate(this: Self, ctx: Context, a: AccountDoc, balance?: { main: number; bonus: number } | null) {
-			if (a.status !== "active" && a.status !== "deactivated") return null;
+		async evaluate(this: Self, ctx: Context, a: AccountDoc, balance?: { main: number; bonus: number } | null, refilled = false) {
+			if (a.status === "suspended" || (a.status === "destroyed" && !refilled)) return null;
 			const group = await this.groupOf(a.group);
 			const { values } = await ctx.call<{ values: Record<string, number | string> }, { accountId: string }>("quotas.effective", { accountId: a._id });
 			let money = balance;
@@ -530,6 +660,7 @@ const AccountsService = defineService<Self>({
 					deactivatedAt: a.deactivatedAt ? new Date(a.deactivatedAt) : null,
 					now: now(),
 					balance: money,
+					refilled,
 				},
 				{
 					trialPeriodDays: Number(values["account.trialperiod"]),

@@ -292,7 +292,10 @@ const QuotasService = defineService<Self>({
 			const hit = this.groupCache.get(group);
 			if (hit && hit.until > Date.now()) return hit.values;
 			const stored = await this.db.group_quotas.find({ group });
-			const values: Record<string, QuotaValue> = Object.fromEntries(QUOTA_KEYS.map(q => [q.key, defaultValue(q, group)]));
+			// A group added by an admin starts from the built-in values of its type.
+			const builtIn = ["trial", "billing", "post", "beta", "collaboration"].includes(group);
+			const type = builtIn ? group : ((await this.broker.call<GroupRef[]>("accounts.listGroups")).find(g => g.name === group)?.type ?? "billing");
+			const values: Record<string, QuotaValue> = Object.fromEntries(QUOTA_KEYS.map(q => [q.key, defaultValue(q, builtIn ? group : type)]));
 			for (const s of stored) if (QUOTA_BY_KEY.has(s.key)) values[s.key] = s.value;
 			this.groupCache.set(group, { values, until: Date.now() + GROUP_CACHE_MS });
 			return values;

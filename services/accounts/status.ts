@@ -15,6 +15,8 @@ export interface StatusFacts {
 	now: Date;
 	/** balances in micro-units, or null when billing has not answered (then money rules wait) */
 	balance: { main: number; bonus: number } | null;
+	/** this check follows a refill (PAY-5: a refill brings even a destroyed account back) */
+	refilled?: boolean;
 }
 
 export interface StatusConfig {
@@ -58,7 +60,11 @@ export function nextStatus(f: StatusFacts, c: StatusConfig): StatusChange | null
 			if (f.type !== "trial" && total !== null && total >= c.minBalance) return { to: "active", reason: "balance restored" }; // STS-3
 			return null;
 		}
+		case "destroyed":
+			// PAY-5, STS-1: a refill to above the minimum makes it active again, with no environments.
+			if (f.refilled && total !== null && total > Math.max(0, c.minBalance)) return { to: "active", reason: "refilled after destruction" };
+			return null;
 		default:
-			return null; // suspended and destroyed change by admin action or refill only
+			return null; // suspended changes by admin action only
 	}
 }

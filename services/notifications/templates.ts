@@ -214,6 +214,23 @@ const TEMPLATES: Record<string, (d: Data) => Rendered> = {
 			inApp: { title: `Account ${to}`, body: reason },
 		};
 	},
+	"destroy-warning"(d) {
+		const days = Number(required(d, "days"));
+		const link = required(d, "billingLink");
+		const when = days === 1 ? "tomorrow" : `in ${days} days`;
+		const text = [
+			`Your deactivated account will be destroyed ${when} (${required(d, "destroyAt")}), with all its environments.`,
+			"",
+			`Refill or upgrade to keep it: ${link}`,
+		].join("\n");
+		return {
+			subject: `Your account will be destroyed ${when}`,
+			text,
+			html: page(`Your account will be destroyed ${when}`, [text.split("\n")[0]], { href: link, label: "Keep my account" }),
+			links: [link],
+			inApp: { title: `Account destroyed ${when}`, body: "Refill or upgrade to keep it." },
+		};
+	},
 	"trial-reminder"(d) {
 		const days = Number(required(d, "days"));
 		const link = required(d, "upgradeLink");

@@ -86,8 +86,15 @@ describe("account status lifecycle", () => {
 
 		// Deactivated again, then left for the destroy period.
 		await p.http.post(`/admin/accounts/${account.id}/status`, { status: "deactivated", reason: "unpaid" }, { token: await admin() });
-		await setClock(t0 + 14 * DAY + 29 * DAY);
-		expect(await runJob("accounts.destroy")).toMatchObject({ processed: 0 });
+		for (const day of [20, 23.5, 24, 29.2, 29.5]) {
+			await setClock(t0 + 14 * DAY + day * DAY);
+			expect(await runJob("accounts.destroy")).toMatchObject({ processed: 0 });
+			await runJob("accounts.destroy");
+		}
+		expect((await mails(user.email, "destroy-warning")).map(m => m.subject).sort()).toEqual([
+			"Your account will be destroyed in 7 days",
+			"Your account will be destroyed tomorrow",
+		]);
 		await setClock(t0 + 14 * DAY + 31 * DAY);
 		expect(await runJob("accounts.destroy")).toMatchObject({ processed: 1 });
 		expect(await runJob("accounts.destroy")).toMatchObject({ processed: 0 });
@@ -97,6 +104,16 @@ describe("account status lifecycle", () => {
 		expect((await mails(user.email, "account-status")).map(m => m.subject).sort()).toEqual(
 			["Your account is active", "Your account is deactivated", "Your account is deactivated", "Your account is destroyed"].sort(),
 		);
+
+		// PAY-5: a refill brings a destroyed account back, with no environments.
+		const funded = await p.http.post(
+			`/admin/accounts/${account.id}/fund`,
+			{ amount: "5.00", note: "came back" },
+			{ token: await admin(), headers: { "idempotency-key": "comeback-1" } },
+		);
+		expect(funded.status).toBe(201);
+		await waitUntil(async () => (await p.http.get("/account", { token: session })).body.status === "active", 1000);
+		expect((await p.http.get("/environments", { token: session })).body.total).toBe(0);
 	});
 
 	it("suspends an account: its sessions and tokens are refused within a second; activation lets it back in", async () => {

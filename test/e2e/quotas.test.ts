@@ -75,3 +75,39 @@ describe("quotas", () => {
 		expect((await p.http.get("/account/quotas", { token: user.session })).body.quotas["environment.maxcount"]).toBe(5); // nothing written
 	});
 });
+
+describe("admin groups and moves between them (ACC-5)", () => {
+	let p: Platform;
+	let admin: string;
+	beforeAll(async () => {
+		p = await startPlatform({ env: { QM_ADMIN_EMAIL: ADMIN.email, QM_ADMIN_PASSWORD: ADMIN.password } });
+		admin = await waitUntil(async () => {
+			const r = await p.http.post("/auth/signin", ADMIN);
+			return r.status === 200 && (r.body.session as string);
+		});
+	});
+	afterAll(() => p?.stop());
+
+	it("adds a group whose quotas follow its type, moves an account into it with its balances reset, and shows the account in full", async () => {
+		const created = await p.http.post("/admin/groups", { name: "partners", type: "trial", description: "Partner trials" }, { token: admin });
+		expect(created.status).toBe(201);
+		expect(created.body).toMatchObject({ name: "partners", type: "trial", conversionGroup: "billing" });
+		expect((await p.http.post("/admin/groups", { name: "partners", type: "billing" }, { token: admin })).status).toBe(409);
+		expect((await p.http.post("/admin/groups", { name: "Bad Name", type: "billing" }, { token: admin })).body.data[0].field).toBe("name");
+		expect((await p.http.get("/admin/groups", { token: admin })).body.map((g: { name: string }) => g.name)).toContain("partners");
+
+		const u = await createAccount(p, "partner@example.com", "Joint-venture-pass-1!");
+		const session = (await p.http.post("/auth/signin", { email: "partner@example.com", password: "Joint-venture-pass-1!" })).body.session;
+		await p.http.post(`/admin/accounts/${u.id}/fund`, { amount: "3.00", note: "gift" }, { token: admin, headers: { "idempotency-key": "gift-1" } });
+		const moved = await p.http.post(`/admin/accounts/${u.id}/group`, { group: "partners", resetBalance: true, resetBonus: true }, { token: admin });
+		expect(moved.status).toBe(200);
+		expect(moved.body).toMatchObject({ group: "partners", type: "trial" });
+		expect((await p.http.get("/account/quotas", { token: session })).body.quotas["environment.maxcount"]).toBe(5); // a trial's, by type
+		expect((await p.http.get("/billing/balance", { token: session })).body).toMatchObject({ main: "0.00", bonus: "0.00" });
+		expect((await p.http.post(`/admin/accounts/${u.id}/group`, { group: "nowhere" }, { token: admin })).body.data[0].field).toBe("group");
+
+		const full = await p.http.get(`/admin/accounts/${u.id}`, { token: admin });
+		expect(full.body).toMatchObject({ email: "partner@example.com", group: "partners", quotas: { "environment.maxcount": 5 }, balance: { main: "0.00" } });
+		expect((await p.http.get(`/admin/accounts/${u.id}`, { token: session })).status).toBe(403);
+	});
+});

@@ -74,6 +74,13 @@ describe("upgrade and balance-driven status", () => {
 		await waitUntil(async () => (await me(u.session)).group === "billing", 1000);
 		expect(await me(u.session)).toMatchObject({ type: "billing", upgrade: { state: "done" } });
 		expect((await p.http.post("/environments", { name: "e5", nodes: [node] }, { token: u.session })).status).toBe(201);
+		// The billing group's limits: SSL, public IPs, bigger nodes and more of them.
+		const big = await p.http.post(
+			"/environments",
+			{ name: "big", ssl: true, nodes: [{ ...node, count: 3, scalingLimit: 16, publicIPv4: 1 }] },
+			{ token: u.session },
+		);
+		expect(big.status).toBe(201);
 		expect((await p.http.post("/account/upgrade", { billingInfo: INFO, acceptTerms: true }, { token: u.session })).body.type).toBe("INVALID_STATE");
 	});
 

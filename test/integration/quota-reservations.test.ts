@@ -87,3 +87,44 @@ describe("quota reservations on two quotas brokers over NATS", () => {
 		}
 	});
 });
+
+describe("environment creates on two environments brokers over NATS", () => {
+	let main: Platform;
+	let replica: Platform;
+	let accountId: string;
+	beforeAll(async () => {
+		await assertNatsListening();
+		const env = {
+			TRANSPORTER: natsUrl(),
+			NAMESPACE: `qm-envs-${process.pid}-${Date.now()}`,
+			DATA_DIR: ":memory:shared",
+			QM_MASTER_KEY: Buffer.alloc(32, 6).toString("base64"),
+		};
+		main = await startPlatform({ env, nodeID: "main" });
+		replica = await startPlatform({ env, services: ["environments"], nodeID: "replica" });
+		await replica.broker.waitForServices(["accounts", "quotas"], 10_000);
+		await main.broker.waitForServices([{ name: "environments" }], 10_000);
+		accountId = (await createAccount(main, "fleet@example.com", "Parallel-creates-3!")).id;
+		await main.broker.call("quotas.adminSetOverride", { id: accountId, key: "environment.maxcount", value: 7 });
+	});
+	afterAll(async () => {
+		await replica?.stop();
+		await main?.stop();
+	});
+
+	it("creates exactly 7 of 100 parallel environments split over both brokers, twenty times", async () => {
+		const meta = { user: { id: accountId, email: "fleet@example.com", status: "active" } };
+		const nodes = [{ layer: "cp", type: "nginx", reservedCloudlets: 1, scalingLimit: 2 }];
+		for (let run = 0; run < 20; run++) {
+			const outcomes = await Promise.allSettled(
+				Array.from({ length: 100 }, (_, i) =>
+					main.broker.call("environments.create", { name: `r${run}-e${i}`, nodes }, { meta, nodeID: i % 2 ? "main" : "replica" }),
+				),
+			);
+			const created = outcomes.filter(o => o.status === "fulfilled").length;
+			const listed = ((await main.broker.call("environments.list", {}, { meta })) as { total: number }).total;
+			expect({ run, created, listed }).toEqual({ run, created: 7, listed: 7 });
+			await main.broker.call("environments.deleteForAccount", { accountId });
+		}
+	});
+});

@@ -65,6 +65,13 @@ describe("nextStatus", () => {
 		],
 		["deactivated 29 days", facts({ status: "deactivated", deactivatedAt: at(14), now: at(43) }), trialCfg, null],
 		["suspended stays suspended", facts({ status: "suspended", now: at(100) }), trialCfg, null],
+		[
+			"destroyed, refilled to positive: active",
+			facts({ status: "destroyed", refilled: true, balance: { main: 5 * M, bonus: 0 } }),
+			trialCfg,
+			{ to: "active", reason: "refilled after destruction" },
+		],
+		["destroyed, refilled but still negative", facts({ status: "destroyed", refilled: true, balance: { main: -M, bonus: 0 } }), trialCfg, null],
 		["destroyed stays destroyed", facts({ status: "destroyed", now: at(100), balance: { main: 100 * M, bonus: 0 } }), trialCfg, null],
 	] as [string, StatusFacts, StatusConfig, unknown][])("%s", (_name, f, c, expected) => {
 		expect(nextStatus(f, c)).toEqual(expected);
