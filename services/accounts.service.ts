@@ -111,6 +111,8 @@ const AccountsService = defineService<Self>({
 				let processed = 0;
 				for (const a of await this.db.accounts.find({ status: "active" })) {
 					if ((await this.groupOf(a.group)).type !== "trial") continue;
+					// Makes good a trial bonus lost on the way (keyed in the ledger: granted once).
+					await ctx.call("billing.grantTrialBonus", { accountId: a._id }).catch(() => undefined);
 					const { values } = await ctx.call<{ values: Record<string, number | string> }, { accountId: string }>("quotas.effective", { accountId: a._id });
 					const ends = trialEndsAt({ activatedAt: new Date(a.activatedAt), type: "trial" }, { trialPeriodDays: Number(values["account.trialperiod"]) });
 					if (!ends) continue;
@@ -430,6 +432,10 @@ const AccountsService = defineService<Self>({
 						throw linkInvalid("This email address has an account already");
 					throw err;
 				}
+				// ACC-2: the trial bonus (also granted on the accounts.created event; keyed, so once).
+				await ctx
+					.call("billing.grantTrialBonus", { accountId: account._id })
+					.catch(err => this.logger.warn(`Trial bonus of ${account._id} not granted yet; the trial job retries`, err));
 				await ctx.call("notifications.send", {
 					template: "welcome",
 					to: account.email,

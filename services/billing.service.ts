@@ -28,6 +28,7 @@ type Self = Service & {
 	ledger: Ledger;
 	idempotency: Idempotency;
 	quotaValues(ctx: Context, accountId: string): Promise<QuotaValues>;
+	grantTrialBonus(ctx: Context, accountId: string): Promise<Micros>;
 	moneyQuota(values: QuotaValues, key: string): Micros;
 	accountExists(ctx: Context, id: string): Promise<void>;
 	postEntry(ctx: Context, input: NewEntry): Promise<EntryDoc>;
@@ -229,6 +230,18 @@ const BillingService = defineService<Self>({
 		},
 
 		/** An account's balances in micros (for other services). */
+		/**
+		 * Internal (ACC-2): the trial bonus of the account's group, once (keyed). Called at activation
+		 * and again by the accounts' hourly trial job, so a lost event or call is made good.
+		 */
+		grantTrialBonus: {
+			visibility: "public",
+			params: { accountId: idRule },
+			async handler(this: Self, ctx: Context<{ accountId: string }>) {
+				return { granted: await this.grantTrialBonus(ctx, ctx.params.accountId) };
+			},
+		},
+
 		balanceOf: {
 			visibility: "public",
 			params: { accountId: idRule },
@@ -243,19 +256,19 @@ const BillingService = defineService<Self>({
 		"accounts.created": {
 			params: { id: "string" },
 			async handler(this: Self, ctx: Context<{ id: string }>) {
-				const accountId = ctx.params.id;
-				try {
-					const bonus = this.moneyQuota(await this.quotaValues(ctx, accountId), "account.trial.bonus");
-					if (bonus <= 0) return;
-					await this.postEntry(ctx, { accountId, key: `bonus:trial:${accountId}`, kind: "bonus", amount: bonus, toBonus: true, description: "Trial bonus" });
-				} catch (err) {
-					this.logger.error(`Trial bonus of account ${accountId} failed`, err);
-				}
+				await this.grantTrialBonus(ctx, ctx.params.id).catch(err => this.logger.error(`Trial bonus of account ${ctx.params.id} failed`, err));
 			},
 		},
 	},
 
 	methods: {
+		async grantTrialBonus(this: Self, ctx: Context, accountId: string) {
+			const bonus = this.moneyQuota(await this.quotaValues(ctx, accountId), "account.trial.bonus");
+			if (bonus <= 0) return 0;
+			await this.postEntry(ctx, { accountId, key: `bonus:trial:${accountId}`, kind: "bonus", amount: bonus, toBonus: true, description: "Trial bonus" });
+			return bonus;
+		},
+
 		quotaValues(ctx: Context, accountId: string) {
 			return ctx.call<{ group: string; values: QuotaValues }, { accountId: string }>("quotas.effective", { accountId }).then(r => r.values);
 		},

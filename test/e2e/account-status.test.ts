@@ -140,6 +140,15 @@ describe("account status lifecycle", () => {
 		expect((await p.http.get("/account", { token })).status).toBe(200);
 	});
 
+	it("grants the trial bonus once, however often activation, the event and the trial job ask (ACC-2)", async () => {
+		const u = await createAccount(p, "bonus-once@example.com", "Ten-dollars-only-1!");
+		await Promise.all([p.broker.call("billing.grantTrialBonus", { accountId: u.id }), p.broker.call("billing.grantTrialBonus", { accountId: u.id })]);
+		await runJob("accounts.trial-expiry");
+		const session = (await p.http.post("/auth/signin", { email: "bonus-once@example.com", password: "Ten-dollars-only-1!" })).body.session;
+		expect((await p.http.get("/billing/balance", { token: session })).body).toMatchObject({ main: "0.00", bonus: "10.00" });
+		expect((await p.http.get("/billing/transactions?kind=bonus", { token: session })).body.total).toBe(1);
+	});
+
 	it("refuses bad admin status requests", async () => {
 		const user = await createAccount(p, "bystander@example.com", "Just-passing-by-1!");
 		const session = (await p.http.post("/auth/signin", { email: "bystander@example.com", password: "Just-passing-by-1!" })).body.session;
