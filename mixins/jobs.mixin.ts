@@ -17,14 +17,14 @@ export interface JobDefinition {
 	cron: string;
 	/** the longest a run may take before another replica may assume it died (ms) */
 	leaseMs?: number;
-	/** does the work; returns how many items it processed */
-	handler(this: Service): Promise<number>;
+	/** does the work with `ctx` for its calls; returns how many items it processed */
+	handler(this: Service, ctx: Context): Promise<number>;
 }
 
 type JobsService = Service & {
 	db: Record<string, Store>;
 	_cronTasks: ScheduledTask[];
-	runJob(name: string, tick?: Date): Promise<{ job: string; processed: number; skipped?: boolean }>;
+	runJob(name: string, tick?: Date, ctx?: Context): Promise<{ job: string; processed: number; skipped?: boolean }>;
 };
 
 // Leases are about real concurrency between replicas, so they use wall time, not the platform
@@ -43,7 +43,7 @@ export function createJobsMixin(serviceName: string): Partial<ServiceSchema> {
 				visibility: "public",
 				params: { job: { type: "string", min: 1 } },
 				async handler(this: JobsService, ctx: Context<{ job: string }>) {
-					return this.runJob(ctx.params.job);
+					return this.runJob(ctx.params.job, undefined, ctx);
 				},
 			},
 			listJobs: {
@@ -55,7 +55,7 @@ export function createJobsMixin(serviceName: string): Partial<ServiceSchema> {
 			},
 		},
 		methods: {
-			async runJob(this: JobsService, name: string, tick?: Date) {
+			async runJob(this: JobsService, name: string, tick?: Date, callerCtx?: Context) {
 				const jobs = (this.schema as unknown as { jobs?: Record<string, JobDefinition> }).jobs ?? {};
 				const job = jobs[name];
 				if (!job) throw notFound(`Job ${serviceName}.${name}`);
@@ -87,7 +87,9 @@ export function createJobsMixin(serviceName: string): Partial<ServiceSchema> {
 					throw conflict(`Job ${fullName} is running already`, { job: fullName });
 				}
 				try {
-					const processed = await job.handler.call(this);
+					// A scheduled tick has no caller: its calls start a context of their own.
+					const ctx = callerCtx ?? this.broker.ContextFactory.create(this.broker, null as never, {}, {});
+					const processed = await job.handler.call(this, ctx);
 					return { job: fullName, processed };
 				} finally {
 					await leases.updateOne({ _id: name, holder }, { $set: { until: new Date(0) } });

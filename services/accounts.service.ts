@@ -106,8 +106,7 @@ const AccountsService = defineService<Self>({
 		/** ACC-2/ACC-3: trial reminders at 6/3/1 days, once each; trials past their period are deactivated. */
 		"trial-expiry": {
 			cron: "10 * * * *",
-			async handler(this: Self) {
-				const ctx = this.broker.ContextFactory.create(this.broker, null as never, {}, {});
+			async handler(this: Self, ctx: Context) {
 				let processed = 0;
 				for (const a of await this.db.accounts.find({ status: "active" })) {
 					if ((await this.groupOf(a.group)).type !== "trial") continue;
@@ -137,8 +136,7 @@ const AccountsService = defineService<Self>({
 		/** STS-2/STS-3: every account's balance against its minimum (also checked after each ledger change). */
 		deactivation: {
 			cron: "20 * * * *",
-			async handler(this: Self) {
-				const ctx = this.broker.ContextFactory.create(this.broker, null as never, {}, {});
+			async handler(this: Self, ctx: Context) {
 				let changed = 0;
 				for (const a of await this.db.accounts.find({ status: { $in: ["active", "deactivated"] } })) if (await this.evaluate(ctx, a)) changed++;
 				return changed;
@@ -148,8 +146,7 @@ const AccountsService = defineService<Self>({
 		/** STS-4: deactivated longer than account.destroy.period → destroyed, environments deleted. */
 		destroy: {
 			cron: "30 * * * *",
-			async handler(this: Self) {
-				const ctx = this.broker.ContextFactory.create(this.broker, null as never, {}, {});
+			async handler(this: Self, ctx: Context) {
 				let destroyed = 0;
 				for (const a of await this.db.accounts.find({ status: "deactivated" })) {
 					const after = await this.evaluate(ctx, a, null);

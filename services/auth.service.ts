@@ -127,6 +127,7 @@ type Self = Service & {
 	storePassword(ctx: Context, account: AccountRef, cred: CredentialDoc, password: string, how: "change" | "reset" | "expired"): Promise<void>;
 	passwordByLink(ctx: Context, kind: "reset" | "change", token: string, password: string, invalid: string): Promise<AccountRef>;
 	checkPassword(ctx: Context, account: { id: string; email: string }, password: string): Promise<void>;
+	confirmedWith2fa(ctx: Context, password: string): Promise<AccountRef>;
 	createSession(ctx: Context, accountId: string, scope: SessionScope): Promise<{ session: string; expiresAt: Date; sessionId: string }>;
 	sessionAnswer(ctx: Context, account: AccountRef): Promise<Record<string, unknown>>;
 	afterFirstFactor(ctx: Context, account: AccountRef, cred: CredentialDoc): Promise<Record<string, unknown>>;
@@ -207,8 +208,7 @@ const AuthService = defineService<Self>({
 		/** PWD-2: heads-up email + in-app notice at 14/7/3/1 days before expiry, each exactly once. */
 		"password-expiry": {
 			cron: "5 * * * *",
-			async handler(this: Self) {
-				const ctx = this.broker.ContextFactory.create(this.broker, null as never, {}, {});
+			async handler(this: Self, ctx: Context) {
 				const t = nowMs();
 				let sent = 0;
 				let skip = 0;
@@ -494,10 +494,7 @@ const AuthService = defineService<Self>({
 		recoveryCodes: {
 			params: { password: passwordRule },
 			async handler(this: Self, ctx: Context<{ password: string }, Meta>) {
-				const account = await this.account(ctx, ctx.meta.user!.id);
-				await this.checkPassword(ctx, account, ctx.params.password);
-				const tf = await this.db.two_factor.findById(account.id);
-				if (!tf?.enabled) throw invalidState("Two-factor authentication is off");
+				const account = await this.confirmedWith2fa(ctx, ctx.params.password);
 				const left = await this.remainingRecoveryCodes(account.id);
 				return { recoveryCodes: left.map(r => open(r.codeSealed)), remaining: left.length };
 			},
@@ -507,10 +504,7 @@ const AuthService = defineService<Self>({
 		regenerateRecoveryCodes: {
 			params: { password: passwordRule },
 			async handler(this: Self, ctx: Context<{ password: string }, Meta>) {
-				const account = await this.account(ctx, ctx.meta.user!.id);
-				await this.checkPassword(ctx, account, ctx.params.password);
-				const tf = await this.db.two_factor.findById(account.id);
-				if (!tf?.enabled) throw invalidState("Two-factor authentication is off");
+				const account = await this.confirmedWith2fa(ctx, ctx.params.password);
 				const codes = await this.newRecoveryCodes(account.id);
 				await this.notify(ctx, "2fa-codes-regenerated", account, `2fa-codes-regenerated:${account.id}:${newId()}`);
 				return { recoveryCodes: codes };
@@ -521,10 +515,7 @@ const AuthService = defineService<Self>({
 		disable2fa: {
 			params: { password: passwordRule, code: { type: "string", min: 1, max: 40 } },
 			async handler(this: Self, ctx: Context<{ password: string; code: string }, Meta>) {
-				const account = await this.account(ctx, ctx.meta.user!.id);
-				await this.checkPassword(ctx, account, ctx.params.password);
-				const tf = await this.db.two_factor.findById(account.id);
-				if (!tf?.enabled) throw invalidState("Two-factor authentication is off");
+				const account = await this.confirmedWith2fa(ctx, ctx.params.password);
 				// Wrong codes here count on the same counter as at sign-in (TFA-4).
 				const key = await this.takeAttempt("2fa", account.id, account.email, ctx.meta.ip ?? "");
 				if (!(await this.verifySecondFactor(account, ctx.params.code))) {
@@ -696,6 +687,15 @@ const AuthService = defineService<Self>({
 			const cred = await this.acceptableNewPassword(account, password);
 			if (!(await this.useLink(link))) throw linkInvalid(invalid);
 			await this.storePassword(ctx, account, cred, password, kind === "reset" ? "reset" : "expired");
+			return account;
+		},
+
+		/** The caller, after the password, on an account with 2FA on (view, regenerate, disable). */
+		async confirmedWith2fa(this: Self, ctx: Context, password: string) {
+			const account = await this.account(ctx, (ctx.meta as Meta).user!.id);
+			await this.checkPassword(ctx, account, password);
+			const tf = await this.db.two_factor.findById(account.id);
+			if (!tf?.enabled) throw invalidState("Two-factor authentication is off");
 			return account;
 		},
 

@@ -110,8 +110,7 @@ const EnvironmentsService = defineService<Self>({
 		/** QTA-4: the environment count in `quotas` is set again from the inventory, repairing any drift. */
 		"recount-quotas": {
 			cron: "40 * * * *",
-			async handler(this: Self) {
-				const ctx = this.broker.ContextFactory.create(this.broker, null as never, {}, {});
+			async handler(this: Self, ctx: Context) {
 				const all = await this.db.environments.find({});
 				const counts = new Map<string, number>();
 				for (const e of all) counts.set(e.ownerId, (counts.get(e.ownerId) ?? 0) + 1);

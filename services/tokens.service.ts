@@ -76,8 +76,7 @@ const TokensService = defineService<Self>({
 		/** PAT-5: notices 7 days and 1 day before a token expires, once each. */
 		"expiry-notices": {
 			cron: "25 * * * *",
-			async handler(this: Self) {
-				const ctx = this.broker.ContextFactory.create(this.broker, null as never, {}, {});
+			async handler(this: Self, ctx: Context) {
 				const t = now();
 				const soon = await this.db.tokens.find({ expiresAt: { $gt: t, $lte: addMs(t, 7 * DAY) } }, { limit: 5000 });
 				const owners = new Map(

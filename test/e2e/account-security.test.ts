@@ -241,9 +241,10 @@ describe("account security", () => {
 			const t0 = nowMs() + 30 * DAY;
 			await setClock(t0);
 			await createUser(E.email, E.password);
-			const auth = p.broker.getLocalService("auth") as unknown as { schema: { jobs: Record<string, { handler(): Promise<number> }> } };
+			const auth = p.broker.getLocalService("auth") as unknown as { schema: { jobs: Record<string, { handler(ctx: unknown): Promise<number> }> } };
+			const jobCtx = () => p.broker.ContextFactory.create(p.broker, null as never, {}, {});
 			const runTwiceAtOnce = () =>
-				Promise.all([auth.schema.jobs["password-expiry"].handler.call(auth), auth.schema.jobs["password-expiry"].handler.call(auth)]);
+				Promise.all([auth.schema.jobs["password-expiry"].handler.call(auth, jobCtx()), auth.schema.jobs["password-expiry"].handler.call(auth, jobCtx())]);
 			for (const day of [100, 166, 166.5, 170, 173, 175, 177, 178, 179, 179.5]) {
 				await setClock(t0 + day * DAY);
 				await runTwiceAtOnce();

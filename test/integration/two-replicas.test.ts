@@ -38,10 +38,10 @@ describe("password-expiry job on two auth replicas", () => {
 		// The replica sees what the main broker's auth wrote: one store, as with MongoDB.
 		const replicaAuth = replica.broker.getLocalService("auth") as unknown as { db: { credentials: { count(q: object): Promise<number> } } };
 		expect(await replicaAuth.db.credentials.count({})).toBe(1);
-		type Jobs = { schema: { jobs: Record<string, { handler(): Promise<number> }> } };
+		type Jobs = { schema: { jobs: Record<string, { handler(ctx: unknown): Promise<number> }> } };
 		const handlers = [main, replica].map(p => {
 			const auth = p.broker.getLocalService("auth") as unknown as Jobs;
-			return () => auth.schema.jobs["password-expiry"].handler.call(auth);
+			return () => auth.schema.jobs["password-expiry"].handler.call(auth, p.broker.ContextFactory.create(p.broker, null as never, {}, {}));
 		});
 		let ranOnDemand = 0;
 		for (const day of [150, 166, 166.4, 173, 173.2, 177, 179, 179.9]) {
