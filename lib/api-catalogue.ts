@@ -104,6 +104,7 @@ export const API_CATALOGUE: ApiEntry[] = [
 	{ rest: "GET /admin/accounts/:id", action: "accounts.adminGet", method: "admin.accounts.GetAccount", access: "admin", description: "One account in full: profile, quotas, balance, status history" },
 	{ rest: "POST /admin/accounts/:id/group", action: "accounts.adminSetGroup", method: "admin.accounts.SetGroup", access: "admin", description: "Move an account to another group, optionally resetting its balances (ACC-5)" },
 	{ rest: "GET /admin/groups", action: "accounts.adminGroups", method: "admin.groups.GetGroups", access: "admin", description: "The groups: type, conversion group, settings" },
+	{ rest: "PATCH /admin/groups/:name", action: "accounts.adminEditGroup", method: "admin.groups.EditGroup", access: "admin", description: "Change a group's conversion group, description or settings (password expiry, 2FA required, token lifetime)" },
 	{ rest: "POST /admin/groups", action: "accounts.adminCreateGroup", method: "admin.groups.AddGroup", access: "admin", status: 201, description: "Add a group; its quotas follow its type until set" },
 	{ rest: "POST /admin/accounts/:id/status", action: "accounts.adminSetStatus", method: "admin.accounts.SetStatus", access: "admin", description: "Suspend, activate, deactivate or destroy an account, with a reason (STS-5)" },
 	{ rest: "GET /admin/signin-attempts", action: "auth.adminAttempts", method: "admin.auth.GetSigninAttempts", access: "admin", description: "Failing and locked sign-in pairs, by email and IP (REG-6)" },

@@ -302,6 +302,42 @@ const AccountsService = defineService<Self>({
 			},
 		},
 
+		/** PATCH /admin/groups/{name} {conversionGroup?, description?, settings?} */
+		adminEditGroup: {
+			params: {
+				name: { type: "string", min: 1, max: 32 },
+				conversionGroup: { type: "string", optional: true, nullable: true, max: 32 },
+				description: { type: "string", trim: true, max: 300, optional: true },
+				settings: { type: "object", optional: true },
+			},
+			async handler(this: Self, ctx: Context<{ name: string; conversionGroup?: string | null; description?: string; settings?: Record<string, unknown> }>) {
+				const g = await this.db.groups.findById(ctx.params.name);
+				if (!g) throw notFound(`Group ${ctx.params.name}`);
+				// Everything is checked before anything is written.
+				const unknownSettings = Object.keys(ctx.params.settings ?? {}).filter(k => !(k in DEFAULT_GROUP_SETTINGS));
+				if (unknownSettings.length) throw validationError(unknownSettings.map(k => ({ field: `settings.${k}`, message: "is not a group setting" })));
+				const set: Record<string, unknown> = {};
+				if (ctx.params.conversionGroup !== undefined) {
+					if (ctx.params.conversionGroup !== null && (ctx.params.conversionGroup === g._id || !(await this.db.groups.findById(ctx.params.conversionGroup)))) {
+						throw validationError({ field: "conversionGroup", message: "must be another existing group" });
+					}
+					set.conversionGroup = ctx.params.conversionGroup;
+				}
+				if (ctx.params.description !== undefined) set.description = ctx.params.description;
+				if (Object.keys(set).length) await this.db.groups.updateOne({ _id: g._id }, { $set: set });
+				this.groupCache.delete(g._id);
+				if (ctx.params.settings) await ctx.call("accounts.setGroupSettings", { group: g._id, settings: ctx.params.settings });
+				const fresh = (await this.db.groups.findById(g._id))!;
+				return {
+					name: fresh._id,
+					type: fresh.type,
+					conversionGroup: fresh.conversionGroup ?? null,
+					description: fresh.description,
+					settings: settingsOf(fresh),
+				};
+			},
+		},
+
 		/** POST /admin/accounts/{id}/group {group, resetBalance?, resetBonus?} (ACC-5) */
 		adminSetGroup: {
 			params: {

@@ -95,6 +95,13 @@ describe("admin groups and moves between them (ACC-5)", () => {
 		expect((await p.http.post("/admin/groups", { name: "partners", type: "billing" }, { token: admin })).status).toBe(409);
 		expect((await p.http.post("/admin/groups", { name: "Bad Name", type: "billing" }, { token: admin })).body.data[0].field).toBe("name");
 		expect((await p.http.get("/admin/groups", { token: admin })).body.map((g: { name: string }) => g.name)).toContain("partners");
+		const edited = await p.http.patch("/admin/groups/partners", { conversionGroup: "post", settings: { "2fa.required": 1 } }, { token: admin });
+		expect(edited.body).toMatchObject({ conversionGroup: "post", settings: { "2fa.required": 1, "password.expiry.days": 180 } });
+		expect((await p.http.patch("/admin/groups/partners", { conversionGroup: "nowhere" }, { token: admin })).body.data[0].field).toBe("conversionGroup");
+		const refused = await p.http.patch("/admin/groups/partners", { description: "changed", settings: { "no.such.setting": 1 } }, { token: admin });
+		expect(refused.body.data[0].field).toBe("settings.no.such.setting");
+		expect((await p.http.get("/admin/groups", { token: admin })).body.find((g: { name: string }) => g.name === "partners").description).toBe("Partner trials"); // nothing written
+		await p.http.patch("/admin/groups/partners", { conversionGroup: "billing", settings: { "2fa.required": 0 } }, { token: admin });
 
 		const u = await createAccount(p, "partner@example.com", "Joint-venture-pass-1!");
 		const session = (await p.http.post("/auth/signin", { email: "partner@example.com", password: "Joint-venture-pass-1!" })).body.session;
