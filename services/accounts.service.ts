@@ -94,6 +94,19 @@ const phoneRule = {
 	messages: { stringPattern: "must be a phone number such as +1 555 0100" },
 } as const;
 
+/** A group as admins and other services see it. */
+function groupView(g: GroupDoc) {
+	return {
+		name: g._id,
+		type: g.type,
+		conversionGroup: g.conversionGroup ?? null,
+		signupDefault: !!g.signupDefault,
+		builtIn: !!g.builtIn,
+		description: g.description ?? "",
+		settings: settingsOf(g),
+	};
+}
+
 function escapeRegex(s: string): string {
 	return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
@@ -258,16 +271,7 @@ const AccountsService = defineService<Self>({
 		adminGroups: {
 			params: {},
 			async handler(this: Self) {
-				const rows = await this.db.groups.find({}, { sort: { _id: 1 } });
-				return rows.map(g => ({
-					name: g._id,
-					type: g.type,
-					conversionGroup: g.conversionGroup ?? null,
-					signupDefault: !!g.signupDefault,
-					builtIn: !!g.builtIn,
-					description: g.description,
-					settings: settingsOf(g),
-				}));
+				return (await this.db.groups.find({}, { sort: { _id: 1 } })).map(groupView);
 			},
 		},
 
@@ -298,7 +302,7 @@ const AccountsService = defineService<Self>({
 					if (err instanceof DuplicateKeyError) throw conflict(`Group ${g.name} exists already`, [{ field: "name", message: "is taken" }]);
 					throw err;
 				}
-				return { name: g._id, type: g.type, conversionGroup: g.conversionGroup, builtIn: false, description: g.description };
+				return groupView(g);
 			},
 		},
 
@@ -327,14 +331,7 @@ const AccountsService = defineService<Self>({
 				if (Object.keys(set).length) await this.db.groups.updateOne({ _id: g._id }, { $set: set });
 				this.groupCache.delete(g._id);
 				if (ctx.params.settings) await ctx.call("accounts.setGroupSettings", { group: g._id, settings: ctx.params.settings });
-				const fresh = (await this.db.groups.findById(g._id))!;
-				return {
-					name: fresh._id,
-					type: fresh.type,
-					conversionGroup: fresh.conversionGroup ?? null,
-					description: fresh.description,
-					settings: settingsOf(fresh),
-				};
+				return groupView((await this.db.groups.findById(g._id))!);
 			},
 		},
 
@@ -489,8 +486,22 @@ const AccountsService = defineService<Self>({
 				const group = await this.groupOf(a.group);
 				const days = settingsOf(group)["password.expiry.days"];
 				const changed = a.passwordChangedAt ? new Date(a.passwordChangedAt) : null;
+				// The balance from billing and, for a trial only, its period from quotas: asked at once.
+				const [balance, quotas] = await Promise.all([
+					ctx
+						.call<{ main: string; bonus: string; currency: string }, Record<string, never>>("billing.balance", {}, { meta: { user: { id: a._id } } })
+						.catch(() => null),
+					group.type === "trial"
+						? ctx.call<{ values: Record<string, number | string> }, { accountId: string }>("quotas.effective", { accountId: a._id })
+						: null,
+				]);
+				const trialEnds = quotas
+					? trialEndsAt({ activatedAt: new Date(a.activatedAt), type: "trial" }, { trialPeriodDays: Number(quotas.values["account.trialperiod"]) })
+					: null;
 				return {
 					...(await this.view(a, group)),
+					trialEndsAt: trialEnds,
+					balance: balance ? { main: balance.main, bonus: balance.bonus, currency: balance.currency } : null,
 					twoFactorEnabled: !!a.twoFactorEnabled,
 					passwordExpiresAt: changed && days > 0 ? addMs(changed, days * DAY) : null,
 				};
@@ -591,19 +602,12 @@ const AccountsService = defineService<Self>({
 			},
 		},
 
-		/** Internal: the groups (name, type, conversion group), for quotas and admin views. */
+		/** Internal: the groups (name, type, conversion group, settings), for quotas and admin views. */
 		listGroups: {
 			visibility: "public",
 			params: {},
 			async handler(this: Self) {
-				const rows = await this.db.groups.find({}, { sort: { _id: 1 } });
-				return rows.map(g => ({
-					name: g._id,
-					type: g.type,
-					conversionGroup: g.conversionGroup ?? null,
-					signupDefault: !!g.signupDefault,
-					builtIn: !!g.builtIn,
-				}));
+				return (await this.db.groups.find({}, { sort: { _id: 1 } })).map(groupView);
 			},
 		},
 
@@ -762,8 +766,7 @@ const AccountsService = defineService<Self>({
 				group: a.group,
 				status: a.status,
 				role: a.role,
-				// Trial period, balance and upgrade arrive with the quotas and billing issues.
-				trialEndsAt: null,
+				trialEndsAt: null, // GET /account (me) fills it in for trials
 				createdAt: a.createdAt,
 				upgrade: { state: a.upgrade?.state ?? "none" },
 			};

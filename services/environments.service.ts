@@ -6,7 +6,8 @@
 import type { Context, Service } from "moleculer";
 import { now } from "../lib/clock";
 import { newId } from "../lib/crypto";
-import { conflict, forbidden, invalidState, notFound, quotaExceeded, validationError } from "../lib/errors";
+import { conflict, forbidden, insufficientBalance, invalidState, notFound, quotaExceeded, validationError } from "../lib/errors";
+import { CURRENCY, formatMoney, parseMoney } from "../lib/money";
 import { pageOf, pageParams, skipOf } from "../lib/pagination";
 import { defineService } from "../lib/service-schema";
 import { createDbMixin, DuplicateKeyError, type Doc, type Store } from "../mixins/db.mixin";
@@ -57,6 +58,7 @@ type Self = Service & {
 	mayChange(ctx: Context, what: "create" | "modify" | "start" | "stop" | "delete" | "transfer"): void;
 	checkQuotas(ctx: Context, accountId: string, t: Topology, current?: Topology): Promise<void>;
 	checkGroups(ctx: Context, ids: string[]): Promise<void>;
+	checkMinBalance(ctx: Context, accountId: string): Promise<void>;
 	view(e: EnvDoc, ownerEmail?: string): Record<string, unknown>;
 	publish(ctx: Context, event: string, e: EnvDoc): void;
 };
@@ -170,6 +172,7 @@ const EnvironmentsService = defineService<Self>({
 				if (errors.length) throw validationError(errors);
 				await this.checkGroups(ctx, ctx.params.groups ?? []);
 				await this.checkQuotas(ctx, me.id, t);
+				await this.checkMinBalance(ctx, me.id);
 				const { reservationId } = await ctx.call<{ reservationId: string }, Record<string, unknown>>("quotas.reserve", {
 					accountId: me.id,
 					key: "environment.maxcount",
@@ -420,6 +423,22 @@ const EnvironmentsService = defineService<Self>({
 			const { values } = await ctx.call<{ values: Record<string, number | string> }, { accountId: string }>("quotas.effective", { accountId });
 			const v = quotaViolation(t, values, current);
 			if (v) throw quotaExceeded(v.quota, v.limit, v.requested);
+		},
+
+		/** QTA-3: creating needs a balance of at least account.minbalance. */
+		async checkMinBalance(ctx: Context, accountId: string) {
+			const [{ values }, balance] = await Promise.all([
+				ctx.call<{ values: Record<string, number | string> }, { accountId: string }>("quotas.effective", { accountId }),
+				ctx.call<{ main: number; bonus: number }, { accountId: string }>("billing.balanceOf", { accountId }),
+			]);
+			const min = parseMoney(String(values["account.minbalance"]), "account.minbalance");
+			const total = balance.main + balance.bonus;
+			if (total < min) {
+				throw insufficientBalance(`Creating an environment needs a balance of at least ${formatMoney(min)} ${CURRENCY}`, {
+					balance: formatMoney(total),
+					minBalance: formatMoney(min),
+				});
+			}
 		},
 
 		async checkGroups(this: Self, ctx: Context, ids: string[]) {

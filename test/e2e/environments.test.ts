@@ -84,6 +84,16 @@ describe("environments", () => {
 		expect((await create(u.session, { name: "allowed", ssl: true, nodes: [node({ publicIPv4: 1 })] })).status).toBe(201);
 	});
 
+	it("needs a balance of at least account.minbalance to create (QTA-3)", async () => {
+		const u = await user("thrifty@example.com");
+		await p.http.call("PUT", `/admin/accounts/${u.id}/quotas/account.minbalance`, { token: admin, body: { value: "50.00" } });
+		const r = await create(u.session, { name: "wish" });
+		expect(r.status).toBe(422);
+		expect(r.body).toMatchObject({ type: "INSUFFICIENT_BALANCE", data: { balance: "10.00", minBalance: "50.00" } });
+		await p.http.del(`/admin/accounts/${u.id}/quotas/account.minbalance`, { token: admin });
+		expect((await create(u.session, { name: "wish" })).status).toBe(201);
+	});
+
 	it("refuses bad input naming the field, and creates nothing", async () => {
 		const u = await user("careless@example.com");
 		expect((await create(u.session, { name: "taken" })).status).toBe(201);

@@ -99,6 +99,9 @@ describe("sign-up, activation and sign-in over HTTP", () => {
 			role: "user",
 			twoFactorEnabled: false,
 		});
+		const trialEnds = (new Date(me.body.trialEndsAt).getTime() - new Date(activated.body.account.createdAt).getTime()) / 86_400_000;
+		expect(Math.round(trialEnds)).toBe(14); // account.trialperiod of the trial group
+		expect(me.body.balance).toEqual({ main: "0.00", bonus: "10.00", currency: "USD" }); // the trial bonus
 		const expires = new Date(me.body.passwordExpiresAt).getTime() - Date.now();
 		expect(Math.round(expires / 86_400_000)).toBe(180);
 
