@@ -10,7 +10,7 @@ import { conflict, invalidState, linkInvalid, notFound, rateLimited, validationE
 import { pageOf, pageParams, skipOf } from "../lib/pagination";
 import { createDbMixin, DuplicateKeyError, hitLimits, type Doc, type Store } from "../mixins/db.mixin";
 import { createJobsMixin } from "../mixins/jobs.mixin";
-import { parseMoney } from "../lib/money";
+import { CURRENCY, formatMoney, parseMoney } from "../lib/money";
 import { nextStatus, trialEndsAt, type Status, type StatusChange } from "./accounts/status";
 import { checkBillingInfo, type BillingInfo } from "./accounts/billing-info";
 import { accountCounters, accounts, groups, signups, statusHistory } from "../models/accounts";
@@ -486,13 +486,15 @@ const AccountsService = defineService<Self>({
 				const group = await this.groupOf(a.group);
 				const days = settingsOf(group)["password.expiry.days"];
 				const changed = a.passwordChangedAt ? new Date(a.passwordChangedAt) : null;
-				// The balance from billing and, for a trial only, its period from quotas: asked at once.
+				// The balance from billing and, for a trial only, its period from quotas: asked at once,
+				// each one hop (these internal actions need nothing more from accounts).
 				const [balance, quotas] = await Promise.all([
-					ctx
-						.call<{ main: string; bonus: string; currency: string }, Record<string, never>>("billing.balance", {}, { meta: { user: { id: a._id } } })
-						.catch(() => null),
+					ctx.call<{ main: number; bonus: number }, { accountId: string }>("billing.balanceOf", { accountId: a._id }).catch(() => null),
 					group.type === "trial"
-						? ctx.call<{ values: Record<string, number | string> }, { accountId: string }>("quotas.effective", { accountId: a._id })
+						? ctx.call<{ values: Record<string, number | string> }, { accountId: string; group: string }>("quotas.effective", {
+								accountId: a._id,
+								group: a.group,
+							})
 						: null,
 				]);
 				const trialEnds = quotas
@@ -501,7 +503,7 @@ const AccountsService = defineService<Self>({
 				return {
 					...(await this.view(a, group)),
 					trialEndsAt: trialEnds,
-					balance: balance ? { main: balance.main, bonus: balance.bonus, currency: balance.currency } : null,
+					balance: balance ? { main: formatMoney(balance.main), bonus: formatMoney(balance.bonus), currency: CURRENCY } : null,
 					twoFactorEnabled: !!a.twoFactorEnabled,
 					passwordExpiresAt: changed && days > 0 ? addMs(changed, days * DAY) : null,
 				};
