@@ -7,11 +7,12 @@
 //   so parallel attempts can never exceed the limit; a success frees the pair.
 // - TOTP (TFA-1…6): secrets sealed with QM_MASTER_KEY; each accepted time step is consumed with one
 //   conditional update, so a code works once; recovery codes likewise.
+import { randomInt } from "crypto";
 import QRCode from "qrcode";
 import type { Context, Service } from "moleculer";
 import { addMs, DAY, HOUR, MINUTE, now, nowMs } from "../lib/clock";
 import { envInt, envString, publicUrl } from "../lib/config";
-import { digest, newId, randomBase62, randomToken } from "../lib/crypto";
+import { digest, newId, randomToken } from "../lib/crypto";
 import {
 	conflict,
 	forbidden,
@@ -172,12 +173,8 @@ function normaliseRecoveryCode(code: string): string {
 
 /** 12 codes of 10 characters from an unambiguous alphabet, shown as `XXXXX-XXXXX`. */
 function generateRecoveryCode(): string {
-	const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-	const raw = randomBase62(40)
-		.split("")
-		.map(c => alphabet[c.charCodeAt(0) % alphabet.length])
-		.join("")
-		.slice(0, 10);
+	const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"; // 32 symbols: 50 bits a code, uniformly drawn
+	const raw = Array.from({ length: 10 }, () => alphabet[randomInt(alphabet.length)]).join("");
 	return `${raw.slice(0, 5)}-${raw.slice(5)}`;
 }
 
