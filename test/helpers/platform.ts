@@ -84,3 +84,42 @@ export async function createAccount(p: Platform, email: string, password: string
 	if (activated.status !== 200) throw new Error(`activation of ${email} answered ${activated.status}: ${activated.text}`);
 	return activated.body.account;
 }
+
+/**
+ * Two brokers joined over real NATS (NATS_URL or 127.0.0.1:4222): `main` runs every service,
+ * `replica` runs `services` only, and both share one in-memory store (DATA_DIR=:memory:shared),
+ * as replicas share MongoDB. Answers once each broker knows the other's services.
+ */
+export async function startReplicaPair(label: string, services: string[], env: Record<string, string> = {}) {
+	// Imported here so tests that never use NATS do not load the process helpers.
+	const { assertNatsListening, natsUrl } = await import("./processes");
+	await assertNatsListening();
+	const shared = {
+		TRANSPORTER: natsUrl(),
+		NAMESPACE: `qm-${label}-${process.pid}-${Date.now()}`,
+		DATA_DIR: ":memory:shared",
+		QM_MASTER_KEY: Buffer.alloc(32, 7).toString("base64"),
+		...env,
+	};
+	const main = await startPlatform({ env: shared, nodeID: "main" });
+	const replica = await startPlatform({ env: shared, services, nodeID: "replica" });
+	// Broadcasts and balanced calls reach the nodes a broker knows: wait until both know both.
+	await replica.broker.waitForServices(Object.keys((await import("../../services")).ALL_SERVICES), 10_000);
+	const deadline = Date.now() + 10_000;
+	while (!main.broker.registry.getNodeList({ onlyAvailable: true, withServices: false }).some((n: { id: string }) => n.id === "replica")) {
+		if (Date.now() > deadline) throw new Error("the main broker never saw the replica");
+		await new Promise(r => setTimeout(r, 20));
+	}
+	await main.broker.waitForServices(
+		services.map(name => ({ name })),
+		10_000,
+	);
+	return {
+		main,
+		replica,
+		async stop() {
+			await replica.stop();
+			await main.stop();
+		},
+	};
+}

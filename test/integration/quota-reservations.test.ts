@@ -1,8 +1,7 @@
 // QTA-4: reservations never overshoot a limit and never refuse below it — 100 parallel reservations
 // against an allowance of 7, twenty times over, on one broker and on two quotas brokers joined
 // over NATS that share one store (as replicas share MongoDB).
-import { createAccount, startPlatform, type Platform } from "../helpers/platform";
-import { assertNatsListening, natsUrl } from "../helpers/processes";
+import { createAccount, startPlatform, startReplicaPair, type Platform } from "../helpers/platform";
 
 async function race(brokers: Platform[], accountId: string): Promise<{ ok: number; refused: { quota: string; limit: number; requested: number }[] }> {
 	const outcomes = await Promise.allSettled(
@@ -54,26 +53,15 @@ describe("quota reservations on one broker", () => {
 
 describe("quota reservations on two quotas brokers over NATS", () => {
 	let main: Platform;
-	let replica: Platform;
+	let pair: Awaited<ReturnType<typeof startReplicaPair>>;
 	let accountId: string;
 	beforeAll(async () => {
-		await assertNatsListening();
-		const env = {
-			TRANSPORTER: natsUrl(),
-			NAMESPACE: `qm-quotas-${process.pid}-${Date.now()}`,
-			DATA_DIR: ":memory:shared",
-			QM_MASTER_KEY: Buffer.alloc(32, 4).toString("base64"),
-		};
-		main = await startPlatform({ env, nodeID: "main" });
-		replica = await startPlatform({ env, services: ["quotas"], nodeID: "replica" });
-		await replica.broker.waitForServices(["accounts"], 10_000);
+		pair = await startReplicaPair("quotas", ["quotas"]);
+		main = pair.main;
 		accountId = (await createAccount(main, "racer2@example.com", "Parallel-creates-2!")).id;
 		await main.broker.call("quotas.adminSetOverride", { id: accountId, key: "environment.maxcount", value: 7 });
 	});
-	afterAll(async () => {
-		await replica?.stop();
-		await main?.stop();
-	});
+	afterAll(() => pair?.stop());
 
 	it("grants exactly 7 of 100 parallel reservations split over both brokers, twenty times", async () => {
 		for (let run = 0; run < 20; run++) {
@@ -90,27 +78,15 @@ describe("quota reservations on two quotas brokers over NATS", () => {
 
 describe("environment creates on two environments brokers over NATS", () => {
 	let main: Platform;
-	let replica: Platform;
+	let pair: Awaited<ReturnType<typeof startReplicaPair>>;
 	let accountId: string;
 	beforeAll(async () => {
-		await assertNatsListening();
-		const env = {
-			TRANSPORTER: natsUrl(),
-			NAMESPACE: `qm-envs-${process.pid}-${Date.now()}`,
-			DATA_DIR: ":memory:shared",
-			QM_MASTER_KEY: Buffer.alloc(32, 6).toString("base64"),
-		};
-		main = await startPlatform({ env, nodeID: "main" });
-		replica = await startPlatform({ env, services: ["environments"], nodeID: "replica" });
-		await replica.broker.waitForServices(["accounts", "quotas"], 10_000);
-		await main.broker.waitForServices([{ name: "environments" }], 10_000);
+		pair = await startReplicaPair("envs", ["environments"]);
+		main = pair.main;
 		accountId = (await createAccount(main, "fleet@example.com", "Parallel-creates-3!")).id;
 		await main.broker.call("quotas.adminSetOverride", { id: accountId, key: "environment.maxcount", value: 7 });
 	});
-	afterAll(async () => {
-		await replica?.stop();
-		await main?.stop();
-	});
+	afterAll(() => pair?.stop());
 
 	it("creates exactly 7 of 100 parallel environments split over both brokers, twenty times", async () => {
 		const meta = { user: { id: accountId, email: "fleet@example.com", status: "active" } };

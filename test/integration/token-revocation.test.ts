@@ -1,31 +1,20 @@
 // PAT-3 across nodes: a second gateway, in another broker joined over real NATS, caches a token
 // and drops it within a second when the token is regenerated or deleted elsewhere.
 import { waitUntil } from "../helpers/http";
-import { createAccount, startPlatform, type Platform } from "../helpers/platform";
-import { assertNatsListening, natsUrl } from "../helpers/processes";
+import { createAccount, startReplicaPair, type Platform } from "../helpers/platform";
 
 describe("token revocation reaches every gateway over NATS", () => {
 	let main: Platform;
 	let edge: Platform;
+	let pair: Awaited<ReturnType<typeof startReplicaPair>>;
 	const user = { email: "ops@example.com", password: "Pipeline-owner-7!" };
 
 	beforeAll(async () => {
-		await assertNatsListening();
-		const env = { TRANSPORTER: natsUrl(), NAMESPACE: `qm-revoke-${process.pid}-${Date.now()}`, QM_MASTER_KEY: Buffer.alloc(32, 9).toString("base64") };
-		main = await startPlatform({ env, nodeID: "main" });
-		edge = await startPlatform({ env, services: ["gateway"], nodeID: "edge" });
-		await edge.broker.waitForServices(["accounts", "auth", "tokens", "notifications"], 10_000);
-		// Broadcasts reach the nodes a broker knows: wait until the main broker has seen the edge.
-		await waitUntil(
-			async () => main.broker.registry.getNodeList({ onlyAvailable: true, withServices: false }).some((n: { id: string }) => n.id === "edge"),
-			10_000,
-		);
+		pair = await startReplicaPair("revoke", ["gateway"]); // the replica is a second gateway
+		({ main, replica: edge } = pair);
 		await createAccount(main, user.email, user.password);
 	});
-	afterAll(async () => {
-		await edge?.stop();
-		await main?.stop();
-	});
+	afterAll(() => pair?.stop());
 
 	async function newToken() {
 		const session = (await main.http.post("/auth/signin", user)).body.session;

@@ -3,33 +3,20 @@
 // moments; each notice still arrives exactly once (PWD-2), through the job lease and the
 // notifications dedup key.
 import { nowMs } from "../../lib/clock";
-import { createAccount, startPlatform, type Platform } from "../helpers/platform";
-import { assertNatsListening, natsUrl } from "../helpers/processes";
+import { createAccount, startReplicaPair, type Platform } from "../helpers/platform";
 
 const DAY = 86_400_000;
 
 describe("password-expiry job on two auth replicas", () => {
 	let main: Platform;
 	let replica: Platform;
+	let pair: Awaited<ReturnType<typeof startReplicaPair>>;
 
 	beforeAll(async () => {
-		await assertNatsListening();
-		const env = {
-			TRANSPORTER: natsUrl(),
-			NAMESPACE: `qm-replicas-${process.pid}-${Date.now()}`,
-			DATA_DIR: ":memory:shared",
-			QM_MASTER_KEY: Buffer.alloc(32, 5).toString("base64"),
-			QM_TEST_CLOCK: "1",
-		};
-		main = await startPlatform({ env, nodeID: "main" });
-		replica = await startPlatform({ env, services: ["auth"], nodeID: "replica" });
-		await replica.broker.waitForServices(["accounts", "notifications"], 10_000);
-		await main.broker.waitForServices([{ name: "auth" }], 10_000);
+		pair = await startReplicaPair("replicas", ["auth"], { QM_TEST_CLOCK: "1" });
+		({ main, replica } = pair);
 	});
-	afterAll(async () => {
-		await replica?.stop();
-		await main?.stop();
-	});
+	afterAll(() => pair?.stop());
 
 	it("sends the 14/7/3/1-day notices once each although both replicas run the job each time", async () => {
 		const t0 = nowMs();
