@@ -88,6 +88,7 @@ export const API_CATALOGUE: ApiEntry[] = [
 	{ rest: "POST /environments/:id/stop", action: "environments.stop", method: "environment.control.StopEnv", access: "user", description: "Stop an environment" },
 	{ rest: "DELETE /environments/:id", action: "environments.remove", method: "environment.control.DeleteEnv", access: "user", status: 204, description: "Delete an environment" },
 	{ rest: "POST /environments/:id/transfer", action: "environments.transfer", method: "environment.control.ChangeOwner", access: "user", description: "Give an environment to another (active, non-trial) account" },
+	{ rest: "GET /environments/:id/usage", action: "metering.usage", method: "environment.control.GetStats", access: "user", description: "An environment's hourly usage per node: peak RAM, average CPU, peak disk, traffic (MTR-2); ?from&to" },
 	{ rest: "GET /env-groups", action: "environments.listGroups", method: "environment.group.GetGroups", access: "user", description: "My environment groups (a tree: parentId)" },
 	{ rest: "POST /env-groups", action: "environments.createGroup", method: "environment.group.AddGroup", access: "user", status: 201, description: "Create an environment group" },
 	{ rest: "DELETE /env-groups/:id", action: "environments.removeGroup", method: "environment.group.RemoveGroup", access: "user", status: 204, description: "Delete an environment group without subgroups" },
@@ -95,6 +96,13 @@ export const API_CATALOGUE: ApiEntry[] = [
 	// Billing: balance and ledger (BIL-1, BIL-3)
 	{ rest: "GET /billing/balance", action: "billing.balance", method: "billing.account.GetAccount", access: "user", description: "My main and bonus balances" },
 	{ rest: "GET /billing/transactions", action: "billing.transactions", method: "billing.account.GetFundAccountHistory", access: "user", description: "My ledger: charges, refills, bonuses, adjustments" },
+	{ rest: "GET /billing/history", action: "billing.history", method: "billing.account.GetAccountBillingHistoryByPeriod", access: "user", description: "Billing history by interval, environment and node, JSON or CSV (BIL-4)" },
+	{ rest: "GET /billing/summary", action: "billing.summary", method: "billing.account.GetSum", access: "user", description: "Debited, refilled and the balance for a period (BIL-4)" },
+	{ rest: "GET /pricing", action: "billing.pricing", method: "billing.pricing.GetPricing", access: "user", description: "My group's tariffs with tiers, hourly and monthly (PRC-3)" },
+	{ rest: "POST /pricing/estimate", action: "billing.estimate", method: "billing.pricing.Estimate", access: "user", description: "Estimated cost of a topology, min to max per hour, day and month, with the discount (PRC-4)" },
+	// Metering (the orchestrator, with an admin's token holding metering.usage.Ingest)
+	{ rest: "POST /meta/echo", action: "metering.echo", method: "meta.platform.Echo", access: "admin", testOnly: true, description: "Takes a batch like POST /metering/usage and stores nothing: the no-op that bench/ingest compares ingestion with" },
+	{ rest: "POST /metering/usage", action: "metering.ingest", method: "metering.usage.Ingest", access: "admin", description: "Usage samples, up to 1,000 a batch; bad samples are rejected one by one (MTR-1)" },
 
 	// Meta
 	{ rest: "GET /meta/ping", action: "accounts.ping", method: "meta.platform.Ping", access: "user", description: "Answers {pong: true}: the API is up and the credentials work" },
@@ -115,6 +123,12 @@ export const API_CATALOGUE: ApiEntry[] = [
 	{ rest: "DELETE /admin/accounts/:id/quotas/:key", action: "quotas.adminDeleteOverride", method: "admin.quotas.RemoveAccountQuota", access: "admin", status: 204, description: "Remove an account's override: the group's value applies again" },
 	{ rest: "POST /admin/accounts/:id/fund", action: "billing.adminFund", method: "admin.billing.FundAccount", access: "admin", status: 201, description: "Fund (or, negative, unfund) an account's main or bonus balance, with a note; Idempotency-Key required" },
 	{ rest: "POST /admin/accounts/:id/charge", action: "billing.adminCharge", method: "admin.billing.ChargeAccount", access: "admin", status: 201, description: "Charge an account, with a description; Idempotency-Key required" },
+	{ rest: "GET /admin/tariffs", action: "billing.adminTariffs", method: "admin.pricing.GetTariffs", access: "admin", description: "The tariffs: resource, mode, tiers (PRC-1)" },
+	{ rest: "POST /admin/tariffs", action: "billing.adminCreateTariff", method: "admin.pricing.AddTariff", access: "admin", status: 201, description: "Add a tariff (PRC-1)" },
+	{ rest: "PATCH /admin/tariffs/:id", action: "billing.adminEditTariff", method: "admin.pricing.EditTariff", access: "admin", description: "Change a tariff's name, mode or tiers; charges already made keep their prices" },
+	{ rest: "GET /admin/pricing-models", action: "billing.adminModels", method: "admin.pricing.GetPricingModels", access: "admin", description: "The pricing models: tariffs and the groups that pay them (PRC-1)" },
+	{ rest: "POST /admin/pricing-models", action: "billing.adminCreateModel", method: "admin.pricing.AddPricingModel", access: "admin", status: 201, description: "Add a pricing model; the groups it names leave their previous model" },
+	{ rest: "PATCH /admin/pricing-models/:id", action: "billing.adminEditModel", method: "admin.pricing.EditPricingModel", access: "admin", description: "Change a pricing model's tariffs or groups" },
 	{ rest: "GET /admin/outbox", action: "notifications.adminOutbox", method: "admin.notifications.GetOutbox", access: "admin", description: "Emails the platform sent or queued (subject, text, links)" },
 	{ rest: "POST /admin/jobs/:name/run", action: "gateway.runJob", method: "admin.jobs.RunJob", access: "admin", description: "Run a scheduled job now and answer when it is done" },
 	{ rest: "POST /admin/clock", action: "gateway.setClock", method: "admin.clock.SetClock", access: "admin", testOnly: true, description: "Set the platform clock on every service (QM_TEST_CLOCK=1 only)" },

@@ -65,6 +65,20 @@ export function formatMoney(micros: Micros, decimals = 2): string {
 	return /^-0(\.0*)?$/.test(out) ? out.slice(1) : out;
 }
 
+/**
+ * Exact amounts for clients (API.md: money is exact): at least 2 decimals, more only when the
+ * micros need them ("12.30", "0.077", "-0.000150"→"-0.00015"). Used wherever a sum must be
+ * checkable to the micro-unit (balances, the ledger, billing history).
+ */
+export function formatExact(micros: Micros): string {
+	assertMicros(micros);
+	const out = new Big(micros)
+		.div(MICROS_PER_UNIT)
+		.toFixed(MONEY_DECIMALS)
+		.replace(/(\.\d\d\d*?)0+$/, "$1");
+	return out === "-0.00" ? "0.00" : out;
+}
+
 /** Unit prices are shown to 4 decimals (BIL-1: "0.0043"). */
 export function formatUnitPrice(micros: Micros): string {
 	return formatMoney(micros, 4);

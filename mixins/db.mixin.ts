@@ -36,6 +36,8 @@ export class DuplicateKeyError extends Error {
 export interface Store<T extends Doc = Doc> {
 	readonly name: string;
 	insert(doc: T): Promise<T>;
+	/** Inserts each document; answers the indexes of those a unique index refused (the others are in). */
+	insertMany(docs: T[]): Promise<number[]>;
 	findOne(query: Query): Promise<T | null>;
 	findById(id: string): Promise<T | null>;
 	find(query: Query, opts?: FindOptions): Promise<T[]>;
@@ -73,6 +75,26 @@ class NeDbStore<T extends Doc> implements Store<T> {
 			if (isNeDbDuplicate(err)) throw new DuplicateKeyError(this.name);
 			throw err;
 		}
+	}
+	async insertMany(docs: T[]) {
+		if (!docs.length) return [];
+		try {
+			// NeDB inserts an array all or nothing: on a duplicate nothing is in, so go one by one.
+			await this.db.insertAsync(docs);
+			return [];
+		} catch (err) {
+			if (!isNeDbDuplicate(err)) throw err;
+		}
+		const refused: number[] = [];
+		for (let i = 0; i < docs.length; i++) {
+			try {
+				await this.db.insertAsync(docs[i]);
+			} catch (err) {
+				if (!isNeDbDuplicate(err)) throw err;
+				refused.push(i);
+			}
+		}
+		return refused;
 	}
 	findOne(query: Query) {
 		return this.db.findOneAsync(query) as Promise<T | null>;
@@ -128,6 +150,21 @@ class MongoStore<T extends Doc> implements Store<T> {
 		} catch (err) {
 			if (isMongoDuplicate(err)) throw new DuplicateKeyError(this.name);
 			throw err;
+		}
+	}
+	async insertMany(docs: T[]) {
+		if (!docs.length) return [];
+		try {
+			// Unordered: every document that can go in does; the refused ones are reported.
+			await this.model.collection.insertMany(
+				docs.map(d => ({ ...d })),
+				{ ordered: false },
+			);
+			return [];
+		} catch (err) {
+			const writeErrors = (err as { writeErrors?: { index: number; code: number }[] }).writeErrors;
+			if (!writeErrors || writeErrors.some(e => e.code !== 11000)) throw err;
+			return writeErrors.map(e => e.index).sort((a, b) => a - b);
 		}
 	}
 	findOne(query: Query) {

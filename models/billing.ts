@@ -65,3 +65,45 @@ export const idempotency = collection({
 		expiresAt: Date,
 	},
 });
+
+/**
+ * BIL-2: one document per charged environment-hour (`_id` = `<envId>:<hour ms>`): the revision
+ * rated, what the ledger was asked for, the entry still to post, and the rated line items that
+ * the billing history shows (services/billing/charging.ts).
+ */
+export const charges = collection({
+	name: "env_charges",
+	indexes: [{ field: "accountId" }, { field: "envId" }, { field: "hour" }, { field: "pendingKey" }],
+	fields: {
+		envId: String,
+		accountId: String,
+		name: String,
+		hour: Number,
+		rev: Number,
+		charged: Number,
+		entries: Number,
+		pendingKey: String,
+		pendingKind: String,
+		pendingAmount: Number,
+		trafficMB: Number,
+		rated: {},
+		createdAt: Date,
+		updatedAt: Date,
+	},
+});
+
+/** PRC-1: tariffs — a resource, a mode and tiers of unit-hour prices (decimal strings). */
+export const tariffs = collection({
+	name: "tariffs",
+	fields: { name: String, resource: String, mode: String, tiers: [{}], description: String, createdAt: Date, updatedAt: Date },
+});
+
+/** PRC-1: pricing models — a set of tariffs, one per resource, and the groups that pay it. */
+export const pricingModels = collection({
+	name: "pricing_models",
+	indexes: [{ field: "groups" }],
+	fields: { name: String, description: String, tariffs: [String], groups: [String], createdAt: Date, updatedAt: Date },
+});
+
+/** The price lists charges were rated with (`_id` = a digest of the list): corrections of an hour re-rate it at the prices it was charged at. */
+export const priceSnapshots = collection({ name: "price_snapshots", fields: { tariffs: [{}], createdAt: Date } });

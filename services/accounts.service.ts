@@ -10,7 +10,7 @@ import { conflict, invalidState, linkInvalid, notFound, rateLimited, validationE
 import { pageOf, pageParams, skipOf } from "../lib/pagination";
 import { createDbMixin, DuplicateKeyError, hitLimits, type Doc, type Store } from "../mixins/db.mixin";
 import { createJobsMixin } from "../mixins/jobs.mixin";
-import { CURRENCY, formatMoney, parseMoney } from "../lib/money";
+import { CURRENCY, formatExact, parseMoney } from "../lib/money";
 import { nextStatus, trialEndsAt, type Status, type StatusChange } from "./accounts/status";
 import { checkBillingInfo, type BillingInfo } from "./accounts/billing-info";
 import { accountCounters, accounts, groups, signups, statusHistory } from "../models/accounts";
@@ -503,7 +503,7 @@ const AccountsService = defineService<Self>({
 				return {
 					...(await this.view(a, group)),
 					trialEndsAt: trialEnds,
-					balance: balance ? { main: formatMoney(balance.main), bonus: formatMoney(balance.bonus), currency: CURRENCY } : null,
+					balance: balance ? { main: formatExact(balance.main), bonus: formatExact(balance.bonus), currency: CURRENCY } : null,
 					twoFactorEnabled: !!a.twoFactorEnabled,
 					passwordExpiresAt: changed && days > 0 ? addMs(changed, days * DAY) : null,
 				};

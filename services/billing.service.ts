@@ -7,26 +7,49 @@
 // their trial bonus (ACC-2). Each applied entry is announced as `billing.balance.changed`
 // {accountId, main, bonus} (micros), and refills also as `billing.refilled`.
 import type { Context, Service } from "moleculer";
-import { MINUTE } from "../lib/clock";
+import { MINUTE, now } from "../lib/clock";
 import { insufficientBalance as insufficientBalanceError, notFound, validationError, type FieldError } from "../lib/errors";
-import { formatMoney, MAX_MICROS, parseMoney, type Micros } from "../lib/money";
+import type { Delivery, JetStreamQueue, Outcome } from "../lib/jetstream-queue";
+import { CURRENCY, formatExact, formatMoney, MAX_MICROS, parseMoney, type Micros } from "../lib/money";
 import { pageOf, pageParams, skipOf } from "../lib/pagination";
 import { defineService } from "../lib/service-schema";
 import { createDbMixin, type Store } from "../mixins/db.mixin";
 import { createJobsMixin } from "../mixins/jobs.mixin";
-import { balances, idempotency, ledger } from "../models/billing";
+import { usageQueue, usageStreamMode } from "../lib/usage-stream";
+import { recordId, type UsageRecord } from "../lib/usage-record";
+import { balances, charges, idempotency, ledger, priceSnapshots, pricingModels, tariffs } from "../models/billing";
+import { Charger, type AccountTerms, type ChargeDoc } from "./billing/charging";
+import { buildHistory, historyCsv, INTERVALS, type Interval } from "./billing/history";
+import { modelView, PriceBook, tariffView, type ModelDoc, type ModelInput, type SnapshotDoc, type TariffDoc, type TariffInput } from "./billing/price-book";
+import { estimate, pricingView } from "./billing/tariffs";
 import { Idempotency, requireIdempotencyKey, type IdempotencyDoc } from "./billing/idempotency";
 import { ENTRY_KINDS, type Balance, type EntryKind } from "./billing/ledger";
 import { Ledger, type BalanceDoc, type EntryDoc, type NewEntry } from "./billing/store";
 import { balanceView, transactionRow, type BalanceView, type TransactionRow } from "./billing/views";
 
 type QuotaValues = Record<string, number | string>;
-type Meta = { user?: { id: string; role?: string }; idempotencyKey?: string };
+type Meta = { user?: { id: string; role?: string }; idempotencyKey?: string; accept?: string; $responseType?: string };
 
 type Self = Service & {
-	db: { ledger: Store<EntryDoc>; balances: Store<BalanceDoc>; idempotency: Store<IdempotencyDoc> };
+	db: {
+		ledger: Store<EntryDoc>;
+		balances: Store<BalanceDoc>;
+		idempotency: Store<IdempotencyDoc>;
+		env_charges: Store<ChargeDoc>;
+		tariffs: Store<TariffDoc>;
+		pricing_models: Store<ModelDoc>;
+		price_snapshots: Store<SnapshotDoc>;
+	};
 	ledger: Ledger;
 	idempotency: Idempotency;
+	priceBook: PriceBook;
+	charger: Charger;
+	queue: JetStreamQueue<UsageRecord> | null;
+	terms: Map<string, { terms: AccountTerms; at: number }>;
+	termsOf(accountId: string): Promise<AccountTerms>;
+	chargeRecords(records: UsageRecord[]): Promise<Map<string, Outcome>>;
+	chargeFromStore(): Promise<number>;
+	knownGroups(ctx: Context): Promise<string[]>;
 	quotaValues(ctx: Context, accountId: string): Promise<QuotaValues>;
 	grantTrialBonus(ctx: Context, accountId: string): Promise<Micros>;
 	moneyQuota(values: QuotaValues, key: string): Micros;
@@ -40,19 +63,46 @@ export interface MoneyAnswer {
 	balance: BalanceView;
 }
 
+/** Hours taken from the stream at once: a replica that dies holds no more than this until they come back. */
+const STREAM_BATCH = 100;
+
 /** Pending entries younger than this belong to a request still running: recovery leaves them to it. */
 const RECOVER_AFTER_MS = 10_000;
 
 const idRule = { type: "string", min: 1, max: 64 } as const;
 const amountRule = { type: "string", min: 1, max: 40 } as const;
+const slugRule = {
+	type: "string",
+	pattern: /^[a-z0-9][a-z0-9._-]{0,63}$/,
+	messages: { stringPattern: "must be 1-64 lower-case letters, digits, dots, dashes or underscores" },
+} as const;
+const nameRule = { type: "string", trim: true, min: 1, max: 100 } as const;
+const descriptionRule = { type: "string", trim: true, max: 500, optional: true } as const;
+const modeRule = { type: "enum", values: ["volume", "graduated"], optional: true } as const;
+// Checked in depth by tariffErrors (services/billing/tariffs.ts), which names each bad tier.
+const tiersRule = {
+	type: "array",
+	min: 1,
+	max: 20,
+	items: { type: "object", props: { from: { type: "number" }, price: { type: "string", max: 40 } } },
+} as const;
+const groupsRule = { type: "array", items: { type: "string", min: 1, max: 64 }, max: 50, optional: true } as const;
+
+/** "+02:00", "-05:30", "0" or minutes east of UTC ("120") → minutes; null when malformed. */
+function tzOffsetMinutes(raw: string | undefined): number | null {
+	if (raw === undefined || raw === "" || /^z$/i.test(raw)) return 0;
+	const hm = /^([+-])(\d\d):?(\d\d)$/.exec(raw);
+	const minutes = hm ? (hm[1] === "-" ? -1 : 1) * (Number(hm[2]) * 60 + Number(hm[3])) : /^[+-]?\d{1,4}$/.test(raw) ? Number(raw) : NaN;
+	return Number.isInteger(minutes) && minutes >= -720 && minutes <= 840 ? minutes : null;
+}
 
 function insufficientBalance(entry: EntryDoc) {
-	const available = formatMoney(entry.balanceAfter.bonus);
+	const available = formatExact(entry.balanceAfter.bonus);
 	return insufficientBalanceError(`amount: would take the bonus balance below zero (it holds ${available})`, {
 		field: "amount",
 		balance: entry.refusal || "bonus",
 		available,
-		requested: formatMoney(entry.requested),
+		requested: formatExact(entry.requested),
 	});
 }
 
@@ -85,14 +135,28 @@ function timeParam(value: string | undefined, field: string, errors: FieldError[
 
 const BillingService = defineService<Self>({
 	name: "billing",
-	mixins: [createDbMixin([ledger, balances, idempotency]), createJobsMixin("billing")],
+	mixins: [createDbMixin([ledger, balances, idempotency, charges, tariffs, pricingModels, priceSnapshots]), createJobsMixin("billing")],
 
 	jobs: {
 		/** BIL-2: entries left pending by a crash or a lost request are applied, oldest first per account. */
 		"recover-ledger": {
 			cron: "* * * * *",
 			async handler(this: Self) {
-				return this.ledger.recover(RECOVER_AFTER_MS);
+				// Charges a crash left with an entry to post are posted (BIL-2), then the ledger settles.
+				const charged = await this.charger.recover();
+				return charged + (await this.ledger.recover(RECOVER_AFTER_MS));
+			},
+		},
+		/**
+		 * BIL-2: charges the environment-hours waiting in the usage stream — from JetStream
+		 * (distributed; a background consumer also runs all the time) or from metering's store
+		 * (embedded). Acknowledged only after the charge is committed.
+		 */
+		charge: {
+			cron: "* * * * *",
+			async handler(this: Self) {
+				if (this.queue) return this.queue.drain(batch => this.chargeRecords(batch.map((d: Delivery<UsageRecord>) => d.data)), STREAM_BATCH);
+				return this.chargeFromStore();
 			},
 		},
 		/** BIL-2: proves balance = Σ ledger for every account; a mismatch is logged loudly (it must never happen). */
@@ -195,7 +259,207 @@ const BillingService = defineService<Self>({
 			},
 		},
 
+		/** GET /billing/summary?from&to — debited, refilled and the balance at the end of the period (BIL-4). */
+		summary: {
+			params: { from: { type: "string", max: 40, optional: true }, to: { type: "string", max: 40, optional: true } },
+			async handler(this: Self, ctx: Context<{ from?: string; to?: string }, Meta>) {
+				const errors: FieldError[] = [];
+				const to = timeParam(ctx.params.to, "to", errors) ?? now();
+				const from = timeParam(ctx.params.from, "from", errors) ?? new Date(Date.UTC(to.getUTCFullYear(), to.getUTCMonth(), 1));
+				if (!errors.length && from >= to) errors.push({ field: "from", message: "must be before to" });
+				if (errors.length) throw validationError(errors);
+				const accountId = ctx.meta.user!.id;
+				const rows = await this.db.ledger.find({ accountId, state: "applied", appliedAt: { $gte: from, $lt: to } });
+				const sum = (kinds: string[]) => rows.filter(e => kinds.includes(e.kind)).reduce((a, e) => a + e.amountMain + e.amountBonus, 0);
+				const [last] = await this.db.ledger.find({ accountId, state: "applied", appliedAt: { $lt: to } }, { sort: { seq: -1 }, limit: 1 });
+				const b = last?.balanceAfter ?? { main: 0, bonus: 0 };
+				return {
+					from: from.toISOString(),
+					to: to.toISOString(),
+					debited: formatExact(-sum(["charge", "correction"])),
+					refilled: formatExact(sum(["refill"])),
+					bonus: formatExact(sum(["bonus"])),
+					adjusted: formatExact(sum(["adjustment"])),
+					balance: { main: formatExact(b.main), bonus: formatExact(b.bonus), total: formatExact(b.main + b.bonus) },
+					currency: CURRENCY,
+				};
+			},
+		},
+
+		/** GET /billing/history — BIL-4, JSON or CSV (`format=csv` or `Accept: text/csv`). */
+		history: {
+			params: {
+				from: { type: "string", max: 40, optional: true },
+				to: { type: "string", max: 40, optional: true },
+				interval: { type: "string", max: 10, optional: true },
+				groupByLayer: { type: "boolean", convert: true, optional: true },
+				envId: { ...idRule, optional: true },
+				tzOffset: { type: "string", max: 10, optional: true },
+				format: { type: "enum", values: ["json", "csv"], optional: true },
+			},
+			async handler(
+				this: Self,
+				ctx: Context<{ from?: string; to?: string; interval?: string; groupByLayer?: boolean; envId?: string; tzOffset?: string; format?: string }, Meta>,
+			) {
+				const errors: FieldError[] = [];
+				const to = timeParam(ctx.params.to, "to", errors) ?? now();
+				const from = timeParam(ctx.params.from, "from", errors) ?? new Date(Date.UTC(to.getUTCFullYear(), to.getUTCMonth(), 1));
+				if (!errors.length && from >= to) errors.push({ field: "from", message: "must be before to" });
+				if (!errors.length && to.getTime() - from.getTime() > 400 * 24 * 3_600_000)
+					errors.push({ field: "from", message: "the period may span at most 400 days" });
+				const interval = (ctx.params.interval ?? "DAY").toUpperCase() as Interval;
+				if (!INTERVALS.includes(interval)) errors.push({ field: "interval", message: `must be one of ${INTERVALS.join(", ")}` });
+				const tz = tzOffsetMinutes(ctx.params.tzOffset);
+				if (tz === null) errors.push({ field: "tzOffset", message: 'must be an offset such as "+02:00", "-05:30" or minutes east of UTC (-720 to 840)' });
+				if (errors.length) throw validationError(errors);
+				const query: Record<string, unknown> = { accountId: ctx.meta.user!.id, hour: { $gte: from.getTime(), $lt: to.getTime() } };
+				if (ctx.params.envId) query.envId = ctx.params.envId;
+				const hours = await this.db.env_charges.find(query);
+				const history = buildHistory(hours, {
+					from: from.getTime(),
+					to: to.getTime(),
+					interval,
+					tzOffsetMinutes: tz as number,
+					groupByLayer: !!ctx.params.groupByLayer,
+				});
+				if (ctx.params.format === "csv" || (!ctx.params.format && /text\/csv/.test(ctx.meta.accept ?? ""))) {
+					ctx.meta.$responseType = "text/csv; charset=utf-8";
+					return historyCsv(history);
+				}
+				return history;
+			},
+		},
+
+		/** GET /pricing — my group's tariffs with tiers, hourly and monthly (PRC-3). */
+		pricing: {
+			params: {},
+			async handler(this: Self, ctx: Context<Record<string, never>, Meta>) {
+				const { group } = await ctx.call<{ group: string }, { accountId: string }>("quotas.effective", { accountId: ctx.meta.user!.id });
+				const { model, prices } = await this.priceBook.forGroup(group);
+				return { group, model: { id: model._id, name: model.name }, currency: CURRENCY, hoursPerMonth: 730, tariffs: pricingView(prices) };
+			},
+		},
+
+		/** POST /pricing/estimate {nodes, ssl?} — min (reserved) to max (at scaling limits) per hour/day/month, per layer (PRC-4). */
+		estimate: {
+			params: {
+				nodes: {
+					type: "array",
+					min: 1,
+					max: 50,
+					items: {
+						type: "object",
+						props: {
+							layer: { type: "string", pattern: /^[a-z][a-z0-9-]{0,31}$/, messages: { stringPattern: "must be a short lower-case name such as cp or sqldb" } },
+							type: { type: "string", min: 1, max: 64, optional: true },
+							count: { type: "number", integer: true, min: 1, max: 100, optional: true, default: 1 },
+							reservedCloudlets: { type: "number", integer: true, min: 0, max: 10_000 },
+							scalingLimit: { type: "number", integer: true, min: 1, max: 10_000 },
+							diskLimitGB: { type: "number", integer: true, min: 0, max: 100_000, optional: true, default: 10 },
+							publicIPv4: { type: "number", integer: true, min: 0, max: 64, optional: true, default: 0 },
+							publicIPv6: { type: "number", integer: true, min: 0, max: 64, optional: true, default: 0 },
+						},
+					},
+				},
+				ssl: { type: "boolean", optional: true },
+			},
+			async handler(
+				this: Self,
+				ctx: Context<
+					{
+						nodes: {
+							layer: string;
+							count: number;
+							reservedCloudlets: number;
+							scalingLimit: number;
+							diskLimitGB: number;
+							publicIPv4: number;
+							publicIPv6: number;
+						}[];
+						ssl?: boolean;
+					},
+					Meta
+				>,
+			) {
+				const errors = ctx.params.nodes
+					.map((n, i) =>
+						n.reservedCloudlets > n.scalingLimit
+							? { field: `nodes[${i}].reservedCloudlets`, message: `must not be above the scaling limit (${n.scalingLimit})` }
+							: null,
+					)
+					.filter((e): e is FieldError => !!e);
+				if (errors.length) throw validationError(errors);
+				const { group } = await ctx.call<{ group: string }, { accountId: string }>("quotas.effective", { accountId: ctx.meta.user!.id });
+				const { prices } = await this.priceBook.forGroup(group);
+				return { ...estimate(ctx.params.nodes, !!ctx.params.ssl, prices), currency: CURRENCY };
+			},
+		},
+
+		/* ---- admin: tariffs and pricing models (PRC-1, ADM-1) ---- */
+
+		adminTariffs: {
+			params: {},
+			async handler(this: Self) {
+				return (await this.priceBook.listTariffs()).map(tariffView);
+			},
+		},
+		adminCreateTariff: {
+			params: {
+				id: { ...slugRule, optional: true },
+				name: nameRule,
+				resource: { type: "string", min: 1, max: 80 },
+				mode: modeRule,
+				tiers: tiersRule,
+				description: descriptionRule,
+			},
+			async handler(this: Self, ctx: Context<TariffInput>) {
+				return tariffView(await this.priceBook.createTariff(ctx.params));
+			},
+		},
+		adminEditTariff: {
+			params: { id: slugRule, name: { ...nameRule, optional: true }, mode: modeRule, tiers: { ...tiersRule, optional: true }, description: descriptionRule },
+			async handler(this: Self, ctx: Context<TariffInput & { id: string }>) {
+				const { id, ...input } = ctx.params;
+				return tariffView(await this.priceBook.editTariff(id, input));
+			},
+		},
+		adminModels: {
+			params: {},
+			async handler(this: Self) {
+				return (await this.priceBook.listModels()).map(modelView);
+			},
+		},
+		adminCreateModel: {
+			params: { id: slugRule, name: nameRule, description: descriptionRule, tariffs: { type: "array", items: slugRule, max: 50 }, groups: groupsRule },
+			async handler(this: Self, ctx: Context<ModelInput>) {
+				return modelView(await this.priceBook.createModel(ctx.params, await this.knownGroups(ctx)));
+			},
+		},
+		adminEditModel: {
+			params: {
+				id: slugRule,
+				name: { ...nameRule, optional: true },
+				description: descriptionRule,
+				tariffs: { type: "array", items: slugRule, max: 50, optional: true },
+				groups: groupsRule,
+			},
+			async handler(this: Self, ctx: Context<ModelInput & { id: string }>) {
+				const { id, ...input } = ctx.params;
+				return modelView(await this.priceBook.editModel(id, input, await this.knownGroups(ctx)));
+			},
+		},
+
 		/* ---- internal ---- */
+
+		/** Internal: rates and commits usage records (the charge job's work; also what bench/charge drives). */
+		chargeRecords: {
+			visibility: "public",
+			params: { records: { type: "array", max: 5000, items: { type: "object", strict: false, props: { envId: "string", hour: "number", rev: "number" } } } },
+			async handler(this: Self, ctx: Context<{ records: UsageRecord[] }>) {
+				const outcomes = await this.chargeRecords(ctx.params.records);
+				return { charged: [...outcomes.values()].filter(o => o === "ack").length, failed: [...outcomes.values()].filter(o => o !== "ack").length };
+			},
+		},
 
 		/**
 		 * The one entry point of every money movement: posts and applies a ledger entry, idempotent
@@ -262,6 +526,62 @@ const BillingService = defineService<Self>({
 	},
 
 	methods: {
+		/** The account's prices and charge order, for a few seconds (a batch of hours asks once per account). */
+		async termsOf(this: Self, accountId: string) {
+			const hit = this.terms.get(accountId);
+			if (hit && Date.now() - hit.at < 5_000) return hit.terms;
+			const { group, values } = await this.broker.call<{ group: string; values: QuotaValues }, { accountId: string }>("quotas.effective", { accountId });
+			const { prices, pricesId } = await this.priceBook.forGroup(group);
+			const terms = { prices, pricesId, mainFirst: Number(values["account.charge.balance.first"]) === 1 };
+			if (this.terms.size > 50_000) this.terms.clear();
+			this.terms.set(accountId, { terms, at: Date.now() });
+			return terms;
+		},
+
+		/**
+		 * Charges a batch of records: accounts side by side, one account's hours one after the
+		 * other (its balance takes one entry at a time anyway). A record that fails is retried later.
+		 */
+		async chargeRecords(this: Self, records: UsageRecord[]) {
+			const outcomes = new Map<string, Outcome>();
+			const byAccount = new Map<string, UsageRecord[]>();
+			for (const r of records) byAccount.set(r.ownerId, [...(byAccount.get(r.ownerId) ?? []), r]);
+			const queues = [...byAccount.values()];
+			const worker = async () => {
+				for (let list = queues.pop(); list; list = queues.pop()) {
+					for (const r of list) {
+						try {
+							await this.charger.chargeEnvironmentHour(r);
+							outcomes.set(recordId(r), "ack");
+						} catch (err) {
+							this.logger.error(`Charging environment-hour ${recordId(r)} failed; it will be retried`, err);
+							outcomes.set(recordId(r), "retry");
+						}
+					}
+				}
+			};
+			await Promise.all(Array.from({ length: Math.min(16, queues.length) }, worker));
+			return outcomes;
+		},
+
+		/** Embedded mode: pulls records from metering's store, charges them, acknowledges the committed ones. */
+		async chargeFromStore(this: Self) {
+			let acked = 0;
+			for (;;) {
+				const records = await this.broker.call<UsageRecord[], { limit: number }>("metering.nextRecords", { limit: 500 });
+				if (!records.length) return acked;
+				const outcomes = await this.chargeRecords(records);
+				const done = records.filter(r => outcomes.get(recordId(r)) === "ack").map(r => ({ envId: r.envId, hour: r.hour, rev: r.rev }));
+				if (done.length) await this.broker.call("metering.ackRecords", { records: done });
+				acked += done.length;
+				if (done.length < records.length) return acked; // failures wait for the next run
+			}
+		},
+
+		async knownGroups(ctx: Context) {
+			return (await ctx.call<{ name: string }[], Record<string, never>>("accounts.listGroups", {})).map(g => g.name);
+		},
+
 		async grantTrialBonus(this: Self, ctx: Context, accountId: string) {
 			const bonus = this.moneyQuota(await this.quotaValues(ctx, accountId), "account.trial.bonus");
 			if (bonus <= 0) return 0;
@@ -311,6 +631,33 @@ const BillingService = defineService<Self>({
 			this.broker.emit("billing.balance.changed", { accountId: entry.accountId, ...entry.balanceAfter });
 		});
 		this.idempotency = new Idempotency(this.db.idempotency);
+		this.priceBook = new PriceBook(this.db.tariffs, this.db.pricing_models, this.db.price_snapshots);
+		this.terms = new Map();
+		this.queue = null;
+		this.charger = new Charger(
+			this.db.env_charges,
+			async e => {
+				const { entry } = await this.ledger.post({ ...e });
+				if (entry.state === "refused") throw new Error(`Ledger refused charge ${e.key}`);
+			},
+			accountId => this.termsOf(accountId),
+			id => this.priceBook.pricesById(id),
+		);
+	},
+
+	async started(this: Self) {
+		await this.priceBook.seed();
+		if (usageStreamMode() === "jetstream") {
+			this.queue = usageQueue(this.logger);
+			await this.queue.connect();
+			// BIL-2: replicas share the durable consumer and split the hours between them.
+			this.queue.start(batch => this.chargeRecords(batch.map(d => d.data)), STREAM_BATCH);
+		}
+	},
+
+	async stopped(this: Self) {
+		// Graceful: the batch in hand is charged and acknowledged before the connection closes.
+		await this.queue?.close();
 	},
 });
 

@@ -3,8 +3,11 @@
 // (QTA-3) — the environment count atomically through a reservation in `quotas` (QTA-4) — and is
 // published as an event for the orchestrator (`environments.created`, `.started`, `.stopped`,
 // `.changed`, `.deleted`, `.transferred`). Transfers go to active, non-trial accounts (ENV-3).
+// Every node has an id that lasts as long as the node, and every change leaves a revision, so
+// billing can charge each environment-hour from the inventory and metering can check that a
+// sample names a node the environment had (MTR-1, MTR-3): `inventory`, `nodesOf`, `ownerOf`.
 import type { Context, Service } from "moleculer";
-import { now } from "../lib/clock";
+import { DAY, now } from "../lib/clock";
 import { newId } from "../lib/crypto";
 import { conflict, forbidden, insufficientBalance, invalidState, notFound, quotaExceeded, validationError } from "../lib/errors";
 import { CURRENCY, formatMoney, parseMoney } from "../lib/money";
@@ -12,20 +15,10 @@ import { pageOf, pageParams, skipOf } from "../lib/pagination";
 import { defineService } from "../lib/service-schema";
 import { createDbMixin, DuplicateKeyError, type Doc, type Store } from "../mixins/db.mixin";
 import { createJobsMixin } from "../mixins/jobs.mixin";
-import { envGroups, environments } from "../models/environments";
+import { envGroups, envRevisions, environments } from "../models/environments";
+import { assignNodeIds, newNodeId } from "./environments/nodes";
+import { appendRevision, backfillRevisions, inventoryPage, nodesSince, type EnvDoc, type RevisionDoc } from "./environments/store";
 import { quotaViolation, shapeErrors, type NodeGroup, type Topology } from "./environments/topology";
-
-interface EnvDoc extends Doc, Topology {
-	ownerId: string;
-	ownerName: string;
-	name: string;
-	status: "running" | "stopped";
-	groups: string[];
-	/** stopped by a deactivation or suspension: started again on reactivation (STS-2/3) */
-	rememberedRunning?: boolean;
-	createdAt: Date;
-	updatedAt: Date;
-}
 
 interface GroupDoc extends Doc {
 	ownerId: string;
@@ -38,6 +31,7 @@ interface User {
 	id: string;
 	email: string;
 	status: "active" | "deactivated" | "suspended" | "destroyed";
+	role?: "user" | "admin";
 }
 
 type Meta = { user: User };
@@ -53,7 +47,7 @@ interface TopologyParams {
 }
 
 type Self = Service & {
-	db: { environments: Store<EnvDoc>; env_groups: Store<GroupDoc> };
+	db: { environments: Store<EnvDoc>; env_groups: Store<GroupDoc>; env_revisions: Store<RevisionDoc> };
 	own(ctx: Context, id: string): Promise<EnvDoc>;
 	mayChange(ctx: Context, what: "create" | "modify" | "start" | "stop" | "delete" | "transfer"): void;
 	checkQuotas(ctx: Context, accountId: string, t: Topology, current?: Topology): Promise<void>;
@@ -61,7 +55,12 @@ type Self = Service & {
 	checkMinBalance(ctx: Context, accountId: string): Promise<void>;
 	view(e: EnvDoc, ownerEmail?: string): Record<string, unknown>;
 	publish(ctx: Context, event: string, e: EnvDoc): void;
+	record(e: EnvDoc, deletedAt?: Date): Promise<void>;
+	removeCurrent(e: EnvDoc): Promise<EnvDoc | null>;
 };
+
+/** Metering accepts samples up to 35 days late (MTR-2): nodes are known that long after they go. */
+const SAMPLE_HORIZON_MS = 35 * DAY;
 
 const nodeRule = {
 	type: "object",
@@ -106,7 +105,7 @@ const ALLOWED: Record<User["status"], string[]> = {
 
 const EnvironmentsService = defineService<Self>({
 	name: "environments",
-	mixins: [createDbMixin([environments, envGroups]), createJobsMixin("environments")],
+	mixins: [createDbMixin([environments, envGroups, envRevisions]), createJobsMixin("environments")],
 
 	jobs: {
 		/** QTA-4: the environment count in `quotas` is set again from the inventory, repairing any drift. */
@@ -156,18 +155,20 @@ const EnvironmentsService = defineService<Self>({
 
 		/** POST /environments — created running (ENV-1, QTA-3). */
 		create: {
-			params: { name: nameRule, ownerId: { type: "string", optional: true, max: 64 }, ...topologyRules },
-			async handler(this: Self, ctx: Context<TopologyParams & { name: string; nodes: NodeGroup[] }, Meta>) {
+			params: { name: nameRule, ownerId: { type: "string", optional: true, max: 64 }, subscription: { type: "boolean", optional: true }, ...topologyRules },
+			async handler(this: Self, ctx: Context<TopologyParams & { name: string; nodes: NodeGroup[]; subscription?: boolean }, Meta>) {
 				const me = ctx.meta.user;
 				// Creating for another owner comes with collaboration (COL-7); until then only for oneself.
 				if (ctx.params.ownerId && ctx.params.ownerId !== me.id) throw notFound("Account");
 				this.mayChange(ctx, "create");
-				const t: Topology = {
-					nodes: ctx.params.nodes,
+				// MTR-5: a subscription environment pays no usage, so only the provider grants one.
+				if (ctx.params.subscription && me.role !== "admin") throw validationError({ field: "subscription", message: "can only be set by an administrator" });
+				const t = {
+					nodes: assignNodeIds(ctx.params.nodes, [], newNodeId),
 					ssl: !!ctx.params.ssl,
 					highAvailability: !!ctx.params.highAvailability,
 					customDomains: ctx.params.customDomains ?? [],
-				};
+				} satisfies Topology;
 				const errors = shapeErrors(t);
 				if (errors.length) throw validationError(errors);
 				await this.checkGroups(ctx, ctx.params.groups ?? []);
@@ -185,6 +186,8 @@ const EnvironmentsService = defineService<Self>({
 					ownerName: `${me.id}|${ctx.params.name.toLowerCase()}`,
 					name: ctx.params.name,
 					status: "running",
+					subscription: !!ctx.params.subscription,
+					rev: 1,
 					groups: ctx.params.groups ?? [],
 					createdAt: time,
 					updatedAt: time,
@@ -200,6 +203,7 @@ const EnvironmentsService = defineService<Self>({
 						]);
 					throw err;
 				}
+				await this.record(env);
 				await ctx.call("quotas.commit", { reservationId });
 				this.publish(ctx, "environments.created", env);
 				this.publish(ctx, "environments.started", env);
@@ -214,7 +218,8 @@ const EnvironmentsService = defineService<Self>({
 				this.mayChange(ctx, "modify");
 				const env = await this.own(ctx, ctx.params.id);
 				const next: Topology = {
-					nodes: (ctx.params.nodes as NodeGroup[] | undefined) ?? env.nodes,
+					// A node keeps its id across changes (MTR-1): metering and billing follow it.
+					nodes: ctx.params.nodes ? assignNodeIds(ctx.params.nodes as NodeGroup[], env.nodes, newNodeId) : env.nodes,
 					ssl: ctx.params.ssl ?? env.ssl,
 					highAvailability: ctx.params.highAvailability ?? env.highAvailability,
 					customDomains: ctx.params.customDomains ?? env.customDomains,
@@ -224,10 +229,11 @@ const EnvironmentsService = defineService<Self>({
 				if (ctx.params.groups) await this.checkGroups(ctx, ctx.params.groups);
 				await this.checkQuotas(ctx, env.ownerId, next, env);
 				const updated = await this.db.environments.updateOne(
-					{ _id: env._id, ownerId: env.ownerId, updatedAt: env.updatedAt },
-					{ $set: { ...next, groups: ctx.params.groups ?? env.groups, updatedAt: now() } },
+					{ _id: env._id, ownerId: env.ownerId, rev: env.rev },
+					{ $set: { ...next, groups: ctx.params.groups ?? env.groups, updatedAt: now() }, $inc: { rev: 1 } },
 				);
 				if (!updated) throw conflict("The environment changed at the same moment; read it again and retry");
+				await this.record(updated);
 				this.publish(ctx, "environments.changed", updated);
 				return this.view(updated, ctx.meta.user.email);
 			},
@@ -243,8 +249,9 @@ const EnvironmentsService = defineService<Self>({
 				await this.checkQuotas(ctx, env.ownerId, env);
 				const updated = await this.db.environments.updateOne(
 					{ _id: env._id, status: "stopped" },
-					{ $set: { status: "running", rememberedRunning: false, updatedAt: now() } },
+					{ $set: { status: "running", rememberedRunning: false, updatedAt: now() }, $inc: { rev: 1 } },
 				);
+				if (updated) await this.record(updated);
 				if (updated) this.publish(ctx, "environments.started", updated);
 				return this.view(updated ?? (await this.own(ctx, env._id)), ctx.meta.user.email);
 			},
@@ -257,7 +264,11 @@ const EnvironmentsService = defineService<Self>({
 				this.mayChange(ctx, "stop");
 				const env = await this.own(ctx, ctx.params.id);
 				// Stopped by hand: not started again on reactivation either.
-				const updated = await this.db.environments.updateOne({ _id: env._id }, { $set: { status: "stopped", rememberedRunning: false, updatedAt: now() } });
+				const updated = await this.db.environments.updateOne(
+					{ _id: env._id },
+					{ $set: { status: "stopped", rememberedRunning: false, updatedAt: now() }, $inc: { rev: 1 } },
+				);
+				if (updated) await this.record(updated);
 				if (updated && env.status === "running") this.publish(ctx, "environments.stopped", updated);
 				return this.view(updated ?? env, ctx.meta.user.email);
 			},
@@ -268,10 +279,10 @@ const EnvironmentsService = defineService<Self>({
 			params: { id: { type: "string", min: 1, max: 64 } },
 			async handler(this: Self, ctx: Context<{ id: string }, Meta>) {
 				this.mayChange(ctx, "delete");
-				const env = await this.own(ctx, ctx.params.id);
-				if (!(await this.db.environments.remove({ _id: env._id, ownerId: env.ownerId }))) throw notFound("Environment");
-				await ctx.call("quotas.free", { accountId: env.ownerId, key: "environment.maxcount", amount: 1 });
-				this.publish(ctx, "environments.deleted", env);
+				const removed = await this.removeCurrent(await this.own(ctx, ctx.params.id));
+				if (!removed) throw notFound("Environment");
+				await ctx.call("quotas.free", { accountId: removed.ownerId, key: "environment.maxcount", amount: 1 });
+				this.publish(ctx, "environments.deleted", removed);
 				return null;
 			},
 		},
@@ -300,7 +311,7 @@ const EnvironmentsService = defineService<Self>({
 				try {
 					moved = await this.db.environments.updateOne(
 						{ _id: env._id, ownerId: env.ownerId },
-						{ $set: { ownerId: target.id, ownerName: `${target.id}|${env.name.toLowerCase()}`, groups: [], updatedAt: now() } },
+						{ $set: { ownerId: target.id, ownerName: `${target.id}|${env.name.toLowerCase()}`, groups: [], updatedAt: now() }, $inc: { rev: 1 } },
 					);
 				} catch (err) {
 					await ctx.call("quotas.release", { reservationId });
@@ -312,6 +323,8 @@ const EnvironmentsService = defineService<Self>({
 					await ctx.call("quotas.release", { reservationId });
 					throw notFound("Environment");
 				}
+				// MTR-3: future hours are charged to the new owner.
+				await this.record(moved);
 				await ctx.call("quotas.commit", { reservationId });
 				await ctx.call("quotas.free", { accountId: env.ownerId, key: "environment.maxcount", amount: 1 });
 				this.publish(ctx, "environments.transferred", { ...moved, previousOwnerId: env.ownerId } as EnvDoc);
@@ -328,8 +341,9 @@ const EnvironmentsService = defineService<Self>({
 				for (const env of running) {
 					const stopped = await this.db.environments.updateOne(
 						{ _id: env._id, status: "running" },
-						{ $set: { status: "stopped", rememberedRunning: true, updatedAt: now() } },
+						{ $set: { status: "stopped", rememberedRunning: true, updatedAt: now() }, $inc: { rev: 1 } },
 					);
+					if (stopped) await this.record(stopped);
 					if (stopped) this.publish(ctx, "environments.stopped", stopped);
 				}
 				return { stopped: running.length };
@@ -345,8 +359,9 @@ const EnvironmentsService = defineService<Self>({
 				for (const env of remembered) {
 					const started = await this.db.environments.updateOne(
 						{ _id: env._id, rememberedRunning: true },
-						{ $set: { status: "running", rememberedRunning: false, updatedAt: now() } },
+						{ $set: { status: "running", rememberedRunning: false, updatedAt: now() }, $inc: { rev: 1 } },
 					);
+					if (started) await this.record(started);
 					if (started) this.publish(ctx, "environments.started", started);
 				}
 				return { started: remembered.length };
@@ -359,10 +374,56 @@ const EnvironmentsService = defineService<Self>({
 			params: { accountId: { type: "string", min: 1 } },
 			async handler(this: Self, ctx: Context<{ accountId: string }>) {
 				const all = await this.db.environments.find({ ownerId: ctx.params.accountId });
-				await this.db.environments.remove({ ownerId: ctx.params.accountId });
-				for (const env of all) this.publish(ctx, "environments.deleted", env);
+				let deleted = 0;
+				for (const env of all) {
+					const removed = await this.removeCurrent(env);
+					if (removed) this.publish(ctx, "environments.deleted", removed);
+					if (removed) deleted++;
+				}
 				if (all.length) await ctx.call("quotas.recount", { accountId: ctx.params.accountId, key: "environment.maxcount", actual: 0 });
-				return { deleted: all.length };
+				return { deleted };
+			},
+		},
+
+		/**
+		 * MTR-3: billing's environment-hours. One row per environment that existed in any part of
+		 * [from, to), by envId: `running` if it ran in any part; owner, name and options as they
+		 * last were within it; every node that existed in any part of it.
+		 */
+		inventory: {
+			visibility: "public",
+			params: {
+				from: { type: "string", min: 1, max: 40 },
+				to: { type: "string", min: 1, max: 40 },
+				afterEnvId: { type: "string", optional: true, max: 64 },
+				limit: { type: "number", integer: true, min: 1, max: 5000, optional: true, default: 1000 },
+			},
+			async handler(this: Self, ctx: Context<{ from: string; to: string; afterEnvId?: string; limit: number }>) {
+				const from = new Date(ctx.params.from);
+				const to = new Date(ctx.params.to);
+				if (Number.isNaN(from.getTime())) throw validationError({ field: "from", message: "must be an ISO-8601 time" });
+				if (Number.isNaN(to.getTime())) throw validationError({ field: "to", message: "must be an ISO-8601 time" });
+				if (to <= from) throw validationError({ field: "to", message: "must be after from" });
+				return inventoryPage(this.db, { from, to, afterEnvId: ctx.params.afterEnvId, limit: ctx.params.limit });
+			},
+		},
+
+		/** MTR-1: the nodes a sample may name — each environment's, now or at any time in the last 35 days. */
+		nodesOf: {
+			visibility: "public",
+			params: { envIds: { type: "array", items: { type: "string", min: 1, max: 64 }, max: 1000 } },
+			async handler(this: Self, ctx: Context<{ envIds: string[] }>) {
+				return nodesSince(this.db, ctx.params.envIds, new Date(now().getTime() - SAMPLE_HORIZON_MS));
+			},
+		},
+
+		/** Whose environment this is, for services that serve its data to its owner (GET /environments/{id}/usage). */
+		ownerOf: {
+			visibility: "public",
+			params: { id: { type: "string", min: 1, max: 64 } },
+			async handler(this: Self, ctx: Context<{ id: string }>) {
+				const env = await this.db.environments.findById(ctx.params.id);
+				return env ? { envId: env._id, ownerId: env.ownerId, name: env.name } : null;
 			},
 		},
 
@@ -456,12 +517,36 @@ const EnvironmentsService = defineService<Self>({
 				shared: false,
 				status: e.status,
 				nodes: e.nodes,
+				subscription: !!e.subscription,
 				ssl: e.ssl,
 				highAvailability: e.highAvailability,
 				customDomains: e.customDomains,
 				groups: e.groups,
 				createdAt: e.createdAt,
 			};
+		},
+
+		/** MTR-3: the state after a change, appended once the document holds it. */
+		async record(this: Self, e: EnvDoc, deletedAt?: Date) {
+			await appendRevision(this.db.env_revisions, e, deletedAt);
+		},
+
+		/**
+		 * Deletes the environment as it is now — only from the revision that was read, so the
+		 * "deleted" revision follows the last state exactly — and returns what was deleted, or
+		 * null when it is gone or no longer this owner's.
+		 */
+		async removeCurrent(this: Self, e: EnvDoc) {
+			let current: EnvDoc | null = e;
+			for (let attempt = 0; current && attempt < 5; attempt++) {
+				if (await this.db.environments.remove({ _id: current._id, ownerId: current.ownerId, rev: current.rev })) {
+					await this.record(current, now());
+					return current;
+				}
+				current = await this.db.environments.findOne({ _id: e._id, ownerId: e.ownerId });
+			}
+			if (current) throw conflict("The environment changed at the same moment; read it again and retry");
+			return null;
 		},
 
 		/** ENV-1: the orchestrator acts on these. */
@@ -475,6 +560,12 @@ const EnvironmentsService = defineService<Self>({
 				previousOwnerId: (e as { previousOwnerId?: string }).previousOwnerId,
 			});
 		},
+	},
+
+	async started(this: Self) {
+		// Environments stored before node ids and revisions get them once (MTR-3).
+		const n = await backfillRevisions(this.db);
+		if (n) this.logger.info(`Gave node ids and a first revision to ${n} environments`);
 	},
 });
 

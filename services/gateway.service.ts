@@ -178,6 +178,8 @@ export function createGatewayService() {
 						meta.requestId = requestIdOf(req, res);
 						meta.ip = this.trust ? clientIp(req.socket.remoteAddress, req.headers["x-forwarded-for"], this.trust) : normaliseIp(req.socket.remoteAddress ?? "");
 						meta.userAgent = String(req.headers["user-agent"] ?? "").slice(0, 300);
+						// Content negotiation for the few answers that come as CSV too (BIL-4).
+						if (typeof req.headers.accept === "string") meta.accept = req.headers.accept.slice(0, 200);
 						// Money-moving POSTs (API.md): the service checks and remembers the key.
 						const idem = req.headers["idempotency-key"];
 						if (typeof idem === "string") meta.idempotencyKey = idem;

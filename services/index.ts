@@ -4,6 +4,7 @@ import type { ServiceSchema } from "moleculer";
 import AccountsService from "./accounts.service";
 import AuthService from "./auth.service";
 import EnvironmentsService from "./environments.service";
+import MeteringService from "./metering.service";
 import BillingService from "./billing.service";
 import ClockService from "./clock.service";
 import { createGatewayService } from "./gateway.service";
@@ -19,6 +20,7 @@ export const ALL_SERVICES: Record<string, () => ServiceSchema> = {
 	tokens: () => TokensService,
 	quotas: () => QuotasService,
 	environments: () => EnvironmentsService,
+	metering: () => MeteringService,
 	billing: () => BillingService,
 };
 

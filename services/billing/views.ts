@@ -1,6 +1,7 @@
-// What clients see of the ledger (API.md, Billing): decimal strings with the currency beside
-// them — micros are formatted here, at the edge, and nowhere else (BIL-1).
-import { CURRENCY, formatMoney, type Micros } from "../../lib/money";
+// What clients see of the ledger (API.md, Billing): exact decimal strings with the currency
+// beside them — an hourly charge of 0.077 shows as such, not rounded to cents — formatted here,
+// at the edge, and nowhere else (BIL-1).
+import { CURRENCY, formatExact, type Micros } from "../../lib/money";
 import type { Balance, EntryKind } from "./ledger";
 
 export interface EntryLike {
@@ -20,8 +21,8 @@ export function transactionRow(e: EntryLike) {
 		id: e._id,
 		time: new Date(e.appliedAt).toISOString(),
 		kind: e.kind,
-		amount: formatMoney(e.amountMain + e.amountBonus),
-		balanceAfter: { main: formatMoney(e.balanceAfter.main), bonus: formatMoney(e.balanceAfter.bonus) },
+		amount: formatExact(e.amountMain + e.amountBonus),
+		balanceAfter: { main: formatExact(e.balanceAfter.main), bonus: formatExact(e.balanceAfter.bonus) },
 		description: e.description,
 		...(e.envId ? { envId: e.envId } : {}),
 	};
@@ -32,11 +33,11 @@ export type TransactionRow = ReturnType<typeof transactionRow>;
 /** GET /billing/balance. Auto-refill (PAY-4) is not offered yet: null. */
 export function balanceView(b: Balance, minBalance: Micros) {
 	return {
-		main: formatMoney(b.main),
-		bonus: formatMoney(b.bonus),
-		total: formatMoney(b.main + b.bonus),
+		main: formatExact(b.main),
+		bonus: formatExact(b.bonus),
+		total: formatExact(b.main + b.bonus),
 		currency: CURRENCY,
-		minBalance: formatMoney(minBalance),
+		minBalance: formatExact(minBalance),
 		autoRefill: null,
 	};
 }

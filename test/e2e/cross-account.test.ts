@@ -50,6 +50,7 @@ describe("cross-account protection of every id-taking route", () => {
 				"POST /environments/:id/stop": env.id,
 				"DELETE /environments/:id": env.id,
 				"POST /environments/:id/transfer": { id: env.id, body: { email: intruder.email } },
+				"GET /environments/:id/usage": env.id,
 				"DELETE /env-groups/:id": group.id,
 			},
 		);

@@ -138,7 +138,7 @@ describe("views", () => {
 			time: "2030-01-01T12:00:00.000Z",
 			kind: "charge",
 			amount: "-8.00",
-			balanceAfter: { main: "-1.23", bonus: "0.00" },
+			balanceAfter: { main: "-1.234567", bonus: "0.00" },
 			description: "Hour 12",
 			envId: "env1",
 		});

@@ -2,7 +2,7 @@
  * BIL-1: money is exact — integer micro-units inside, decimal strings at the edges, big.js for
  * every multiplication and rounding (half-up, once), never a float in between.
  */
-import { divideRound, formatMoney, formatUnitPrice, MAX_MICROS, multiplyRound, parseMoney, sumMicros } from "../../lib/money";
+import { divideRound, formatExact, formatMoney, formatUnitPrice, MAX_MICROS, multiplyRound, parseMoney, sumMicros } from "../../lib/money";
 
 describe("parseMoney", () => {
 	test.each([
@@ -71,6 +71,23 @@ describe("parseMoney", () => {
 	test("refuses what is not a string or a number", () => {
 		expect(() => parseMoney(null as unknown as string, "note")).toThrow(/note: must be a decimal amount/);
 		expect(() => parseMoney({} as unknown as string, "x")).toThrow(/x: /);
+	});
+});
+
+describe("formatExact", () => {
+	test.each([
+		[0, "0.00"],
+		[12_300_000, "12.30"],
+		[77_000, "0.077"],
+		[-150, "-0.00015"],
+		[1, "0.000001"],
+		[-1, "-0.000001"],
+		[1_234_567, "1.234567"],
+		[-1_000_000, "-1.00"],
+		[MAX_MICROS, "1000000000.00"],
+	])("%i micros → %s (at least 2 decimals, every one the micros need)", (micros, text) => {
+		expect(formatExact(micros)).toBe(text);
+		expect(parseMoney(text, "x")).toBe(micros);
 	});
 });
 

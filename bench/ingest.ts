@@ -1,0 +1,179 @@
+// Usage ingestion (ARCHITECTURE.md budget; issue "Metering"): POST /api/v1/metering/usage, batches of
+// 1,000 fresh samples (unique ids, ~960 nodes, the current hour), through the HTTP gateway — first
+// embedded (every service in one process, NeDB files), then distributed (one process per service
+// over NATS). In each run the same bodies also go to a no-op behind the same gateway and the same
+// service hop (POST /api/v1/meta/echo) for the ratio.
+// Targets: ≥ 20,000 samples/s embedded, ≥ 10,000 samples/s distributed, ratio ≥ 0.5 in each run.
+// Run: npm run build && node dist/bench/ingest.js   (NATS on 127.0.0.1:4222 or NATS_URL for the
+// distributed leg; BENCH_SECONDS per phase, BENCH_MODES=embedded,distributed)
+import { mkdtempSync, rmSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import autocannon from "autocannon";
+import { ALL_SERVICES } from "../services";
+import { assertNatsListening, freePort, natsUrl, spawnQm, type QmProcess } from "../test/helpers/processes";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
+const BATCH = 1000;
+const ADMIN = { email: "orchestrator@example.com", password: "Bench-0rchestrator-pass!" };
+
+async function waitFor(probe: () => Promise<boolean>, ms: number) {
+	const end = Date.now() + ms;
+	while (Date.now() < end) {
+		if (await probe().catch(() => false)) return;
+		await new Promise(r => setTimeout(r, 100));
+	}
+	throw new Error("timed out waiting for the platform");
+}
+
+interface Phase {
+	samplesPerSec: number;
+	reqPerSec: number;
+	p50ms: number;
+	p99ms: number;
+	non2xx: number;
+	errors: number;
+}
+
+/** Posts pre-built bodies in turn (each once: a body posted twice would be all duplicates). */
+function load(url: string, token: string, bodies: string[]): Promise<Phase> {
+	let next = 0;
+	return new Promise((resolve, reject) => {
+		autocannon(
+			{
+				url,
+				connections: CONNECTIONS,
+				duration: SECONDS,
+				method: "POST",
+				headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+				requests: [
+					{
+						setupRequest: req => {
+							if (next >= bodies.length) throw new Error(`bench/ingest ran out of fresh batches (${bodies.length}); raise BENCH_BATCHES`);
+							return { ...req, body: bodies[next++] };
+						},
+					},
+				],
+			},
+			(err, r) =>
+				err
+					? reject(err)
+					: resolve({
+							samplesPerSec: Math.round((r.requests.total / SECONDS) * BATCH * (r.non2xx ? (r.requests.total - r.non2xx) / r.requests.total : 1)),
+							reqPerSec: Math.round(r.requests.average * 10) / 10,
+							p50ms: r.latency.p50,
+							p99ms: r.latency.p99,
+							non2xx: r.non2xx,
+							errors: r.errors,
+						}),
+		);
+	});
+}
+
+async function run(mode: "embedded" | "distributed") {
+	const dir = mkdtempSync(join(tmpdir(), `qm-bench-ingest-${mode}-`));
+	const port = await freePort();
+	const env: Record<string, string> = {
+		DATA_DIR: dir,
+		PORT: String(port),
+		LOG_LEVEL: "warn",
+		QM_JOBS: "off",
+		QM_TEST_CLOCK: "1", // serves the no-op POST /meta/echo
+		QM_ADMIN_EMAIL: ADMIN.email,
+		QM_ADMIN_PASSWORD: ADMIN.password,
+		QM_MASTER_KEY: Buffer.alloc(32, 5).toString("base64"),
+	};
+	let procs: QmProcess[];
+	if (mode === "distributed") {
+		await assertNatsListening();
+		Object.assign(env, { TRANSPORTER: natsUrl(), NAMESPACE: `qm-bench-ingest-${process.pid}` });
+		procs = Object.keys(ALL_SERVICES).map(s => spawnQm(s, { ...env, SERVICES: s, NODE_ID: `bench-${s}` }));
+	} else {
+		procs = [spawnQm("platform", env)];
+	}
+	const base = `http://127.0.0.1:${port}`;
+	try {
+		await waitFor(async () => (await fetch(`${base}/ready`)).status === 200, 30_000);
+		const call = async (method: string, path: string, body: unknown, token?: string) => {
+			const r = await fetch(`${base}/api/v1${path}`, {
+				method,
+				headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+				body: body === undefined ? undefined : JSON.stringify(body),
+			});
+			const json = (await r.json().catch(() => null)) as Record<string, unknown>;
+			if (r.status >= 300) throw new Error(`${method} ${path} answered ${r.status}: ${JSON.stringify(json)}`);
+			return json;
+		};
+		let session = "";
+		await waitFor(async () => !!(session = (await call("POST", "/auth/signin", ADMIN)).session as string), 20_000);
+		const { token } = (await call(
+			"POST",
+			"/tokens",
+			{ password: ADMIN.password, description: "bench", apiList: ["metering.usage.Ingest", "meta.platform.Echo"] },
+			session,
+		)) as {
+			token: string;
+		};
+		// ~960 nodes: 20 environments of 3 layers × 16 nodes (the billing group's limits).
+		const nodes: { envId: string; nodeId: string }[] = [];
+		for (let i = 0; i < 20; i++) {
+			const env = (await call(
+				"POST",
+				"/environments",
+				{ name: `bench-${i}`, nodes: ["cp", "bl", "sqldb"].map(layer => ({ layer, type: "x", count: 16, reservedCloudlets: 1, scalingLimit: 8 })) },
+				session,
+			)) as { id: string; nodes: { nodeIds: string[] }[] };
+			for (const g of env.nodes) for (const nodeId of g.nodeIds) nodes.push({ envId: env.id, nodeId });
+		}
+		// Enough fresh batches for the run at twice the target rate, built before the clock starts.
+		const count = Number(process.env.BENCH_BATCHES ?? Math.ceil(((mode === "embedded" ? 40_000 : 25_000) * SECONDS) / BATCH) + 20);
+		const hourStart = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+		const bodies = Array.from({ length: count }, (_, b) =>
+			JSON.stringify({
+				samples: Array.from({ length: BATCH }, (_, i) => {
+					const n = nodes[(b * BATCH + i) % nodes.length];
+					return {
+						id: `${mode}-${b}-${i}`,
+						envId: n.envId,
+						nodeId: n.nodeId,
+						time: new Date(Math.min(Date.now(), hourStart + ((b * 7 + i) % 3_000) * 1000)).toISOString(),
+						ramMiB: (i * 37) % 4096,
+						cpuMHz: (i * 13) % 3200,
+						diskMB: 1000 + (i % 500),
+						trafficInMB: (i % 10) / 10,
+						trafficOutMB: (i % 7) / 10,
+					};
+				}),
+			}),
+		);
+		// A short warm-up of both paths with bodies of their own, then the measured phases.
+		await call("POST", "/meta/echo", JSON.parse(bodies[0]), token);
+		await call("POST", "/metering/usage", JSON.parse(bodies[1]), token);
+		const echo = await load(`${base}/api/v1/meta/echo`, token, bodies.slice(2));
+		const ingest = await load(`${base}/api/v1/metering/usage`, token, bodies.slice(2));
+		return { mode, seconds: SECONDS, connections: CONNECTIONS, ingest, echo, ratio: Math.round((ingest.samplesPerSec / echo.samplesPerSec) * 100) / 100 };
+	} finally {
+		await Promise.all(procs.map(p => p.stop()));
+		rmSync(dir, { recursive: true, force: true });
+	}
+}
+
+async function main() {
+	const modes = (process.env.BENCH_MODES ?? "embedded,distributed").split(",") as ("embedded" | "distributed")[];
+	for (const mode of modes) {
+		const r = await run(mode);
+		const target = mode === "embedded" ? 20_000 : 10_000;
+		console.log(JSON.stringify(r));
+		console.log(
+			`${mode}: ingest ${r.ingest.samplesPerSec} samples/s (target ≥ ${target}) p99 ${r.ingest.p99ms} ms; no-op ${r.echo.samplesPerSec} samples/s; ratio ${r.ratio} (target ≥ 0.5) → ${
+				r.ingest.samplesPerSec >= target && r.ratio >= 0.5 && !r.ingest.non2xx ? "PASS" : "FAIL"
+			}`,
+		);
+	}
+}
+
+main().catch(err => {
+	console.error(err);
+	process.exit(1);
+});

@@ -1,0 +1,192 @@
+// BIL-2: one charge per environment-hour, keyed so that a replay, a redelivery or a restart can
+// never charge it twice; a late correction charges the difference only. One use case, one unit:
+// `chargeEnvironmentHour(record)`.
+//
+// Each environment-hour has one charge document (`_id` = `<envId>:<hour>`) holding the revision
+// it was rated at, what the ledger has been asked for so far (`charged`), and the ledger entry
+// still to post (`pendingKey`). Charging a record:
+//   0. a pending entry left by a crash is posted first (the ledger's key makes that idempotent);
+//   1. a record at or below the document's revision is old news: nothing to do;
+//   2. the record is rated; the difference to `charged` is written to the document as the pending
+//      entry with ONE conditional update (on the revision read, no pending entry) — a concurrent
+//      charge of the same hour loses this race and starts again from the new state;
+//   3. the ledger entry is posted under the key `charge:<envId>:<hour>:<rev>`, then the pending
+//      mark is cleared.
+// A crash after 2 leaves the pending entry, which step 0 of the next delivery (or the recovery
+// job) posts; the ledger key makes a second post a replay. So Σ ledger for the hour = `charged`.
+import { DuplicateKeyError, type Doc, type Store } from "../../mixins/db.mixin";
+import { now } from "../../lib/clock";
+import type { Micros } from "../../lib/money";
+import type { UsageRecord } from "../../lib/usage-record";
+import { rateEnvHour, type PriceList, type RatedEnvHour } from "./rating";
+
+export interface ChargeDoc extends Doc {
+	envId: string;
+	accountId: string;
+	name: string;
+	/** the hour's start, epoch ms */
+	hour: number;
+	rev: number;
+	running: boolean;
+	subscription: boolean;
+	/** Σ of the amounts (positive = taken) asked of the ledger for this hour, pending one included */
+	charged: Micros;
+	/** ledger entries asked for */
+	entries: number;
+	/** the entry still to post ("" when none), its kind and amount taken */
+	pendingKey: string;
+	pendingKind: "charge" | "correction";
+	pendingAmount: Micros;
+	/** external traffic of the hour (DSC-2: next month's traffic tier) */
+	trafficMB: number;
+	/** the price list the hour was rated with */
+	pricesId: string;
+	rated: RatedEnvHour;
+	createdAt: Date;
+	updatedAt: Date;
+}
+
+export interface AccountTerms {
+	prices: PriceList;
+	/** names `prices` for later corrections (see PriceBook.snapshot) */
+	pricesId: string;
+	/** BIL-3: account.charge.balance.first = 1 */
+	mainFirst: boolean;
+}
+
+export interface LedgerPost {
+	accountId: string;
+	key: string;
+	kind: "charge" | "correction";
+	/** signed micros: negative takes money */
+	amount: Micros;
+	envId: string;
+	description: string;
+	mainFirst: boolean;
+}
+
+export type ChargeOutcome = "charged" | "corrected" | "unchanged" | "old";
+
+const MONTH_CACHE_MS = 10 * 60_000;
+
+export class Charger {
+	private monthTraffic = new Map<string, { gb: string; at: number }>();
+
+	constructor(
+		private charges: Store<ChargeDoc>,
+		private post: (entry: LedgerPost) => Promise<void>,
+		private termsOf: (accountId: string) => Promise<AccountTerms>,
+		private pricesById: (id: string) => Promise<PriceList>,
+	) {}
+
+	/** Charges (or corrects) one environment-hour; safe to call any number of times, concurrently. */
+	async chargeEnvironmentHour(record: UsageRecord): Promise<ChargeOutcome> {
+		const id = `${record.envId}:${record.hour}`;
+		for (let attempt = 1; attempt <= 50; attempt++) {
+			let doc = await this.charges.findById(id);
+			if (doc?.pendingKey) doc = await this.finishPending(doc);
+			if (doc && doc.rev >= record.rev) return "old";
+			// Past hours stay with the account that owned the environment then (ENV-3: future charges go to the new owner).
+			const accountId = doc?.accountId ?? record.ownerId;
+			// A correction re-rates the hour at the prices it was first charged at: only the usage differs.
+			const terms = doc ? null : await this.termsOf(accountId);
+			const pricesId = doc ? doc.pricesId : terms!.pricesId;
+			const prices = doc ? await this.pricesById(doc.pricesId) : terms!.prices;
+			const rated = rateEnvHour(
+				{
+					running: record.running,
+					subscription: record.subscription,
+					ssl: record.ssl,
+					previousMonthTrafficGB: await this.previousMonthTrafficGB(record.envId, record.hour),
+					nodes: record.nodes.map(n => ({
+						nodeId: n.nodeId,
+						layer: n.layer,
+						reservedCloudlets: n.reservedCloudlets,
+						scalingLimit: n.scalingLimit,
+						publicIPv4: n.publicIPv4,
+						publicIPv6: n.publicIPv6,
+						peakRamMiB: n.peakRamMiB,
+						avgCpuMHz: n.avgCpuMHz,
+						peakDiskMB: n.peakDiskMB,
+						trafficMB: n.trafficInMB + n.trafficOutMB,
+					})),
+				},
+				prices,
+			);
+			const diff = rated.total - (doc?.charged ?? 0);
+			const entries = doc?.entries ?? 0;
+			const kind = entries === 0 ? "charge" : "correction";
+			const key = diff !== 0 ? `charge:${record.envId}:${record.hour}:${record.rev}` : "";
+			const set = {
+				rev: record.rev,
+				running: record.running,
+				subscription: record.subscription,
+				charged: rated.total,
+				entries: entries + (diff !== 0 ? 1 : 0),
+				pendingKey: key,
+				pendingKind: kind,
+				pendingAmount: diff,
+				pricesId,
+				trafficMB: record.running ? record.nodes.reduce((a, n) => a + n.trafficInMB + n.trafficOutMB, 0) : 0,
+				rated,
+				updatedAt: now(),
+			} as const;
+			let saved: ChargeDoc | null;
+			if (!doc) {
+				try {
+					saved = await this.charges.insert({ _id: id, envId: record.envId, accountId, name: record.name, hour: record.hour, createdAt: now(), ...set });
+				} catch (err) {
+					if (!(err instanceof DuplicateKeyError)) throw err;
+					saved = null;
+				}
+			} else {
+				saved = await this.charges.updateOne({ _id: id, rev: doc.rev, pendingKey: "" }, { $set: { ...set, name: record.name } });
+			}
+			if (!saved) continue; // another delivery of this hour moved first: look again
+			if (!key) return "unchanged";
+			await this.finishPending(saved);
+			return kind === "charge" ? "charged" : "corrected";
+		}
+		throw new Error(`Environment-hour ${id} kept changing while being charged`);
+	}
+
+	/** Posts the document's pending entry (a replay if it was posted already) and clears the mark. */
+	async finishPending(doc: ChargeDoc): Promise<ChargeDoc> {
+		const hour = new Date(doc.hour).toISOString().slice(0, 13).replace("T", " ");
+		await this.post({
+			accountId: doc.accountId,
+			key: doc.pendingKey,
+			kind: doc.pendingKind,
+			amount: -doc.pendingAmount,
+			envId: doc.envId,
+			description: `${doc.pendingKind === "charge" ? "Usage" : "Usage correction"}: ${doc.name}, ${hour}:00 UTC`,
+			mainFirst: (await this.termsOf(doc.accountId)).mainFirst,
+		});
+		return (
+			(await this.charges.updateOne({ _id: doc._id, pendingKey: doc.pendingKey }, { $set: { pendingKey: "" } })) ?? (await this.charges.findById(doc._id))!
+		);
+	}
+
+	/** Charge documents a crash left with an entry to post (the recovery job). */
+	async recover(limit = 1000): Promise<number> {
+		const pending = await this.charges.find({ pendingKey: { $ne: "" }, updatedAt: { $lt: new Date(now().getTime() - 10_000) } }, { limit });
+		for (const doc of pending) await this.finishPending(doc);
+		return pending.length;
+	}
+
+	/** DSC-2: the environment's external traffic in the calendar month before the hour's, in GB. */
+	async previousMonthTrafficGB(envId: string, hour: number): Promise<string> {
+		const d = new Date(hour);
+		const start = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - 1, 1);
+		const end = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+		const key = `${envId}:${start}`;
+		const hit = this.monthTraffic.get(key);
+		if (hit && Date.now() - hit.at < MONTH_CACHE_MS) return hit.gb;
+		const docs = await this.charges.find({ envId, hour: { $gte: start, $lt: end } });
+		const mb = docs.reduce((a, c) => a + (c.trafficMB ?? 0), 0);
+		const gb = String(Math.round(mb * 1000) / 1e6);
+		if (this.monthTraffic.size > 100_000) this.monthTraffic.clear();
+		this.monthTraffic.set(key, { gb, at: Date.now() });
+		return gb;
+	}
+}

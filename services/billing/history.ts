@@ -1,0 +1,219 @@
+// BIL-4: billing history — the charged environment-hours grouped by interval (hour … year, or
+// all), in UTC or a time-zone offset, env → nodes (alphabetical, or grouped by layer) → option
+// rows, with totals. Costs are the charged micros themselves, summed exactly, so the history of
+// a period equals the ledger's charges for it to the micro-unit. Pure: no Moleculer, no I/O.
+import Big from "big.js";
+import { CURRENCY, formatExact, type Micros } from "../../lib/money";
+import type { RatedEnvHour } from "./rating";
+
+export const INTERVALS = ["HOUR", "DAY", "WEEK", "MONTH", "YEAR", "ALL"] as const;
+export type Interval = (typeof INTERVALS)[number];
+
+export interface ChargedHour {
+	envId: string;
+	name: string;
+	hour: number;
+	rated: RatedEnvHour;
+}
+
+interface NodeAcc {
+	nodeId: string | null;
+	layer: string;
+	reserved: number;
+	dynamic: number;
+	storage: Big;
+	traffic: Big;
+	cost: Micros;
+}
+
+interface EnvAcc {
+	envId: string;
+	name: string;
+	nodes: Map<string, NodeAcc>;
+	options: Map<string, { quantity: number; cost: Micros }>;
+	cost: Micros;
+}
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/** The start (epoch ms, UTC) of the interval holding `ms`, in a zone `offsetMin` minutes east of UTC. */
+export function intervalStart(ms: number, interval: Interval, offsetMin: number, from: number): number {
+	if (interval === "ALL") return from;
+	const off = offsetMin * 60_000;
+	const local = ms + off;
+	let start: number;
+	if (interval === "HOUR") start = Math.floor(local / HOUR) * HOUR;
+	else if (interval === "DAY") start = Math.floor(local / DAY) * DAY;
+	else if (interval === "WEEK") {
+		const day = Math.floor(local / DAY) * DAY;
+		const weekday = (new Date(day).getUTCDay() + 6) % 7; // Monday = 0
+		start = day - weekday * DAY;
+	} else {
+		const d = new Date(local);
+		start = interval === "MONTH" ? Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) : Date.UTC(d.getUTCFullYear(), 0, 1);
+	}
+	return start - off;
+}
+
+export function intervalEnd(start: number, interval: Interval, offsetMin: number, to: number): number {
+	if (interval === "ALL") return to;
+	if (interval === "HOUR") return start + HOUR;
+	if (interval === "DAY") return start + DAY;
+	if (interval === "WEEK") return start + 7 * DAY;
+	const off = offsetMin * 60_000;
+	const d = new Date(start + off);
+	const next = interval === "MONTH" ? Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) : Date.UTC(d.getUTCFullYear() + 1, 0, 1);
+	return next - off;
+}
+
+export interface HistoryOptions {
+	from: number;
+	to: number;
+	interval: Interval;
+	tzOffsetMinutes: number;
+	groupByLayer: boolean;
+}
+
+export function buildHistory(hours: ChargedHour[], o: HistoryOptions) {
+	const intervals = new Map<number, Map<string, EnvAcc>>();
+	for (const h of [...hours].sort((a, b) => a.hour - b.hour)) {
+		const start = intervalStart(h.hour, o.interval, o.tzOffsetMinutes, o.from);
+		const envs = intervals.get(start) ?? new Map<string, EnvAcc>();
+		intervals.set(start, envs);
+		const env = envs.get(h.envId) ?? { envId: h.envId, name: h.name, nodes: new Map(), options: new Map(), cost: 0 };
+		envs.set(h.envId, env);
+		env.name = h.name; // the latest name
+		for (const n of h.rated.nodes) {
+			const key = o.groupByLayer ? `layer:${n.layer}` : n.nodeId;
+			const acc = env.nodes.get(key) ?? {
+				nodeId: o.groupByLayer ? null : n.nodeId,
+				layer: n.layer,
+				reserved: 0,
+				dynamic: 0,
+				storage: new Big(0),
+				traffic: new Big(0),
+				cost: 0,
+			};
+			acc.reserved += n.reservedCloudlets;
+			acc.dynamic += n.dynamicCloudlets;
+			acc.storage = acc.storage.plus(n.storageGB);
+			acc.traffic = acc.traffic.plus(n.trafficGB);
+			acc.cost += n.cost;
+			env.nodes.set(key, acc);
+			env.cost += n.cost;
+		}
+		for (const opt of h.rated.options) {
+			const acc = env.options.get(opt.name) ?? { quantity: 0, cost: 0 };
+			acc.quantity += opt.quantity;
+			acc.cost += opt.cost;
+			env.options.set(opt.name, acc);
+			env.cost += opt.cost;
+		}
+	}
+	let total = 0;
+	const rows = [...intervals.entries()]
+		.sort(([a], [b]) => a - b)
+		.map(([start, envs]) => {
+			let cost = 0;
+			const environments = [...envs.values()]
+				.sort((a, b) => a.name.localeCompare(b.name) || a.envId.localeCompare(b.envId))
+				.map(e => {
+					cost += e.cost;
+					return {
+						envId: e.envId,
+						name: e.name,
+						nodes: [...e.nodes.values()]
+							.sort((a, b) => a.layer.localeCompare(b.layer) || String(a.nodeId).localeCompare(String(b.nodeId)))
+							.map(n => ({
+								...(o.groupByLayer ? {} : { nodeId: n.nodeId }),
+								layer: n.layer,
+								reservedCloudletHours: n.reserved,
+								dynamicCloudletHours: n.dynamic,
+								storageGBh: n.storage.toFixed(),
+								trafficGB: n.traffic.toFixed(),
+								cost: formatExact(n.cost),
+							})),
+						options: [...e.options.entries()]
+							.sort(([a], [b]) => a.localeCompare(b))
+							.map(([name, x]) => ({ name, quantity: x.quantity, cost: formatExact(x.cost) })),
+						cost: formatExact(e.cost),
+					};
+				});
+			total += cost;
+			const end = intervalEnd(start, o.interval, o.tzOffsetMinutes, o.to);
+			return {
+				start: new Date(Math.max(start, o.from)).toISOString(),
+				end: new Date(Math.min(end, o.to)).toISOString(),
+				environments,
+				cost: formatExact(cost),
+			};
+		});
+	return {
+		from: new Date(o.from).toISOString(),
+		to: new Date(o.to).toISOString(),
+		interval: o.interval,
+		intervals: rows,
+		total: formatExact(total),
+		currency: CURRENCY,
+	};
+}
+
+export type History = ReturnType<typeof buildHistory>;
+
+const csvCell = (v: unknown) => {
+	const s = v === null || v === undefined ? "" : String(v);
+	return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+/** The same history as CSV ("Download CSV"): one row per node (or layer) and option, then the total. */
+export function historyCsv(h: History): string {
+	const head = [
+		"intervalStart",
+		"intervalEnd",
+		"envId",
+		"envName",
+		"nodeId",
+		"layer",
+		"option",
+		"quantity",
+		"reservedCloudletHours",
+		"dynamicCloudletHours",
+		"storageGBh",
+		"trafficGB",
+		"cost",
+		"currency",
+	];
+	const lines = [head.join(",")];
+	for (const i of h.intervals) {
+		for (const e of i.environments) {
+			for (const n of e.nodes) {
+				lines.push(
+					[
+						i.start,
+						i.end,
+						e.envId,
+						e.name,
+						(n as { nodeId?: string }).nodeId ?? "",
+						n.layer,
+						"",
+						"",
+						n.reservedCloudletHours,
+						n.dynamicCloudletHours,
+						n.storageGBh,
+						n.trafficGB,
+						n.cost,
+						h.currency,
+					]
+						.map(csvCell)
+						.join(","),
+				);
+			}
+			for (const opt of e.options) {
+				lines.push([i.start, i.end, e.envId, e.name, "", "", opt.name, opt.quantity, "", "", "", "", opt.cost, h.currency].map(csvCell).join(","));
+			}
+		}
+	}
+	lines.push(["total", "", "", "", "", "", "", "", "", "", "", "", h.total, h.currency].map(csvCell).join(","));
+	return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,56 @@
+// MTR-2/MTR-3: an environment-hour as billing gets it — the hour's inventory (who owned it, whether
+// it ran, its options and nodes) joined with each node's hourly bucket. A node without samples
+// has no dynamic usage and its last known disk. Pure: no Moleculer, no I/O.
+import type { NodeUsage, UsageRecord } from "../../lib/usage-record";
+
+export interface InventoryNode {
+	nodeId: string;
+	layer: string;
+	reservedCloudlets: number;
+	scalingLimit: number;
+	diskLimitGB: number;
+	publicIPv4: number;
+	publicIPv6: number;
+}
+
+/** One row of `environments.inventory`: the environment as it was during the hour. */
+export interface Inventory {
+	envId: string;
+	name: string;
+	ownerId: string;
+	running: boolean;
+	subscription: boolean;
+	ssl: boolean;
+	nodes: InventoryNode[];
+}
+
+export interface Bucket {
+	nodeId: string;
+	peakRamMiB: number;
+	cpuSum: number;
+	cpuCount: number;
+	peakDiskMB: number;
+	trafficInMB: number;
+	trafficOutMB: number;
+	samples: number;
+}
+
+// Sums of float samples carry binary noise (0.1 + 0.2); usage is shown and rated to 6 decimals.
+const tidy = (x: number) => Math.round(x * 1e6) / 1e6;
+
+export function buildRecord(inv: Inventory, hour: number, rev: number, buckets: Bucket[], lastDiskMB: Map<string, number>): UsageRecord {
+	const byNode = new Map(buckets.map(b => [b.nodeId, b]));
+	const nodes: NodeUsage[] = inv.nodes.map(n => {
+		const b = byNode.get(n.nodeId);
+		return {
+			...n,
+			peakRamMiB: b ? tidy(b.peakRamMiB) : 0,
+			avgCpuMHz: b && b.cpuCount ? tidy(b.cpuSum / b.cpuCount) : 0,
+			peakDiskMB: b ? tidy(b.peakDiskMB) : (lastDiskMB.get(n.nodeId) ?? 0),
+			trafficInMB: b ? tidy(b.trafficInMB) : 0,
+			trafficOutMB: b ? tidy(b.trafficOutMB) : 0,
+			samples: b?.samples ?? 0,
+		};
+	});
+	return { envId: inv.envId, hour, rev, ownerId: inv.ownerId, name: inv.name, running: inv.running, subscription: inv.subscription, ssl: inv.ssl, nodes };
+}
