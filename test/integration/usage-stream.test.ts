@@ -37,12 +37,7 @@ describe("usage stream over JetStream, billing killed mid-stream", () => {
 	const startBilling = async () => {
 		const nodeID = `billing-${++starts}`;
 		billing = spawnQm("billing", { ...billingEnv, NODE_ID: nodeID });
-		await waitUntil(
-			async () =>
-				p.broker.registry.getServiceList({ onlyAvailable: true }).some(s => s.name === "billing" && s.nodeID === nodeID),
-			20_000,
-			50,
-		);
+		await waitUntil(async () => p.broker.registry.getServiceList({ onlyAvailable: true }).some(s => s.name === "billing" && s.nodeID === nodeID), 20_000, 50);
 		await setClock(T0 + HOURS * HOUR + 10 * 60_000); // the new process starts on the wall clock
 	};
 	const ledger = () =>
