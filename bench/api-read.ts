@@ -72,7 +72,12 @@ async function main() {
 		const link = await (async () => {
 			// The notifications process keeps the outbox; read it through a short-lived broker over NATS.
 			const { ServiceBroker } = await import("moleculer");
-			const probe = new ServiceBroker({ namespace: env.NAMESPACE, transporter: env.TRANSPORTER as "NATS", logger: false, nodeID: `bench-probe-${process.pid}` });
+			const probe = new ServiceBroker({
+				namespace: env.NAMESPACE,
+				transporter: env.TRANSPORTER as "NATS",
+				logger: false,
+				nodeID: `bench-probe-${process.pid}`,
+			});
 			await probe.start();
 			await probe.waitForServices(["notifications"], 10_000);
 			const mail = (await probe.call("notifications.adminOutbox", { to: USER.email })) as { rows: { links: string[] }[] };

@@ -36,8 +36,8 @@ interface Phase {
 	errors: number;
 }
 
-/** Posts pre-built bodies in turn (each once: a body posted twice would be all duplicates). */
-function load(url: string, token: string, bodies: string[]): Promise<Phase> {
+/** Posts pre-built bodies in turn — each once (a body posted twice would be all duplicates), or round and round for the no-op. */
+function load(url: string, token: string, bodies: string[], cycle = false): Promise<Phase> {
 	let next = 0;
 	return new Promise((resolve, reject) => {
 		autocannon(
@@ -50,6 +50,7 @@ function load(url: string, token: string, bodies: string[]): Promise<Phase> {
 				requests: [
 					{
 						setupRequest: req => {
+							if (cycle) next %= bodies.length;
 							if (next >= bodies.length) throw new Error(`bench/ingest ran out of fresh batches (${bodies.length}); raise BENCH_BATCHES`);
 							return { ...req, body: bodies[next++] };
 						},
@@ -84,13 +85,15 @@ async function run(mode: "embedded" | "distributed") {
 		QM_ADMIN_PASSWORD: ADMIN.password,
 		QM_MASTER_KEY: Buffer.alloc(32, 5).toString("base64"),
 	};
+	// BENCH_PROFILE=<service> (or "platform" embedded) writes a V8 CPU profile of that process into ./profiles.
+	const profile = (s: string) => (process.env.BENCH_PROFILE === s ? ["--cpu-prof", "--cpu-prof-dir=profiles"] : []);
 	let procs: QmProcess[];
 	if (mode === "distributed") {
 		await assertNatsListening();
 		Object.assign(env, { TRANSPORTER: natsUrl(), NAMESPACE: `qm-bench-ingest-${process.pid}` });
-		procs = Object.keys(ALL_SERVICES).map(s => spawnQm(s, { ...env, SERVICES: s, NODE_ID: `bench-${s}` }));
+		procs = Object.keys(ALL_SERVICES).map(s => spawnQm(s, { ...env, SERVICES: s, NODE_ID: `bench-${s}` }, profile(s)));
 	} else {
-		procs = [spawnQm("platform", env)];
+		procs = [spawnQm("platform", env, profile("platform"))];
 	}
 	const base = `http://127.0.0.1:${port}`;
 	try {
@@ -126,8 +129,8 @@ async function run(mode: "embedded" | "distributed") {
 			)) as { id: string; nodes: { nodeIds: string[] }[] };
 			for (const g of env.nodes) for (const nodeId of g.nodeIds) nodes.push({ envId: env.id, nodeId });
 		}
-		// Enough fresh batches for the run at twice the target rate, built before the clock starts.
-		const count = Number(process.env.BENCH_BATCHES ?? Math.ceil(((mode === "embedded" ? 40_000 : 25_000) * SECONDS) / BATCH) + 20);
+		// Enough fresh batches for 60,000 samples/s, built before the clock starts.
+		const count = Number(process.env.BENCH_BATCHES ?? Math.ceil((60_000 * SECONDS) / BATCH) + 20);
 		const hourStart = Math.floor(Date.now() / 3_600_000) * 3_600_000;
 		const bodies = Array.from({ length: count }, (_, b) =>
 			JSON.stringify({
@@ -150,7 +153,7 @@ async function run(mode: "embedded" | "distributed") {
 		// A short warm-up of both paths with bodies of their own, then the measured phases.
 		await call("POST", "/meta/echo", JSON.parse(bodies[0]), token);
 		await call("POST", "/metering/usage", JSON.parse(bodies[1]), token);
-		const echo = await load(`${base}/api/v1/meta/echo`, token, bodies.slice(2));
+		const echo = await load(`${base}/api/v1/meta/echo`, token, bodies.slice(2), true);
 		const ingest = await load(`${base}/api/v1/metering/usage`, token, bodies.slice(2));
 		return { mode, seconds: SECONDS, connections: CONNECTIONS, ingest, echo, ratio: Math.round((ingest.samplesPerSec / echo.samplesPerSec) * 100) / 100 };
 	} finally {

@@ -11,6 +11,7 @@ import { join, resolve } from "path";
 import type { ServiceSchema, Service } from "moleculer";
 import type { CollectionSpec } from "../models/collection";
 import { envString } from "../lib/config";
+import { installNeDbAppendHandles, releaseNeDbAppendHandle } from "./nedb-append";
 
 // moleculer-db ships no type declarations for its MemoryAdapter.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -276,6 +277,7 @@ function openCollection(service: Service, spec: CollectionSpec): Opened {
 		};
 		return { spec, adapter, store: new NeDbStore(spec.name, adapter) };
 	}
+	if (mode === "files") installNeDbAppendHandles();
 	const opts = mode === "memory" ? {} : { filename: join(dataDir(), `${spec.name}.db`) };
 	const adapter = new MemoryAdapter(opts);
 	adapter.init(service.broker, service);
@@ -310,7 +312,10 @@ async function disconnect(o: Opened) {
 		return;
 	}
 	// Rewrite the append-only file so it stays the size of the data.
-	if (storageMode() === "files") await o.adapter.db.compactDatafileAsync();
+	if (storageMode() === "files") {
+		await o.adapter.db.compactDatafileAsync();
+		await releaseNeDbAppendHandle(o.adapter.db.filename);
+	}
 }
 
 function findOpened(service: Service, spec: CollectionSpec): Opened {

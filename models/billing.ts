@@ -8,7 +8,9 @@ import { collection } from "./collection";
  */
 export const ledger = collection({
 	name: "ledger",
-	indexes: [{ field: "key", unique: true }, { field: "accountId" }, { field: "state" }, { field: "envId" }],
+	// No index on `state`: nearly every entry is "applied", and a store re-indexes every document
+	// of an index key on each update of one of them. `pending` exists only while pending (sparse).
+	indexes: [{ field: "key", unique: true }, { field: "accountId" }, { field: "pending", sparse: true }, { field: "envId" }],
 	fields: {
 		accountId: String,
 		key: String,
@@ -19,6 +21,7 @@ export const ledger = collection({
 		amountMain: Number,
 		amountBonus: Number,
 		state: String,
+		pending: Boolean,
 		seq: Number,
 		createdAt: Date,
 		postedAt: Date,
@@ -73,7 +76,9 @@ export const idempotency = collection({
  */
 export const charges = collection({
 	name: "env_charges",
-	indexes: [{ field: "accountId" }, { field: "envId" }, { field: "hour" }, { field: "pendingKey" }],
+	// Only high-cardinality keys (an hour's key would hold every environment of the hour), and
+	// `pendingKey` sparse: it exists only while an entry is still to post.
+	indexes: [{ field: "accountId" }, { field: "envId" }, { field: "pendingKey", sparse: true }],
 	fields: {
 		envId: String,
 		accountId: String,

@@ -68,6 +68,8 @@ type Self = Service & {
 	evaluate(ctx: Context, a: AccountDoc, balance?: { main: number; bonus: number } | null, refilled?: boolean): Promise<AccountDoc | null>;
 	convert(ctx: Context, a: AccountDoc, targetGroup: string): Promise<AccountDoc>;
 	groupOf(name: string): Promise<GroupDoc>;
+	quotaCache: Map<string, { values: Record<string, number | string>; at: number }>;
+	quotaValues(ctx: Context, accountId: string): Promise<Record<string, number | string>>;
 	groupCache: Map<string, { group: GroupDoc; until: number }>;
 	view(a: AccountDoc, group?: GroupDoc): Promise<Record<string, unknown>>;
 	seedGroups(): Promise<void>;
@@ -686,10 +688,23 @@ const AccountsService = defineService<Self>({
 		 * Applies the status machine's answer for one account. `balance` undefined: ask billing;
 		 * null: leave the money rules out (time-based jobs).
 		 */
+		/**
+		 * The account's effective quotas for a couple of seconds: every ledger entry re-checks the
+		 * status (billing.balance.changed), and an hour of charging posts one per environment.
+		 */
+		async quotaValues(this: Self, ctx: Context, accountId: string) {
+			const hit = this.quotaCache.get(accountId);
+			if (hit && Date.now() - hit.at < 2_000) return hit.values;
+			const { values } = await ctx.call<{ values: Record<string, number | string> }, { accountId: string }>("quotas.effective", { accountId });
+			if (this.quotaCache.size > 50_000) this.quotaCache.clear();
+			this.quotaCache.set(accountId, { values, at: Date.now() });
+			return values;
+		},
+
 		async evaluate(this: Self, ctx: Context, a: AccountDoc, balance?: { main: number; bonus: number } | null, refilled = false) {
 			if (a.status === "suspended" || (a.status === "destroyed" && !refilled)) return null;
 			const group = await this.groupOf(a.group);
-			const { values } = await ctx.call<{ values: Record<string, number | string> }, { accountId: string }>("quotas.effective", { accountId: a._id });
+			const values = await this.quotaValues(ctx, a._id);
 			let money = balance;
 			if (money === undefined) {
 				const b = await ctx
@@ -832,6 +847,7 @@ const AccountsService = defineService<Self>({
 
 	created(this: Self) {
 		this.groupCache = new Map();
+		this.quotaCache = new Map();
 	},
 
 	async started(this: Self) {

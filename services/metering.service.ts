@@ -24,35 +24,35 @@ import { usageQueue, usageStreamMode } from "../lib/usage-stream";
 import { HOUR_MS, hourOf, recordId, type UsageRecord } from "../lib/usage-record";
 import { createDbMixin, DuplicateKeyError, type Doc, type Store } from "../mixins/db.mixin";
 import { createJobsMixin } from "../mixins/jobs.mixin";
-import { envHours, ingestBatches, meteringState, nodeHours, samples } from "../models/metering";
+import { envHours, ingestBatches, meteringState, samples } from "../models/metering";
 import { buildRecord, type Bucket, type Inventory } from "./metering/env-hours";
 import { checkSample, foldSamples, isRejection, MAX_AGE_MS, MAX_BATCH, type BucketDelta, type Rejection, type Sample } from "./metering/samples";
 
-interface SampleDoc extends Doc, Omit<Sample, "id"> {
+/** A sample's id, claimed by the batch that stored it first. */
+interface SampleDoc extends Doc {
 	batch: string;
 	expiresAt: Date;
 }
 interface BatchDoc extends Doc {
 	state: "open" | "done";
+	/** the batch's samples until it is done (to fold it again after a crash) */
+	samples?: Sample[];
 	createdAt: Date;
 	expiresAt: Date;
 }
-interface NodeHourDoc extends Doc, Bucket {
-	envId: string;
-	hour: number;
-	batches: string[];
-	updatedAt: Date;
-}
+type NodeBucket = Omit<Bucket, "nodeId">;
 interface EnvHourDoc extends Doc {
 	envId: string;
 	hour: number;
+	nodes?: Record<string, NodeBucket>;
+	batches?: string[];
 	closed?: boolean;
-	dirty: boolean;
+	dirty?: true;
 	touches: number;
 	rev?: number;
 	inventory?: Inventory;
 	record?: UsageRecord;
-	undelivered?: boolean;
+	undelivered?: true;
 }
 interface StateDoc extends Doc {
 	closedUpTo: number;
@@ -68,7 +68,6 @@ type Self = Service & {
 	db: {
 		samples: Store<SampleDoc>;
 		ingest_batches: Store<BatchDoc>;
-		node_hours: Store<NodeHourDoc>;
 		env_hours: Store<EnvHourDoc>;
 		metering_state: Store<StateDoc>;
 	};
@@ -76,7 +75,7 @@ type Self = Service & {
 	queue: JetStreamQueue<UsageRecord> | null;
 	knownNodes(ctx: Context, samples: Sample[]): Promise<Map<string, Set<string>>>;
 	fold(batch: string, samples: Sample[]): Promise<void>;
-	addToBucket(batch: string, d: BucketDelta): Promise<void>;
+	addToHour(batch: string, envId: string, hour: number, deltas: BucketDelta[]): Promise<void>;
 	closeHours(ctx: Context): Promise<number>;
 	buildDirty(): Promise<number>;
 	deliver(): Promise<number>;
@@ -106,7 +105,7 @@ function timeParam(value: string | undefined, field: string, errors: FieldError[
 
 const MeteringService = defineService<Self>({
 	name: "metering",
-	mixins: [createDbMixin([samples, ingestBatches, nodeHours, envHours, meteringState]), createJobsMixin("metering")],
+	mixins: [createDbMixin([samples, ingestBatches, envHours, meteringState]), createJobsMixin("metering")],
 
 	jobs: {
 		/**
@@ -159,18 +158,26 @@ const MeteringService = defineService<Self>({
 				rejected.sort((a, b) => a.index - b.index);
 				if (!fresh.length) return { accepted: 0, duplicates, rejected };
 
-				// Samples already stored (an earlier send) are duplicates; the rest are stored with this batch.
-				const batch = newId();
+				// Samples already stored (an earlier send) are duplicates. The batch keeps its samples until
+				// they are folded, so a crash at any point leaves it to fold again; then it claims their ids.
 				const time = now();
-				await this.db.ingest_batches.insert({ _id: batch, state: "open", createdAt: time, expiresAt: new Date(time.getTime() + 7 * 24 * HOUR) });
 				const stored = new Set((await this.db.samples.find({ _id: { $in: fresh.map(s => s.id) } })).map(d => d._id));
 				const candidates = fresh.filter(s => !stored.has(s.id));
+				if (!candidates.length) return { accepted: 0, duplicates: duplicates + fresh.length, rejected };
+				const batch = newId();
+				await this.db.ingest_batches.insert({
+					_id: batch,
+					state: "open",
+					samples: candidates,
+					createdAt: time,
+					expiresAt: new Date(time.getTime() + 7 * 24 * HOUR),
+				});
 				const expiresAt = new Date(time.getTime() + SAMPLE_MEMORY_MS);
-				const refused = new Set(await this.db.samples.insertMany(candidates.map(({ id, ...s }) => ({ _id: id, ...s, batch, expiresAt }))));
+				const refused = new Set(await this.db.samples.insertMany(candidates.map(s => ({ _id: s.id, batch, expiresAt }))));
 				const mine = candidates.filter((_, i) => !refused.has(i));
 				duplicates += fresh.length - mine.length;
 				await this.fold(batch, mine);
-				await this.db.ingest_batches.updateOne({ _id: batch }, { $set: { state: "done" } });
+				await this.db.ingest_batches.updateOne({ _id: batch }, { $set: { state: "done" }, $unset: { samples: true } });
 				return { accepted: mine.length, duplicates, rejected };
 			},
 		},
@@ -195,20 +202,22 @@ const MeteringService = defineService<Self>({
 				if (!errors.length && from >= to) errors.push({ field: "from", message: "must be before to" });
 				if (!errors.length && to - from > 31 * 24 * HOUR_MS) errors.push({ field: "from", message: "the range may span at most 31 days" });
 				if (errors.length) throw validationError(errors);
-				const rows = await this.db.node_hours.find({ envId: env.envId, hour: { $gte: hourOf(from), $lt: to } }, { sort: { hour: 1, nodeId: 1 } });
+				const rows = await this.db.env_hours.find({ envId: env.envId, hour: { $gte: hourOf(from), $lt: to } }, { sort: { hour: 1 } });
 				const hours = new Map<number, Record<string, unknown>[]>();
-				for (const b of rows) {
-					const list = hours.get(b.hour) ?? [];
-					list.push({
-						nodeId: b.nodeId,
-						peakRamMiB: b.peakRamMiB,
-						avgCpuMHz: b.cpuCount ? Math.round((b.cpuSum / b.cpuCount) * 1000) / 1000 : 0,
-						peakDiskMB: b.peakDiskMB,
-						trafficInMB: Math.round(b.trafficInMB * 1e6) / 1e6,
-						trafficOutMB: Math.round(b.trafficOutMB * 1e6) / 1e6,
-						samples: b.samples,
-					});
-					hours.set(b.hour, list);
+				for (const h of rows) {
+					if (!h.nodes) continue;
+					const list = Object.entries(h.nodes)
+						.sort(([a], [b]) => a.localeCompare(b))
+						.map(([nodeId, b]) => ({
+							nodeId,
+							peakRamMiB: b.peakRamMiB,
+							avgCpuMHz: b.cpuCount ? Math.round((b.cpuSum / b.cpuCount) * 1000) / 1000 : 0,
+							peakDiskMB: b.peakDiskMB,
+							trafficInMB: Math.round(b.trafficInMB * 1e6) / 1e6,
+							trafficOutMB: Math.round(b.trafficOutMB * 1e6) / 1e6,
+							samples: b.samples,
+						}));
+					hours.set(h.hour, list);
 				}
 				return {
 					envId: env.envId,
@@ -244,7 +253,7 @@ const MeteringService = defineService<Self>({
 			async handler(this: Self, ctx: Context<{ records: { envId: string; hour: number; rev: number }[] }>) {
 				let acked = 0;
 				for (const r of ctx.params.records) {
-					if (await this.db.env_hours.updateOne({ _id: envHourId(r.envId, r.hour), rev: r.rev, undelivered: true }, { $set: { undelivered: false } })) acked++;
+					if (await this.db.env_hours.updateOne({ _id: envHourId(r.envId, r.hour), rev: r.rev, undelivered: true }, { $unset: { undelivered: true } })) acked++;
 				}
 				return { acked };
 			},
@@ -278,65 +287,69 @@ const MeteringService = defineService<Self>({
 			return out;
 		},
 
-		/**
-		 * MTR-2: the batch's samples into their node-hour buckets, each bucket once per batch (a
-		 * refold changes nothing), then every environment-hour touched is marked dirty.
-		 */
+		/** MTR-2: the batch's samples into their hours' node buckets, each hour once per batch (a refold changes nothing). */
 		async fold(this: Self, batch: string, list: Sample[]) {
-			const deltas = foldSamples(list);
-			await Promise.all(deltas.map(d => this.addToBucket(batch, d)));
-			const envHoursTouched = new Set(deltas.map(d => envHourId(d.envId, d.hour)));
-			await Promise.all(
-				[...envHoursTouched].map(id => {
-					const [envId, hour] = [id.slice(0, id.lastIndexOf(":")), Number(id.slice(id.lastIndexOf(":") + 1))];
-					return this.db.env_hours.updateOne({ _id: id }, { $set: { envId, hour, dirty: true }, $inc: { touches: 1 } }, { upsert: true });
-				}),
-			);
+			const byHour = new Map<string, BucketDelta[]>();
+			for (const d of foldSamples(list)) {
+				const id = envHourId(d.envId, d.hour);
+				byHour.set(id, [...(byHour.get(id) ?? []), d]);
+			}
+			await Promise.all([...byHour.values()].map(deltas => this.addToHour(batch, deltas[0].envId, deltas[0].hour, deltas)));
 		},
 
 		/**
-		 * One bucket takes one batch's delta once: the update is conditioned on the bucket not
-		 * having taken the batch; a bucket that does not exist yet is inserted with it (a
-		 * concurrent insert makes us update instead). An upsert cannot do this portably: NeDB
-		 * builds the new document from the `$ne` condition.
+		 * One environment-hour takes one batch's deltas once, with one atomic update conditioned on
+		 * the hour not having taken the batch; it also marks the hour dirty. An hour not stored yet
+		 * is inserted with them (a concurrent insert makes us update instead). An upsert cannot do
+		 * this portably: NeDB builds the new document from the `$ne` condition.
 		 */
-		async addToBucket(this: Self, batch: string, d: BucketDelta) {
-			const _id = `${d.nodeId}:${d.hour}`;
+		async addToHour(this: Self, batch: string, envId: string, hour: number, deltas: BucketDelta[]) {
+			const _id = envHourId(envId, hour);
+			const $max: Record<string, number> = {};
+			const $inc: Record<string, number> = { touches: 1 };
+			for (const d of deltas) {
+				const at = `nodes.${d.nodeId}`;
+				Object.assign($max, { [`${at}.peakRamMiB`]: d.peakRamMiB, [`${at}.peakDiskMB`]: d.peakDiskMB });
+				Object.assign($inc, {
+					[`${at}.cpuSum`]: d.cpuSum,
+					[`${at}.cpuCount`]: d.cpuCount,
+					[`${at}.trafficInMB`]: d.trafficInMB,
+					[`${at}.trafficOutMB`]: d.trafficOutMB,
+					[`${at}.samples`]: d.samples,
+				});
+			}
 			for (let attempt = 1; attempt <= 10; attempt++) {
-				const updated = await this.db.node_hours.updateOne(
+				const updated = await this.db.env_hours.updateOne(
 					{ _id, batches: { $ne: batch } },
-					{
-						$set: { updatedAt: now() },
-						$max: { peakRamMiB: d.peakRamMiB, peakDiskMB: d.peakDiskMB },
-						$inc: { cpuSum: d.cpuSum, cpuCount: d.cpuCount, trafficInMB: d.trafficInMB, trafficOutMB: d.trafficOutMB, samples: d.samples },
-						$push: { batches: { $each: [batch], $slice: -BATCH_MEMORY } },
-					},
+					{ $max, $inc, $set: { dirty: true, updatedAt: now() }, $push: { batches: { $each: [batch], $slice: -BATCH_MEMORY } } },
 				);
 				if (updated) return;
-				const existing = await this.db.node_hours.findById(_id);
-				if (existing?.batches.includes(batch)) return; // taken already: a refold
-				if (existing) continue; // inserted just now by another batch
+				const existing = await this.db.env_hours.findById(_id);
+				if (existing?.batches?.includes(batch)) return; // taken already: a refold
+				if (existing) continue; // stored just now (a close, or another batch): update it
+				const nodes: Record<string, NodeBucket> = {};
+				for (const { envId: _e, nodeId, hour: _h, ...bucket } of deltas) nodes[nodeId] = bucket;
 				try {
-					const { envId, nodeId, hour, ...usage } = d;
-					await this.db.node_hours.insert({ _id, envId, nodeId, hour, ...usage, batches: [batch], updatedAt: now() });
+					await this.db.env_hours.insert({ _id, envId, hour, nodes, batches: [batch], dirty: true, touches: 1, updatedAt: now() });
 					return;
 				} catch (err) {
 					if (!(err instanceof DuplicateKeyError)) throw err;
 				}
 			}
-			throw new Error(`Bucket ${_id} kept changing while batch ${batch} was folded into it`);
+			throw new Error(`Environment-hour ${_id} kept changing while batch ${batch} was folded into it`);
 		},
 
-		/** Batches a crash left open: folded again from the samples they stored (the buckets skip what they took). */
+		/** Batches a crash left open: their samples that they claimed are folded again (the hours skip what they took). */
 		async recoverBatches(this: Self) {
-			const stale = await this.db.ingest_batches.find({ state: "open", createdAt: { $lt: new Date(now().getTime() - STALE_BATCH_MS) } }, { limit: 1000 });
+			const stale = await this.db.ingest_batches.find({ state: "open", createdAt: { $lt: new Date(now().getTime() - STALE_BATCH_MS) } }, { limit: 100 });
 			for (const b of stale) {
-				const docs = await this.db.samples.find({ batch: b._id });
+				const list = b.samples ?? [];
+				const claimed = new Set((await this.db.samples.find({ _id: { $in: list.map(s => s.id) }, batch: b._id })).map(d => d._id));
 				await this.fold(
 					b._id,
-					docs.map(({ _id, batch: _b, expiresAt: _e, ...s }) => ({ id: _id, ...(s as Omit<Sample, "id">) })),
+					list.filter(s => claimed.has(s.id)),
 				);
-				await this.db.ingest_batches.updateOne({ _id: b._id }, { $set: { state: "done" } });
+				await this.db.ingest_batches.updateOne({ _id: b._id }, { $set: { state: "done" }, $unset: { samples: true } });
 			}
 			return stale.length;
 		},
@@ -394,20 +407,19 @@ const MeteringService = defineService<Self>({
 				if (!dirty.length) return built;
 				let progress = 0;
 				for (const d of dirty) {
-					const buckets = await this.db.node_hours.find({ envId: d.envId, hour: d.hour });
 					const inv = d.inventory as Inventory;
+					const buckets = Object.entries(d.nodes ?? {}).map(([nodeId, b]) => ({ nodeId, ...b }));
+					// MTR-3: an hour without samples has the last known disk, which the hour before carries.
 					const lastDisk = new Map<string, number>();
-					for (const n of inv.nodes) {
-						if (buckets.some(b => b.nodeId === n.nodeId)) continue;
-						// MTR-3: an hour without samples has the last known disk.
-						const [last] = await this.db.node_hours.find({ nodeId: n.nodeId, hour: { $lt: d.hour } }, { sort: { hour: -1 }, limit: 1 });
-						if (last) lastDisk.set(n.nodeId, last.peakDiskMB);
+					if (inv.nodes.some(n => !d.nodes?.[n.nodeId])) {
+						const before = await this.db.env_hours.findById(envHourId(d.envId, d.hour - HOUR_MS));
+						for (const n of before?.record?.nodes ?? []) lastDisk.set(n.nodeId, n.peakDiskMB);
 					}
 					const rev = (d.rev ?? 0) + 1;
 					const record = buildRecord(inv, d.hour, rev, buckets, lastDisk);
 					const saved = await this.db.env_hours.updateOne(
 						{ _id: d._id, touches: d.touches, rev: d.rev ?? { $exists: false } },
-						{ $set: { dirty: false, rev, record, undelivered: true } },
+						{ $set: { rev, record, undelivered: true }, $unset: { dirty: true } },
 					);
 					if (saved) {
 						built++;
@@ -428,7 +440,7 @@ const MeteringService = defineService<Self>({
 				if (!records.length) return delivered;
 				await this.queue.publishMany(records.map(r => ({ msgId: recordId(r), data: r })));
 				for (const r of records) {
-					if (await this.db.env_hours.updateOne({ _id: envHourId(r.envId, r.hour), rev: r.rev }, { $set: { undelivered: false } })) delivered++;
+					if (await this.db.env_hours.updateOne({ _id: envHourId(r.envId, r.hour), rev: r.rev }, { $unset: { undelivered: true } })) delivered++;
 				}
 			}
 		},

@@ -33,8 +33,8 @@ export interface ChargeDoc extends Doc {
 	charged: Micros;
 	/** ledger entries asked for */
 	entries: number;
-	/** the entry still to post ("" when none), its kind and amount taken */
-	pendingKey: string;
+	/** the entry still to post (absent when none: a sparse index holds only these), its kind and amount taken */
+	pendingKey?: string;
 	pendingKind: "charge" | "correction";
 	pendingAmount: Micros;
 	/** external traffic of the hour (DSC-2: next month's traffic tier) */
@@ -116,14 +116,14 @@ export class Charger {
 			const diff = rated.total - (doc?.charged ?? 0);
 			const entries = doc?.entries ?? 0;
 			const kind = entries === 0 ? "charge" : "correction";
-			const key = diff !== 0 ? `charge:${record.envId}:${record.hour}:${record.rev}` : "";
+			const key = diff !== 0 ? `charge:${record.envId}:${record.hour}:${record.rev}` : undefined;
 			const set = {
 				rev: record.rev,
 				running: record.running,
 				subscription: record.subscription,
 				charged: rated.total,
 				entries: entries + (diff !== 0 ? 1 : 0),
-				pendingKey: key,
+				...(key ? { pendingKey: key } : {}),
 				pendingKind: kind,
 				pendingAmount: diff,
 				pricesId,
@@ -140,7 +140,7 @@ export class Charger {
 					saved = null;
 				}
 			} else {
-				saved = await this.charges.updateOne({ _id: id, rev: doc.rev, pendingKey: "" }, { $set: { ...set, name: record.name } });
+				saved = await this.charges.updateOne({ _id: id, rev: doc.rev, pendingKey: { $exists: false } }, { $set: { ...set, name: record.name } });
 			}
 			if (!saved) continue; // another delivery of this hour moved first: look again
 			if (!key) return "unchanged";
@@ -155,7 +155,7 @@ export class Charger {
 		const hour = new Date(doc.hour).toISOString().slice(0, 13).replace("T", " ");
 		await this.post({
 			accountId: doc.accountId,
-			key: doc.pendingKey,
+			key: doc.pendingKey as string,
 			kind: doc.pendingKind,
 			amount: -doc.pendingAmount,
 			envId: doc.envId,
@@ -163,13 +163,13 @@ export class Charger {
 			mainFirst: (await this.termsOf(doc.accountId)).mainFirst,
 		});
 		return (
-			(await this.charges.updateOne({ _id: doc._id, pendingKey: doc.pendingKey }, { $set: { pendingKey: "" } })) ?? (await this.charges.findById(doc._id))!
+			(await this.charges.updateOne({ _id: doc._id, pendingKey: doc.pendingKey }, { $unset: { pendingKey: true } })) ?? (await this.charges.findById(doc._id))!
 		);
 	}
 
 	/** Charge documents a crash left with an entry to post (the recovery job). */
 	async recover(limit = 1000): Promise<number> {
-		const pending = await this.charges.find({ pendingKey: { $ne: "" }, updatedAt: { $lt: new Date(now().getTime() - 10_000) } }, { limit });
+		const pending = await this.charges.find({ pendingKey: { $gt: "" }, updatedAt: { $lt: new Date(now().getTime() - 10_000) } }, { limit });
 		for (const doc of pending) await this.finishPending(doc);
 		return pending.length;
 	}

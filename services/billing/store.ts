@@ -40,6 +40,8 @@ export interface EntryDoc extends Doc {
 	amountMain: Micros;
 	amountBonus: Micros;
 	state: EntryState;
+	/** true while pending, absent after: a sparse index holds only the few pending entries (recovery finds them without a scan) */
+	pending?: true;
 	/** position in the account's application order (0 until applied) */
 	seq: number;
 	createdAt: Date;
@@ -123,6 +125,7 @@ export class Ledger {
 			amountMain: 0,
 			amountBonus: 0,
 			state: "pending",
+			pending: true,
 			seq: 0,
 			createdAt: now(),
 			appliedAt: EPOCH,
@@ -184,7 +187,7 @@ export class Ledger {
 		const set = b.lastRefused
 			? { ...common, state: "refused", refusal: b.lastRefused, amountMain: 0, amountBonus: 0 }
 			: { ...common, state: "applied", amountMain: b.lastMain, amountBonus: b.lastBonus };
-		const marked = await this.entries.updateOne({ _id: b.lastEntry, state: "pending" }, { $set: set });
+		const marked = await this.entries.updateOne({ _id: b.lastEntry, state: "pending" }, { $set: set, $unset: { pending: true } });
 		if (marked) this.onSettled(marked);
 		return marked;
 	}
@@ -222,10 +225,7 @@ export class Ledger {
 	 * harmless, the age only spares it the work.
 	 */
 	async recover(olderThanMs: number, limit = 5000): Promise<number> {
-		const pending = await this.entries.find(
-			{ state: "pending", createdAt: { $lte: new Date(now().getTime() - olderThanMs) } },
-			{ sort: { createdAt: 1 }, limit },
-		);
+		const pending = await this.entries.find({ pending: true, createdAt: { $lte: new Date(now().getTime() - olderThanMs) } }, { sort: { createdAt: 1 }, limit });
 		const byAccount = new Map<string, EntryDoc[]>();
 		for (const e of pending) byAccount.set(e.accountId, [...(byAccount.get(e.accountId) ?? []), e]);
 		let settled = 0;
@@ -244,7 +244,7 @@ export class Ledger {
 		if (accountId) ids = [accountId];
 		else {
 			const withBalance = (await this.balances.find({})).map(b => b._id);
-			const withPending = (await this.entries.find({ state: "pending" })).map(e => e.accountId);
+			const withPending = (await this.entries.find({ pending: true })).map(e => e.accountId);
 			ids = [...new Set([...withBalance, ...withPending])].sort();
 		}
 		const out: Reconciliation[] = [];
