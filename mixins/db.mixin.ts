@@ -4,8 +4,10 @@
 // `this.db.<collection>` — a Store with the handful of portable operations below — and never
 // know which backend they got. Every query used must mean the same on both — in particular,
 // never compare a field that may be null with $lt/$lte/$gt/$gte: NeDB orders null before every
-// value, MongoDB matches nothing; store a sentinel (e.g. epoch 0) instead. Field names must not
-// contain dots (NeDB refuses them).
+// value, MongoDB matches nothing; store a sentinel (e.g. epoch 0) instead. Never `$ne`/`$nin` on
+// an array field: MongoDB means "no element", NeDB "some element" (keep such sets as the keys of
+// a map and test `{"set.key": {$exists: false}}`). Field names must not contain dots (NeDB
+// refuses them).
 import { mkdirSync } from "fs";
 import { join, resolve } from "path";
 import type { ServiceSchema, Service } from "moleculer";

@@ -22,7 +22,7 @@ export const ingestBatches = collection({
 /**
  * MTR-2: one document per environment and UTC hour (`_id` = `<envId>:<hour ms>`):
  * - `nodes`: the hour's bucket of each node (peak RAM, CPU sum and count, peak disk, traffic),
- *   keyed by node id, and `batches`, the ingestion batches it took;
+ *   keyed by node id, and `batches`, the ingestion batches it took (as keys);
  * - once the hour is closed, its `inventory` (environments.inventory);
  * - `touches`, counting every change, and `dirty` (true, or absent) until the record for the
  *   latest touch is built;
@@ -40,7 +40,7 @@ export const envHours = collection({
 		envId: String,
 		hour: Number,
 		nodes: {},
-		batches: [String],
+		batches: {},
 		closed: Boolean,
 		dirty: Boolean,
 		undelivered: Boolean,

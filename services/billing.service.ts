@@ -45,7 +45,7 @@ type Self = Service & {
 	priceBook: PriceBook;
 	charger: Charger;
 	queue: JetStreamQueue<UsageRecord> | null;
-	terms: Map<string, { terms: AccountTerms; at: number }>;
+	terms: Map<string, { group: string; mainFirst: boolean; at: number }>;
 	termsOf(accountId: string): Promise<AccountTerms>;
 	chargeRecords(records: UsageRecord[]): Promise<Map<string, Outcome>>;
 	chargeFromStore(): Promise<number>;
@@ -526,16 +526,21 @@ const BillingService = defineService<Self>({
 	},
 
 	methods: {
-		/** The account's prices and charge order, for a few seconds (a batch of hours asks once per account). */
+		/**
+		 * The account's prices and charge order. Its group and charge order are kept a few seconds
+		 * (a batch of hours asks once per account); prices come from the price book, whose cache an
+		 * edit here clears at once.
+		 */
 		async termsOf(this: Self, accountId: string) {
-			const hit = this.terms.get(accountId);
-			if (hit && Date.now() - hit.at < 5_000) return hit.terms;
-			const { group, values } = await this.broker.call<{ group: string; values: QuotaValues }, { accountId: string }>("quotas.effective", { accountId });
-			const { prices, pricesId } = await this.priceBook.forGroup(group);
-			const terms = { prices, pricesId, mainFirst: Number(values["account.charge.balance.first"]) === 1 };
-			if (this.terms.size > 50_000) this.terms.clear();
-			this.terms.set(accountId, { terms, at: Date.now() });
-			return terms;
+			let hit = this.terms.get(accountId);
+			if (!hit || Date.now() - hit.at >= 5_000) {
+				const { group, values } = await this.broker.call<{ group: string; values: QuotaValues }, { accountId: string }>("quotas.effective", { accountId });
+				hit = { group, mainFirst: Number(values["account.charge.balance.first"]) === 1, at: Date.now() };
+				if (this.terms.size > 50_000) this.terms.clear();
+				this.terms.set(accountId, hit);
+			}
+			const { prices, pricesId } = await this.priceBook.forGroup(hit.group);
+			return { prices, pricesId, mainFirst: hit.mainFirst };
 		},
 
 		/**

@@ -45,7 +45,8 @@ interface EnvHourDoc extends Doc {
 	envId: string;
 	hour: number;
 	nodes?: Record<string, NodeBucket>;
-	batches?: string[];
+	/** the ingestion batches the hour took, as keys (a map, not a list: see addToHour) */
+	batches?: Record<string, 1>;
 	closed?: boolean;
 	dirty?: true;
 	touches: number;
@@ -90,8 +91,6 @@ const STALE_BATCH_MS = 60_000;
 const ENV_CACHE_MS = 60_000;
 /** How many hours one run of close-hours closes at most (a platform down for days catches up over runs). */
 const MAX_HOURS_PER_RUN = 24 * 40;
-/** Buckets remember this many of the batches they took: enough to recognise any refold. */
-const BATCH_MEMORY = 200;
 const SAMPLE_MEMORY_MS = MAX_AGE_MS + 24 * HOUR;
 
 const envHourId = (envId: string, hour: number) => `${envId}:${hour}`;
@@ -300,8 +299,9 @@ const MeteringService = defineService<Self>({
 		/**
 		 * One environment-hour takes one batch's deltas once, with one atomic update conditioned on
 		 * the hour not having taken the batch; it also marks the hour dirty. An hour not stored yet
-		 * is inserted with them (a concurrent insert makes us update instead). An upsert cannot do
-		 * this portably: NeDB builds the new document from the `$ne` condition.
+		 * is inserted with them (a concurrent insert makes us update instead). Portability: the
+		 * batches taken are keys of a map, because `$ne`/`$nin` on an array mean "no element" on
+		 * MongoDB but "some element" on NeDB; and no upsert, which NeDB would build from the condition.
 		 */
 		async addToHour(this: Self, batch: string, envId: string, hour: number, deltas: BucketDelta[]) {
 			const _id = envHourId(envId, hour);
@@ -320,17 +320,17 @@ const MeteringService = defineService<Self>({
 			}
 			for (let attempt = 1; attempt <= 10; attempt++) {
 				const updated = await this.db.env_hours.updateOne(
-					{ _id, batches: { $ne: batch } },
-					{ $max, $inc, $set: { dirty: true, updatedAt: now() }, $push: { batches: { $each: [batch], $slice: -BATCH_MEMORY } } },
+					{ _id, [`batches.${batch}`]: { $exists: false } },
+					{ $max, $inc, $set: { [`batches.${batch}`]: 1, dirty: true, updatedAt: now() } },
 				);
 				if (updated) return;
 				const existing = await this.db.env_hours.findById(_id);
-				if (existing?.batches?.includes(batch)) return; // taken already: a refold
+				if (existing?.batches?.[batch]) return; // taken already: a refold
 				if (existing) continue; // stored just now (a close, or another batch): update it
 				const nodes: Record<string, NodeBucket> = {};
 				for (const { envId: _e, nodeId, hour: _h, ...bucket } of deltas) nodes[nodeId] = bucket;
 				try {
-					await this.db.env_hours.insert({ _id, envId, hour, nodes, batches: [batch], dirty: true, touches: 1, updatedAt: now() });
+					await this.db.env_hours.insert({ _id, envId, hour, nodes, batches: { [batch]: 1 }, dirty: true, touches: 1, updatedAt: now() });
 					return;
 				} catch (err) {
 					if (!(err instanceof DuplicateKeyError)) throw err;
