@@ -9,7 +9,7 @@ import { tmpdir } from "os";
 import { join } from "path";
 import autocannon from "autocannon";
 import { ALL_SERVICES } from "../services";
-import { assertNatsListening, freePort, natsUrl, spawnQm, type QmProcess } from "../test/helpers/processes";
+import { assertNatsListening, deleteUsageStream, freePort, natsUrl, spawnQm, type QmProcess } from "../test/helpers/processes";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 100;
@@ -123,6 +123,7 @@ async function main() {
 		process.exitCode = pass ? 0 : 1;
 	} finally {
 		await Promise.all(procs.map(p => p.stop()));
+		await deleteUsageStream(env.NAMESPACE);
 		rmSync(dir, { recursive: true, force: true });
 	}
 }

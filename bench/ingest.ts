@@ -11,7 +11,7 @@ import { tmpdir } from "os";
 import { join } from "path";
 import autocannon from "autocannon";
 import { ALL_SERVICES } from "../services";
-import { assertNatsListening, freePort, natsUrl, spawnQm, type QmProcess } from "../test/helpers/processes";
+import { assertNatsListening, deleteUsageStream, freePort, natsUrl, spawnQm, type QmProcess } from "../test/helpers/processes";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
@@ -158,6 +158,7 @@ async function run(mode: "embedded" | "distributed") {
 		return { mode, seconds: SECONDS, connections: CONNECTIONS, ingest, echo, ratio: Math.round((ingest.samplesPerSec / echo.samplesPerSec) * 100) / 100 };
 	} finally {
 		await Promise.all(procs.map(p => p.stop()));
+		if (env.NAMESPACE) await deleteUsageStream(env.NAMESPACE);
 		rmSync(dir, { recursive: true, force: true });
 	}
 }

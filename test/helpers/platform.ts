@@ -120,6 +120,7 @@ export async function startReplicaPair(label: string, services: string[], env: R
 		async stop() {
 			await replica.stop();
 			await main.stop();
+			await (await import("./processes")).deleteUsageStream(shared.NAMESPACE);
 		},
 	};
 }

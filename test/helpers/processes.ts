@@ -87,3 +87,19 @@ export function spawnQm(name: string, env: Record<string, string>, nodeArgs: str
 		},
 	};
 }
+
+/**
+ * Deletes the usage stream of a namespace (metering and billing create `<NAMESPACE>_USAGE` when
+ * they run over NATS), so test runs leave the shared NATS server as they found it.
+ */
+export async function deleteUsageStream(namespace: string): Promise<void> {
+	const { connect } = await import("nats");
+	const nc = await connect({ servers: natsUrl() }).catch(() => null);
+	if (!nc) return;
+	try {
+		const jsm = await nc.jetstreamManager();
+		await jsm.streams.delete(`${namespace.replace(/[^A-Za-z0-9_-]/g, "_")}_USAGE`).catch(() => undefined);
+	} finally {
+		await nc.close();
+	}
+}

@@ -6,7 +6,7 @@ import { join } from "path";
 import { ALL_SERVICES } from "../../services";
 import { api, waitUntil, type Api } from "../helpers/http";
 import { linkToken, startMailServer } from "../helpers/mail";
-import { assertNatsListening, freePort, natsUrl, spawnQm, type QmProcess } from "../helpers/processes";
+import { assertNatsListening, deleteUsageStream, freePort, natsUrl, spawnQm, type QmProcess } from "../helpers/processes";
 
 const ADMIN = { email: "ops@example.com", password: "Distributed-adm1n!" };
 const PASSWORD = "Over-NATS-pa55word";
@@ -45,6 +45,7 @@ describe("distributed over NATS", () => {
 
 	afterAll(async () => {
 		await Promise.all(Object.values(procs).map(p => p.stop("SIGKILL")));
+		if (env) await deleteUsageStream(env.NAMESPACE);
 		await mail?.close();
 		rmSync(dataDir, { recursive: true, force: true });
 	});

@@ -6,13 +6,12 @@
 import { mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { connect } from "nats";
 import type { UsageRecord } from "../../lib/usage-record";
 import { rateEnvHour } from "../../services/billing/rating";
 import { DEFAULT_PRICES } from "../../services/billing/tariffs";
 import { waitUntil } from "../helpers/http";
 import { createAccount, startPlatform, type Platform } from "../helpers/platform";
-import { assertNatsListening, natsUrl, spawnQm, type QmProcess } from "../helpers/processes";
+import { assertNatsListening, deleteUsageStream, natsUrl, spawnQm, type QmProcess } from "../helpers/processes";
 
 const ADMIN = { email: "stream-ops@example.com", password: "Stream-adm1n-pass!" };
 const USER = { email: "streamed@example.com", password: "Charged-by-the-hour-9!" };
@@ -95,12 +94,7 @@ describe("usage stream over JetStream, billing killed mid-stream", () => {
 		await p?.stop();
 		rmSync(dataDir, { recursive: true, force: true });
 		// The stream belongs to this run's namespace: leave the shared NATS as it was.
-		const nc = await connect({ servers: natsUrl() }).catch(() => null);
-		if (nc) {
-			const jsm = await nc.jetstreamManager();
-			await jsm.streams.delete(`${namespace}_USAGE`).catch(() => undefined);
-			await nc.close();
-		}
+		await deleteUsageStream(namespace);
 	});
 
 	it("charges every environment-hour exactly once through a SIGKILL and restart of billing", async () => {
