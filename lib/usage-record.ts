@@ -3,9 +3,11 @@
 // running, options, nodes with their reserved cloudlets and limits) and each node's usage, so
 // billing can rate the hour from the record alone. A record is complete, never a delta: a
 // correction (revision > 1) carries the whole hour again, and billing charges the difference.
-// Shared by the two services through lib/ because neither may import the other.
+// Shared through lib/ because no service may import another: environments answers the
+// inventory, metering joins it with usage, billing rates the result.
 
-export interface NodeUsage {
+/** One node as metering and billing see it (MTR-3): a node group of the inventory, flattened. */
+export interface InventoryNode {
 	nodeId: string;
 	layer: string;
 	reservedCloudlets: number;
@@ -13,6 +15,22 @@ export interface NodeUsage {
 	diskLimitGB: number;
 	publicIPv4: number;
 	publicIPv6: number;
+}
+
+/** One row of `environments.inventory`: the environment as it was during an interval. */
+export interface InventoryRow {
+	envId: string;
+	name: string;
+	ownerId: string;
+	/** ran for any part of the interval */
+	running: boolean;
+	subscription: boolean;
+	ssl: boolean;
+	/** every node that existed in any part of it */
+	nodes: InventoryNode[];
+}
+
+export interface NodeUsage extends InventoryNode {
 	/** peak RAM over the hour, MiB (0 without samples) */
 	peakRamMiB: number;
 	/** average CPU over the hour's samples, MHz */

@@ -15,6 +15,7 @@ import { pageOf, pageParams, skipOf } from "../lib/pagination";
 import { defineService } from "../lib/service-schema";
 import { createDbMixin, type Store } from "../mixins/db.mixin";
 import { createJobsMixin } from "../mixins/jobs.mixin";
+import { nodeGroupRule } from "../lib/topology-rules";
 import { usageQueue, usageStreamMode } from "../lib/usage-stream";
 import { recordId, type UsageRecord } from "../lib/usage-record";
 import { balances, charges, idempotency, ledger, priceSnapshots, pricingModels, tariffs } from "../models/billing";
@@ -343,24 +344,7 @@ const BillingService = defineService<Self>({
 		/** POST /pricing/estimate {nodes, ssl?} — min (reserved) to max (at scaling limits) per hour/day/month, per layer (PRC-4). */
 		estimate: {
 			params: {
-				nodes: {
-					type: "array",
-					min: 1,
-					max: 50,
-					items: {
-						type: "object",
-						props: {
-							layer: { type: "string", pattern: /^[a-z][a-z0-9-]{0,31}$/, messages: { stringPattern: "must be a short lower-case name such as cp or sqldb" } },
-							type: { type: "string", min: 1, max: 64, optional: true },
-							count: { type: "number", integer: true, min: 1, max: 100, optional: true, default: 1 },
-							reservedCloudlets: { type: "number", integer: true, min: 0, max: 10_000 },
-							scalingLimit: { type: "number", integer: true, min: 1, max: 10_000 },
-							diskLimitGB: { type: "number", integer: true, min: 0, max: 100_000, optional: true, default: 10 },
-							publicIPv4: { type: "number", integer: true, min: 0, max: 64, optional: true, default: 0 },
-							publicIPv6: { type: "number", integer: true, min: 0, max: 64, optional: true, default: 0 },
-						},
-					},
-				},
+				nodes: { type: "array", min: 1, max: 50, items: nodeGroupRule },
 				ssl: { type: "boolean", optional: true },
 			},
 			async handler(

@@ -18,6 +18,7 @@ import { createJobsMixin } from "../mixins/jobs.mixin";
 import { envGroups, envRevisions, environments } from "../models/environments";
 import { assignNodeIds, newNodeId } from "./environments/nodes";
 import { appendRevision, backfillRevisions, inventoryPage, nodesSince, type EnvDoc, type RevisionDoc } from "./environments/store";
+import { nodeGroupRule as nodeRule } from "../lib/topology-rules";
 import { quotaViolation, shapeErrors, type NodeGroup, type Topology } from "./environments/topology";
 
 interface GroupDoc extends Doc {
@@ -61,20 +62,6 @@ type Self = Service & {
 
 /** Metering accepts samples up to 35 days late (MTR-2): nodes are known that long after they go. */
 const SAMPLE_HORIZON_MS = 35 * DAY;
-
-const nodeRule = {
-	type: "object",
-	props: {
-		layer: { type: "string", pattern: /^[a-z][a-z0-9-]{0,31}$/, messages: { stringPattern: "must be a short lower-case name such as cp or sqldb" } },
-		type: { type: "string", min: 1, max: 64 },
-		count: { type: "number", integer: true, min: 1, max: 100, optional: true, default: 1 },
-		reservedCloudlets: { type: "number", integer: true, min: 0, max: 10_000 },
-		scalingLimit: { type: "number", integer: true, min: 1, max: 10_000 },
-		diskLimitGB: { type: "number", integer: true, min: 1, max: 100_000, optional: true, default: 10 },
-		publicIPv4: { type: "number", integer: true, min: 0, max: 64, optional: true, default: 0 },
-		publicIPv6: { type: "number", integer: true, min: 0, max: 64, optional: true, default: 0 },
-	},
-} as const;
 
 const topologyRules = {
 	nodes: { type: "array", items: nodeRule, min: 1, max: 50 },

@@ -3,6 +3,7 @@
 // changes may share a millisecond). Billing charges every environment-hour from this, samples or
 // not: an hour in which the environment ran for any part counts as running, and every node that
 // existed in any part of it is charged, with the settings of the last state it appeared in.
+import type { InventoryRow } from "../../lib/usage-record";
 import type { NodeState } from "./nodes";
 
 export type EnvStatus = "running" | "stopped" | "deleted";
@@ -21,15 +22,7 @@ export interface EnvState {
 	nodes: NodeState[];
 }
 
-export interface InventoryRow {
-	envId: string;
-	name: string;
-	ownerId: string;
-	running: boolean;
-	subscription: boolean;
-	ssl: boolean;
-	nodes: NodeState[];
-}
+export type { InventoryRow };
 
 /** The states in order, one per `rev` (the same state may come from a revision and from the live document). */
 export function timeline(states: EnvState[]): EnvState[] {

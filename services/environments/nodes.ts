@@ -3,6 +3,7 @@
 // to the old group of the same layer in the same position, and the group keeps its old ids,
 // dropping the last ones when it shrinks and adding fresh ones when it grows.
 import { randomBase62 } from "../../lib/crypto";
+import type { InventoryNode } from "../../lib/usage-record";
 import type { NodeGroup } from "./topology";
 
 /** A node group as stored: one id per node (`count` of them). */
@@ -11,15 +12,7 @@ export interface StoredNodeGroup extends NodeGroup {
 }
 
 /** One node as metering and billing see it (MTR-3): a stored group flattened. */
-export interface NodeState {
-	nodeId: string;
-	layer: string;
-	reservedCloudlets: number;
-	scalingLimit: number;
-	diskLimitGB: number;
-	publicIPv4: number;
-	publicIPv6: number;
-}
+export type NodeState = InventoryNode;
 
 /** A fresh node id: "n" and 16 base62 characters (~95 random bits: unique without a registry). */
 export function newNodeId(): string {

@@ -1,28 +1,10 @@
 // MTR-2/MTR-3: an environment-hour as billing gets it — the hour's inventory (who owned it, whether
 // it ran, its options and nodes) joined with each node's hourly bucket. A node without samples
 // has no dynamic usage and its last known disk. Pure: no Moleculer, no I/O.
-import type { NodeUsage, UsageRecord } from "../../lib/usage-record";
-
-export interface InventoryNode {
-	nodeId: string;
-	layer: string;
-	reservedCloudlets: number;
-	scalingLimit: number;
-	diskLimitGB: number;
-	publicIPv4: number;
-	publicIPv6: number;
-}
+import type { InventoryRow, NodeUsage, UsageRecord } from "../../lib/usage-record";
 
 /** One row of `environments.inventory`: the environment as it was during the hour. */
-export interface Inventory {
-	envId: string;
-	name: string;
-	ownerId: string;
-	running: boolean;
-	subscription: boolean;
-	ssl: boolean;
-	nodes: InventoryNode[];
-}
+export type Inventory = InventoryRow;
 
 export interface Bucket {
 	nodeId: string;

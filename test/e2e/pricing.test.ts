@@ -80,23 +80,27 @@ describe("pricing", () => {
 	it("estimates a topology: reserved only to all at the scaling limit, with the discount (PRC-4)", async () => {
 		const r = await p.http.post(
 			"/pricing/estimate",
-			{ nodes: [{ layer: "cp", reservedCloudlets: 8, scalingLimit: 16, diskLimitGB: 0 }] },
+			{ nodes: [{ layer: "cp", type: "tomcat", reservedCloudlets: 8, scalingLimit: 16 }] },
 			{ token: user.session },
 		);
 		expect(r.status).toBe(200);
-		// min: 8 reserved × 0.004 = 0.032; max: + 8 dynamic × 0.0048 = 0.0704 an hour.
-		expect(r.body.hourly).toEqual({ min: "0.0320", max: "0.0704" });
-		expect(r.body.monthly).toEqual({ min: "23.36", max: "51.39" });
+		// min: 8 reserved × 0.004 = 0.032; max: + 8 dynamic × 0.0048 + the default 10 GB disk × 0.00015 = 0.0719 an hour.
+		expect(r.body.hourly).toEqual({ min: "0.0320", max: "0.0719" });
+		expect(r.body.monthly).toEqual({ min: "23.36", max: "52.49" });
 		expect(r.body.discount).toEqual({ reserved: "20%", dynamic: "4%" });
 		expect(r.body.currency).toBe("USD");
 
 		const bad = await p.http.post(
 			"/pricing/estimate",
-			{ nodes: [{ layer: "cp", reservedCloudlets: 9, scalingLimit: 4 }], colour: "red" },
+			{ nodes: [{ layer: "cp", type: "x", reservedCloudlets: 9, scalingLimit: 4 }], colour: "red" },
 			{ token: user.session },
 		);
 		expect(bad.status).toBe(422);
-		const again = await p.http.post("/pricing/estimate", { nodes: [{ layer: "cp", reservedCloudlets: 9, scalingLimit: 4 }] }, { token: user.session });
+		const again = await p.http.post(
+			"/pricing/estimate",
+			{ nodes: [{ layer: "cp", type: "x", reservedCloudlets: 9, scalingLimit: 4 }] },
+			{ token: user.session },
+		);
 		expect(fields(again)).toEqual(["nodes[0].reservedCloudlets"]);
 	});
 
