@@ -21,10 +21,39 @@ interface NodeAcc {
 	layer: string;
 	reserved: number;
 	dynamic: number;
-	storage: Big;
-	traffic: Big;
+	storage: Quantity;
+	traffic: Quantity;
 	cost: Micros;
 }
+
+/**
+ * An exact decimal sum (GB with up to 9 decimals: MB to 6, ÷ 1000). Kept as an integer of
+ * nano-units while that is exact (below 2^53, i.e. 9 million GB), in big.js beyond: a month of
+ * hourly rows adds hundreds of thousands of these, and big.js would be most of the history's time.
+ */
+type Quantity = number | Big;
+const NANO = 1e9;
+function nano(s: string): number | null {
+	const m = /^(\d+)(?:\.(\d{1,9}))?$/.exec(s);
+	if (!m) return null;
+	const n = Number(m[1]) * NANO + Number((m[2] ?? "").padEnd(9, "0"));
+	return Number.isSafeInteger(n) ? n : null;
+}
+function add(a: Quantity, b: string): Quantity {
+	const n = typeof a === "number" ? nano(b) : null;
+	if (typeof a === "number" && n !== null && Number.isSafeInteger(a + n)) return a + n;
+	return (typeof a === "number" ? new Big(a).div(NANO) : a).plus(b);
+}
+function text(q: Quantity): string {
+	if (typeof q !== "number") return q.toFixed();
+	const units = Math.floor(q / NANO);
+	const frac = String(q - units * NANO)
+		.padStart(9, "0")
+		.replace(/0+$/, "");
+	return frac ? `${units}.${frac}` : String(units);
+}
+// Plain code-unit order: ids and layer names are ASCII, and localeCompare costs more than the rest of the history.
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 interface EnvAcc {
 	envId: string;
@@ -117,26 +146,27 @@ export function buildHistory(hours: ChargedHour[], o: HistoryOptions) {
 		.map(([start, envs]) => {
 			let cost = 0;
 			const environments = [...envs.values()]
-				.sort((a, b) => a.name.localeCompare(b.name) || a.envId.localeCompare(b.envId))
+				.sort((a, b) => cmp(a.name, b.name) || cmp(a.envId, b.envId))
 				.map(e => {
 					cost += e.cost;
 					return {
 						envId: e.envId,
 						name: e.name,
 						nodes: [...e.nodes.values()]
-							.sort((a, b) => a.layer.localeCompare(b.layer) || String(a.nodeId).localeCompare(String(b.nodeId)))
-							.map(n => ({
-								...(o.groupByLayer ? {} : { nodeId: n.nodeId }),
-								layer: n.layer,
-								reservedCloudletHours: n.reserved,
-								dynamicCloudletHours: n.dynamic,
-								storageGBh: n.storage.toFixed(),
-								trafficGB: n.traffic.toFixed(),
-								cost: formatExact(n.cost),
-							})),
-						options: [...e.options.entries()]
-							.sort(([a], [b]) => a.localeCompare(b))
-							.map(([name, x]) => ({ name, quantity: x.quantity, cost: formatExact(x.cost) })),
+							.sort((a, b) => cmp(a.layer, b.layer) || cmp(String(a.nodeId), String(b.nodeId)))
+							.map(n => {
+								const row = {
+									layer: n.layer,
+									reservedCloudletHours: n.reserved,
+									dynamicCloudletHours: n.dynamic,
+									storageGBh: text(n.storage),
+									trafficGB: text(n.traffic),
+									cost: formatExact(n.cost),
+								};
+								// A spread here costs more than the rest of the row (hourly rows: hundreds of thousands).
+								return o.groupByLayer ? row : { nodeId: n.nodeId as string, ...row };
+							}),
+						options: [...e.options.entries()].sort(([a], [b]) => cmp(a, b)).map(([name, x]) => ({ name, quantity: x.quantity, cost: formatExact(x.cost) })),
 						cost: formatExact(e.cost),
 					};
 				});
