@@ -10,7 +10,7 @@ import type { Context, Service } from "moleculer";
 import { MINUTE, now } from "../lib/clock";
 import { insufficientBalance as insufficientBalanceError, notFound, validationError, type FieldError } from "../lib/errors";
 import type { Delivery, JetStreamQueue, Outcome } from "../lib/jetstream-queue";
-import { CURRENCY, formatExact, formatMoney, MAX_MICROS, parseMoney, type Micros } from "../lib/money";
+import { CURRENCY, formatExact, MAX_MICROS, parseMoney, type Micros } from "../lib/money";
 import { pageOf, pageParams, skipOf } from "../lib/pagination";
 import { defineService } from "../lib/service-schema";
 import { createDbMixin, type Store } from "../mixins/db.mixin";

@@ -110,7 +110,7 @@ export function buildHistory(hours: ChargedHour[], o: HistoryOptions) {
 		const start = intervalStart(h.hour, o.interval, o.tzOffsetMinutes, o.from);
 		const envs = intervals.get(start) ?? new Map<string, EnvAcc>();
 		intervals.set(start, envs);
-		const env = envs.get(h.envId) ?? { envId: h.envId, name: h.name, nodes: new Map(), options: new Map(), cost: 0 };
+		const env: EnvAcc = envs.get(h.envId) ?? { envId: h.envId, name: h.name, nodes: new Map(), options: new Map(), cost: 0 };
 		envs.set(h.envId, env);
 		env.name = h.name; // the latest name
 		for (const n of h.rated.nodes) {
@@ -120,14 +120,14 @@ export function buildHistory(hours: ChargedHour[], o: HistoryOptions) {
 				layer: n.layer,
 				reserved: 0,
 				dynamic: 0,
-				storage: new Big(0),
-				traffic: new Big(0),
+				storage: 0,
+				traffic: 0,
 				cost: 0,
 			};
 			acc.reserved += n.reservedCloudlets;
 			acc.dynamic += n.dynamicCloudlets;
-			acc.storage = acc.storage.plus(n.storageGB);
-			acc.traffic = acc.traffic.plus(n.trafficGB);
+			acc.storage = add(acc.storage, n.storageGB);
+			acc.traffic = add(acc.traffic, n.trafficGB);
 			acc.cost += n.cost;
 			env.nodes.set(key, acc);
 			env.cost += n.cost;

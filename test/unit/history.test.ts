@@ -85,6 +85,16 @@ describe("buildHistory", () => {
 		expect(b.options).toEqual([{ name: "ip.v4", quantity: 1, cost: "0.005" }]);
 	});
 
+	it("sums quantities beyond the exact integer range with big.js, still exactly", () => {
+		const huge = [
+			hour("env-h", "2026-12-01T10:00:00Z", [["h1", "cp", 1, "9007199.5", "0.000000001"]]),
+			hour("env-h", "2026-12-01T11:00:00Z", [["h1", "cp", 1, "0.5", "0.000000002"]]),
+			hour("env-h", "2026-12-01T12:00:00Z", [["h1", "cp", 1, "0.000000001", "0"]]),
+		];
+		const [node] = buildHistory(huge, { ...opts, interval: "ALL" }).intervals[0].environments[0].nodes;
+		expect(node).toMatchObject({ storageGBh: "9007200.000000001", trafficGB: "0.000000003" });
+	});
+
 	it("groups nodes by layer and sorts environments by name", () => {
 		const h = buildHistory(hours, { ...opts, interval: "ALL", groupByLayer: true });
 		expect(h.intervals).toHaveLength(1);
