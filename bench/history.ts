@@ -1,6 +1,6 @@
 // Billing history (ARCHITECTURE.md budget): one account, one month, hourly rows — p99 < 100 ms.
 // Embedded (one process, NeDB files): an account with 10 environments of 3 nodes charged for every
-// hour of a 30-day month (7,200 environment-hours, 216,000 node rows in the answer's source), then
+// hour of a 30-day month (7,200 environment-hours, 21,600 node rows), then
 // `GET /billing/history?interval=HOUR` for that month through the HTTP gateway, and the same for
 // DAY and for one environment.
 // Run: npm run build && node dist/bench/history.js   (BENCH_REQUESTS per case)
