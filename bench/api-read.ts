@@ -90,6 +90,13 @@ async function main() {
 			await post("/tokens", { password: USER.password, description: "bench", apiList: ["users.account.GetUserInfo", "meta.platform.Ping"] }, session)
 		).token as string;
 
+		// What is measured is the whole answer of API.md: profile, balance, and the trial's end.
+		const one = await fetch(`${base}/api/v1/account`, { headers: { authorization: `Bearer ${token}` } });
+		const account = (await one.json()) as { email?: string; balance?: { main: string }; trialEndsAt?: string };
+		if (one.status !== 200 || account.email !== USER.email || !account.balance || !account.trialEndsAt) {
+			throw new Error(`GET /account is not the full answer: ${one.status} ${JSON.stringify(account)}`);
+		}
+
 		// Warm up both paths (JIT, caches, connections), then measure: no-op, read, no-op, read.
 		await load(`${base}/api/v1/meta/ping`, token);
 		const runs: Record<string, ReturnType<typeof summary>[]> = { noop: [], read: [] };

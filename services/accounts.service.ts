@@ -69,6 +69,8 @@ type Self = Service & {
 	convert(ctx: Context, a: AccountDoc, targetGroup: string): Promise<AccountDoc>;
 	groupOf(name: string): Promise<GroupDoc>;
 	quotaCache: Map<string, { values: Record<string, number | string>; at: number }>;
+	balanceCache: Map<string, { balance: { main: number; bonus: number } | null; at: number }>;
+	balanceOf(ctx: Context, accountId: string): Promise<{ main: number; bonus: number } | null>;
 	quotaValues(ctx: Context, accountId: string): Promise<Record<string, number | string>>;
 	groupCache: Map<string, { group: GroupDoc; until: number }>;
 	view(a: AccountDoc, group?: GroupDoc): Promise<Record<string, unknown>>;
@@ -488,19 +490,11 @@ const AccountsService = defineService<Self>({
 				const group = await this.groupOf(a.group);
 				const days = settingsOf(group)["password.expiry.days"];
 				const changed = a.passwordChangedAt ? new Date(a.passwordChangedAt) : null;
-				// The balance from billing and, for a trial only, its period from quotas: asked at once,
-				// each one hop (these internal actions need nothing more from accounts).
-				const [balance, quotas] = await Promise.all([
-					ctx.call<{ main: number; bonus: number }, { accountId: string }>("billing.balanceOf", { accountId: a._id }).catch(() => null),
-					group.type === "trial"
-						? ctx.call<{ values: Record<string, number | string> }, { accountId: string; group: string }>("quotas.effective", {
-								accountId: a._id,
-								group: a.group,
-							})
-						: null,
-				]);
+				// The balance from billing and, for a trial only, its period from quotas: asked at once and
+				// kept a moment (the balance is refreshed by every billing.balance.changed this node hears).
+				const [balance, quotas] = await Promise.all([this.balanceOf(ctx, a._id), group.type === "trial" ? this.quotaValues(ctx, a._id) : null]);
 				const trialEnds = quotas
-					? trialEndsAt({ activatedAt: new Date(a.activatedAt), type: "trial" }, { trialPeriodDays: Number(quotas.values["account.trialperiod"]) })
+					? trialEndsAt({ activatedAt: new Date(a.activatedAt), type: "trial" }, { trialPeriodDays: Number(quotas["account.trialperiod"]) })
 					: null;
 				return {
 					...(await this.view(a, group)),
@@ -664,6 +658,7 @@ const AccountsService = defineService<Self>({
 		"billing.balance.changed": {
 			params: { accountId: "string", main: "number", bonus: "number" },
 			async handler(this: Self, ctx: Context<{ accountId: string; main: number; bonus: number }>) {
+				this.balanceCache.set(ctx.params.accountId, { balance: { main: ctx.params.main, bonus: ctx.params.bonus }, at: Date.now() });
 				const a = await this.db.accounts.findById(ctx.params.accountId);
 				if (a) await this.evaluate(ctx, a, { main: ctx.params.main, bonus: ctx.params.bonus });
 			},
@@ -688,6 +683,20 @@ const AccountsService = defineService<Self>({
 		 * Applies the status machine's answer for one account. `balance` undefined: ask billing;
 		 * null: leave the money rules out (time-based jobs).
 		 */
+		/**
+		 * The account's balances (micros) for GET /account, kept a second: a client polling its
+		 * account asks billing once a second at most. Every ledger change this node hears replaces it
+		 * at once; GET /billing/balance always reads billing itself.
+		 */
+		async balanceOf(this: Self, ctx: Context, accountId: string) {
+			const hit = this.balanceCache.get(accountId);
+			if (hit && Date.now() - hit.at < 1_000) return hit.balance;
+			const balance = await ctx.call<{ main: number; bonus: number }, { accountId: string }>("billing.balanceOf", { accountId }).catch(() => null); // billing away: GET /account answers without a balance
+			if (this.balanceCache.size > 50_000) this.balanceCache.clear();
+			if (balance) this.balanceCache.set(accountId, { balance, at: Date.now() });
+			return balance;
+		},
+
 		/**
 		 * The account's effective quotas for a couple of seconds: every ledger entry re-checks the
 		 * status (billing.balance.changed), and an hour of charging posts one per environment.
@@ -848,6 +857,7 @@ const AccountsService = defineService<Self>({
 	created(this: Self) {
 		this.groupCache = new Map();
 		this.quotaCache = new Map();
+		this.balanceCache = new Map();
 	},
 
 	async started(this: Self) {

@@ -250,4 +250,15 @@ describe("billing", () => {
 		expect(rows.length).toBeGreaterThanOrEqual(2);
 		expect(rows.filter(r => !r.ok || r.pending)).toEqual([]);
 	});
+
+	it("shows every balance change in GET /account at once, though accounts keeps the balance a moment", async () => {
+		const account = async () => (await p.http.get("/account", { token: user.session })).body.balance;
+		const before = await account();
+		expect(before).toEqual({ main: (await balance()).main, bonus: (await balance()).bonus, currency: "USD" });
+		await fund(user.id, { amount: "1.25", note: "Seen at once" }, newKey());
+		expect((await account()).main).toBe((await balance()).main);
+		expect((await account()).main).not.toBe(before.main);
+		await charge(user.id, { amount: "0.5", description: "Seen at once too" }, newKey());
+		expect(await account()).toEqual({ main: (await balance()).main, bonus: (await balance()).bonus, currency: "USD" });
+	});
 });
