@@ -165,7 +165,9 @@ class MongoStore<T extends Doc> implements Store<T> {
 			);
 			return [];
 		} catch (err) {
-			const writeErrors = (err as { writeErrors?: { index: number; code: number }[] }).writeErrors;
+			// The driver gives one WriteError or a list of them (OneOrMore).
+			const raw = (err as { writeErrors?: { index: number; code: number } | { index: number; code: number }[] }).writeErrors;
+			const writeErrors = raw === undefined ? undefined : Array.isArray(raw) ? raw : [raw];
 			if (!writeErrors || writeErrors.some(e => e.code !== 11000)) throw err;
 			return writeErrors.map(e => e.index).sort((a, b) => a - b);
 		}

@@ -125,6 +125,32 @@ describe.each(backends.map(b => [b.name, b] as const))("Store on %s", (_name, ba
 			expect(await ctx.db.test_people.count({ createdAt: { $gte: new Date(base + 5 * 3600_000), $lt: new Date(base + 8 * 3600_000) } })).toBe(3);
 		});
 
+		it("inserts many, answering which ones a unique index refused, the others in", async () => {
+			await ctx.db.test_people.insert({ _id: "m2", email: "m2@example.com" });
+			const refused = await ctx.db.test_people.insertMany([
+				{ _id: "m1", email: "m1@example.com" },
+				{ _id: "m2", email: "again@example.com" },
+				{ _id: "m3", email: "m3@example.com" },
+				{ _id: "m4", email: "m1@example.com" },
+			]);
+			expect(refused).toEqual([1, 3]);
+			expect((await ctx.db.test_people.find({ _id: { $in: ["m1", "m2", "m3", "m4"] } }, { sort: { _id: 1 } })).map(p => [p._id, p.email])).toEqual([
+				["m1", "m1@example.com"],
+				["m2", "m2@example.com"],
+				["m3", "m3@example.com"],
+			]);
+			expect(await ctx.db.test_people.insertMany([])).toEqual([]);
+		});
+
+		it("tests set membership portably: a key of a map, not $ne on an array", async () => {
+			await ctx.db.test_counters.insert({ _id: "hour", taken: { b1: 1, b2: 1 }, n: 0 });
+			const take = (batch: string) =>
+				ctx.db.test_counters.updateOne({ _id: "hour", [`taken.${batch}`]: { $exists: false } }, { $inc: { n: 1 }, $set: { [`taken.${batch}`]: 1 } });
+			expect(await take("b2")).toBeNull();
+			expect(await take("b3")).toMatchObject({ n: 1, taken: { b1: 1, b2: 1, b3: 1 } });
+			expect(await take("b3")).toBeNull();
+		});
+
 		it("updates one document atomically under a condition: 100 parallel reservations of 7 places", async () => {
 			await ctx.db.test_counters.insert({ _id: "places", used: 0 });
 			const results = await Promise.all(
