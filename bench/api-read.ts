@@ -9,20 +9,12 @@ import { tmpdir } from "os";
 import { join } from "path";
 import autocannon from "autocannon";
 import { ALL_SERVICES } from "../services";
+import { waitUntil } from "../test/helpers/http";
 import { assertNatsListening, deleteUsageStream, freePort, natsUrl, spawnQm, type QmProcess } from "../test/helpers/processes";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 100;
 const USER = { email: "reader@example.com", password: "Read-heavy-client-1!" };
-
-async function waitFor(probe: () => Promise<boolean>, ms: number) {
-	const end = Date.now() + ms;
-	while (Date.now() < end) {
-		if (await probe().catch(() => false)) return;
-		await new Promise(r => setTimeout(r, 100));
-	}
-	throw new Error("timed out waiting for the platform");
-}
 
 function load(url: string, token: string): Promise<autocannon.Result> {
 	return new Promise((resolve, reject) => {
@@ -54,7 +46,7 @@ async function main() {
 	const procs: QmProcess[] = Object.keys(ALL_SERVICES).map(s => spawnQm(s, { ...env, SERVICES: s, NODE_ID: `bench-${s}` }, profile(s)));
 	const base = `http://127.0.0.1:${port}`;
 	try {
-		await waitFor(async () => (await fetch(`${base}/ready`)).status === 200, 30_000);
+		await waitUntil(async () => (await fetch(`${base}/ready`)).status === 200, 30_000, 100);
 		const post = async (path: string, body: unknown, token?: string) => {
 			const r = await fetch(`${base}/api/v1${path}`, {
 				method: "POST",

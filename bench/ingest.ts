@@ -11,21 +11,13 @@ import { tmpdir } from "os";
 import { join } from "path";
 import autocannon from "autocannon";
 import { ALL_SERVICES } from "../services";
+import { waitUntil } from "../test/helpers/http";
 import { assertNatsListening, deleteUsageStream, freePort, natsUrl, spawnQm, type QmProcess } from "../test/helpers/processes";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
 const BATCH = 1000;
 const ADMIN = { email: "orchestrator@example.com", password: "Bench-0rchestrator-pass!" };
-
-async function waitFor(probe: () => Promise<boolean>, ms: number) {
-	const end = Date.now() + ms;
-	while (Date.now() < end) {
-		if (await probe().catch(() => false)) return;
-		await new Promise(r => setTimeout(r, 100));
-	}
-	throw new Error("timed out waiting for the platform");
-}
 
 interface Phase {
 	samplesPerSec: number;
@@ -97,7 +89,7 @@ async function run(mode: "embedded" | "distributed") {
 	}
 	const base = `http://127.0.0.1:${port}`;
 	try {
-		await waitFor(async () => (await fetch(`${base}/ready`)).status === 200, 30_000);
+		await waitUntil(async () => (await fetch(`${base}/ready`)).status === 200, 30_000, 100);
 		const call = async (method: string, path: string, body: unknown, token?: string) => {
 			const r = await fetch(`${base}/api/v1${path}`, {
 				method,
@@ -109,7 +101,7 @@ async function run(mode: "embedded" | "distributed") {
 			return json;
 		};
 		let session = "";
-		await waitFor(async () => !!(session = (await call("POST", "/auth/signin", ADMIN)).session as string), 20_000);
+		await waitUntil(async () => !!(session = (await call("POST", "/auth/signin", ADMIN)).session as string), 20_000, 100);
 		const { token } = (await call(
 			"POST",
 			"/tokens",

@@ -3,6 +3,7 @@
 // `notifications`; this service never reads HTTP.
 import type { Context, Service } from "moleculer";
 import { defineService } from "../lib/service-schema";
+import { TtlCache } from "../lib/ttl-cache";
 import { addMs, DAY, HOUR, nowMs, now } from "../lib/clock";
 import { envString, publicUrl } from "../lib/config";
 import { digest, newId, randomBase62, randomToken } from "../lib/crypto";
@@ -68,11 +69,11 @@ type Self = Service & {
 	evaluate(ctx: Context, a: AccountDoc, balance?: { main: number; bonus: number } | null, refilled?: boolean): Promise<AccountDoc | null>;
 	convert(ctx: Context, a: AccountDoc, targetGroup: string): Promise<AccountDoc>;
 	groupOf(name: string): Promise<GroupDoc>;
-	quotaCache: Map<string, { values: Record<string, number | string>; at: number }>;
-	balanceCache: Map<string, { balance: { main: number; bonus: number } | null; at: number }>;
+	quotaCache: TtlCache<string, Record<string, number | string>>;
+	balanceCache: TtlCache<string, { main: number; bonus: number }>;
 	balanceOf(ctx: Context, accountId: string): Promise<{ main: number; bonus: number } | null>;
 	quotaValues(ctx: Context, accountId: string): Promise<Record<string, number | string>>;
-	groupCache: Map<string, { group: GroupDoc; until: number }>;
+	groupCache: TtlCache<string, GroupDoc>;
 	view(a: AccountDoc, group?: GroupDoc): Promise<Record<string, unknown>>;
 	seedGroups(): Promise<void>;
 	bootstrapAdmin(): Promise<void>;
@@ -658,7 +659,7 @@ const AccountsService = defineService<Self>({
 		"billing.balance.changed": {
 			params: { accountId: "string", main: "number", bonus: "number" },
 			async handler(this: Self, ctx: Context<{ accountId: string; main: number; bonus: number }>) {
-				this.balanceCache.set(ctx.params.accountId, { balance: { main: ctx.params.main, bonus: ctx.params.bonus }, at: Date.now() });
+				this.balanceCache.set(ctx.params.accountId, { main: ctx.params.main, bonus: ctx.params.bonus }, Date.now());
 				const a = await this.db.accounts.findById(ctx.params.accountId);
 				if (a) await this.evaluate(ctx, a, { main: ctx.params.main, bonus: ctx.params.bonus });
 			},
@@ -689,11 +690,10 @@ const AccountsService = defineService<Self>({
 		 * at once; GET /billing/balance always reads billing itself.
 		 */
 		async balanceOf(this: Self, ctx: Context, accountId: string) {
-			const hit = this.balanceCache.get(accountId);
-			if (hit && Date.now() - hit.at < 1_000) return hit.balance;
+			const hit = this.balanceCache.get(accountId, Date.now());
+			if (hit) return hit;
 			const balance = await ctx.call<{ main: number; bonus: number }, { accountId: string }>("billing.balanceOf", { accountId }).catch(() => null); // billing away: GET /account answers without a balance
-			if (this.balanceCache.size > 50_000) this.balanceCache.clear();
-			if (balance) this.balanceCache.set(accountId, { balance, at: Date.now() });
+			if (balance) this.balanceCache.set(accountId, balance, Date.now());
 			return balance;
 		},
 
@@ -702,11 +702,10 @@ const AccountsService = defineService<Self>({
 		 * status (billing.balance.changed), and an hour of charging posts one per environment.
 		 */
 		async quotaValues(this: Self, ctx: Context, accountId: string) {
-			const hit = this.quotaCache.get(accountId);
-			if (hit && Date.now() - hit.at < 2_000) return hit.values;
+			const hit = this.quotaCache.get(accountId, Date.now());
+			if (hit) return hit;
 			const { values } = await ctx.call<{ values: Record<string, number | string> }, { accountId: string }>("quotas.effective", { accountId });
-			if (this.quotaCache.size > 50_000) this.quotaCache.clear();
-			this.quotaCache.set(accountId, { values, at: Date.now() });
+			this.quotaCache.set(accountId, values, Date.now());
 			return values;
 		},
 
@@ -773,11 +772,11 @@ const AccountsService = defineService<Self>({
 
 		/** Groups change rarely and are read on every request: kept for a few seconds per process. */
 		async groupOf(this: Self, name: string) {
-			const hit = this.groupCache.get(name);
-			if (hit && hit.until > Date.now()) return hit.group;
+			const hit = this.groupCache.get(name, Date.now());
+			if (hit) return hit;
 			const g = await this.db.groups.findById(name);
 			if (!g) throw new Error(`Group ${name} does not exist`);
-			this.groupCache.set(name, { group: g, until: Date.now() + GROUP_CACHE_MS });
+			this.groupCache.set(name, g, Date.now());
 			return g;
 		},
 
@@ -855,9 +854,9 @@ const AccountsService = defineService<Self>({
 	},
 
 	created(this: Self) {
-		this.groupCache = new Map();
-		this.quotaCache = new Map();
-		this.balanceCache = new Map();
+		this.groupCache = new TtlCache(GROUP_CACHE_MS, 1_000);
+		this.quotaCache = new TtlCache(2_000, 50_000);
+		this.balanceCache = new TtlCache(1_000, 50_000);
 	},
 
 	async started(this: Self) {

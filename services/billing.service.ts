@@ -9,13 +9,15 @@
 import type { Context, Service } from "moleculer";
 import { MINUTE, now } from "../lib/clock";
 import { insufficientBalance as insufficientBalanceError, notFound, validationError, type FieldError } from "../lib/errors";
+import { groupBy } from "../lib/group-by";
 import type { Delivery, JetStreamQueue, Outcome } from "../lib/jetstream-queue";
 import { CURRENCY, formatExact, MAX_MICROS, parseMoney, type Micros } from "../lib/money";
 import { pageOf, pageParams, skipOf } from "../lib/pagination";
 import { defineService } from "../lib/service-schema";
+import { TtlCache } from "../lib/ttl-cache";
 import { createDbMixin, type Store } from "../mixins/db.mixin";
 import { createJobsMixin } from "../mixins/jobs.mixin";
-import { nodeGroupRule } from "../lib/topology-rules";
+import { nodeGroupRule, reservedAboveLimit, type NodeGroup } from "../lib/topology-rules";
 import { usageQueue, usageStreamMode } from "../lib/usage-stream";
 import { recordId, type UsageRecord } from "../lib/usage-record";
 import { balances, charges, idempotency, ledger, priceSnapshots, pricingModels, tariffs } from "../models/billing";
@@ -46,7 +48,7 @@ type Self = Service & {
 	priceBook: PriceBook;
 	charger: Charger;
 	queue: JetStreamQueue<UsageRecord> | null;
-	terms: Map<string, { group: string; mainFirst: boolean; at: number }>;
+	terms: TtlCache<string, { group: string; mainFirst: boolean }>;
 	termsOf(accountId: string): Promise<AccountTerms>;
 	chargeRecords(records: UsageRecord[]): Promise<Map<string, Outcome>>;
 	chargeFromStore(): Promise<number>;
@@ -347,31 +349,8 @@ const BillingService = defineService<Self>({
 				nodes: { type: "array", min: 1, max: 50, items: nodeGroupRule },
 				ssl: { type: "boolean", optional: true },
 			},
-			async handler(
-				this: Self,
-				ctx: Context<
-					{
-						nodes: {
-							layer: string;
-							count: number;
-							reservedCloudlets: number;
-							scalingLimit: number;
-							diskLimitGB: number;
-							publicIPv4: number;
-							publicIPv6: number;
-						}[];
-						ssl?: boolean;
-					},
-					Meta
-				>,
-			) {
-				const errors = ctx.params.nodes
-					.map((n, i) =>
-						n.reservedCloudlets > n.scalingLimit
-							? { field: `nodes[${i}].reservedCloudlets`, message: `must not be above the scaling limit (${n.scalingLimit})` }
-							: null,
-					)
-					.filter((e): e is FieldError => !!e);
+			async handler(this: Self, ctx: Context<{ nodes: NodeGroup[]; ssl?: boolean }, Meta>) {
+				const errors = reservedAboveLimit(ctx.params.nodes);
 				if (errors.length) throw validationError(errors);
 				const { group } = await ctx.call<{ group: string }, { accountId: string }>("quotas.effective", { accountId: ctx.meta.user!.id });
 				const { prices } = await this.priceBook.forGroup(group);
@@ -516,12 +495,11 @@ const BillingService = defineService<Self>({
 		 * edit here clears at once.
 		 */
 		async termsOf(this: Self, accountId: string) {
-			let hit = this.terms.get(accountId);
-			if (!hit || Date.now() - hit.at >= 5_000) {
+			let hit = this.terms.get(accountId, Date.now());
+			if (!hit) {
 				const { group, values } = await this.broker.call<{ group: string; values: QuotaValues }, { accountId: string }>("quotas.effective", { accountId });
-				hit = { group, mainFirst: Number(values["account.charge.balance.first"]) === 1, at: Date.now() };
-				if (this.terms.size > 50_000) this.terms.clear();
-				this.terms.set(accountId, hit);
+				hit = { group, mainFirst: Number(values["account.charge.balance.first"]) === 1 };
+				this.terms.set(accountId, hit, Date.now());
 			}
 			const { prices, pricesId } = await this.priceBook.forGroup(hit.group);
 			return { prices, pricesId, mainFirst: hit.mainFirst };
@@ -533,9 +511,7 @@ const BillingService = defineService<Self>({
 		 */
 		async chargeRecords(this: Self, records: UsageRecord[]) {
 			const outcomes = new Map<string, Outcome>();
-			const byAccount = new Map<string, UsageRecord[]>();
-			for (const r of records) byAccount.set(r.ownerId, [...(byAccount.get(r.ownerId) ?? []), r]);
-			const queues = [...byAccount.values()];
+			const queues = [...groupBy(records, r => r.ownerId).values()];
 			const worker = async () => {
 				for (let list = queues.pop(); list; list = queues.pop()) {
 					for (const r of list) {
@@ -621,7 +597,7 @@ const BillingService = defineService<Self>({
 		});
 		this.idempotency = new Idempotency(this.db.idempotency);
 		this.priceBook = new PriceBook(this.db.tariffs, this.db.pricing_models, this.db.price_snapshots);
-		this.terms = new Map();
+		this.terms = new TtlCache(5_000, 50_000);
 		this.queue = null;
 		this.charger = new Charger(
 			this.db.env_charges,

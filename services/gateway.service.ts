@@ -17,7 +17,7 @@ import { buildOpenApi, type RouteRow } from "../lib/openapi";
 import { RateLimiter } from "../lib/rate-limit";
 import { processReadiness } from "../lib/readiness";
 import { toFieldErrors } from "../lib/validator";
-import { TtlCache } from "./gateway/cache";
+import { TtlCache } from "../lib/ttl-cache";
 import { looksLikePat, wellFormedPat } from "../lib/pat";
 
 type Req = IncomingMessage & {

@@ -18,8 +18,10 @@ import { HOUR, now } from "../lib/clock";
 import { envInt } from "../lib/config";
 import { newId } from "../lib/crypto";
 import { notFound, validationError, type FieldError } from "../lib/errors";
+import { groupBy } from "../lib/group-by";
 import type { JetStreamQueue } from "../lib/jetstream-queue";
 import { defineService } from "../lib/service-schema";
+import { TtlCache } from "../lib/ttl-cache";
 import { usageQueue, usageStreamMode } from "../lib/usage-stream";
 import { HOUR_MS, hourOf, recordId, type UsageRecord } from "../lib/usage-record";
 import { createDbMixin, DuplicateKeyError, type Doc, type Store } from "../mixins/db.mixin";
@@ -72,7 +74,7 @@ type Self = Service & {
 		env_hours: Store<EnvHourDoc>;
 		metering_state: Store<StateDoc>;
 	};
-	envCache: Map<string, { nodes: Set<string>; at: number }>;
+	envCache: TtlCache<string, Set<string>>;
 	queue: JetStreamQueue<UsageRecord> | null;
 	knownNodes(ctx: Context, samples: Sample[]): Promise<Map<string, Set<string>>>;
 	fold(batch: string, samples: Sample[]): Promise<void>;
@@ -266,8 +268,8 @@ const MeteringService = defineService<Self>({
 			const out = new Map<string, Set<string>>();
 			const ask = new Set<string>();
 			for (const s of list) {
-				const hit = this.envCache.get(s.envId);
-				if (hit && t - hit.at < ENV_CACHE_MS && hit.nodes.has(s.nodeId)) out.set(s.envId, hit.nodes);
+				const nodes = this.envCache.get(s.envId, t);
+				if (nodes?.has(s.nodeId)) out.set(s.envId, nodes);
 				else ask.add(s.envId);
 			}
 			if (ask.size) {
@@ -276,23 +278,18 @@ const MeteringService = defineService<Self>({
 					const rows = await ctx.call<NodesOf[], { envIds: string[] }>("environments.nodesOf", { envIds: envIds.slice(i, i + 1000) });
 					for (const r of rows) {
 						const nodes = new Set(r.nodeIds);
-						this.envCache.set(r.envId, { nodes, at: t });
+						this.envCache.set(r.envId, nodes, t);
 						out.set(r.envId, nodes);
 					}
 				}
 				for (const id of envIds) if (!out.has(id)) this.envCache.delete(id);
-				if (this.envCache.size > 100_000) this.envCache.clear();
 			}
 			return out;
 		},
 
 		/** MTR-2: the batch's samples into their hours' node buckets, each hour once per batch (a refold changes nothing). */
 		async fold(this: Self, batch: string, list: Sample[]) {
-			const byHour = new Map<string, BucketDelta[]>();
-			for (const d of foldSamples(list)) {
-				const id = envHourId(d.envId, d.hour);
-				byHour.set(id, [...(byHour.get(id) ?? []), d]);
-			}
+			const byHour = groupBy(foldSamples(list), d => envHourId(d.envId, d.hour));
 			await Promise.all([...byHour.values()].map(deltas => this.addToHour(batch, deltas[0].envId, deltas[0].hour, deltas)));
 		},
 
@@ -447,7 +444,7 @@ const MeteringService = defineService<Self>({
 	},
 
 	created(this: Self) {
-		this.envCache = new Map();
+		this.envCache = new TtlCache(ENV_CACHE_MS, 100_000);
 		this.queue = null;
 	},
 

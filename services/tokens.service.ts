@@ -189,7 +189,7 @@ const TokensService = defineService<Self>({
 		copy: {
 			params: { id: { type: "string", min: 1, max: 64 }, password: passwordRule, description: { ...fieldRules.description, optional: true } },
 			async handler(this: Self, ctx: Context<{ id: string; password: string; description?: string }, Meta>) {
-				const account = await this.owner(ctx, ctx.params.password);
+				await this.owner(ctx, ctx.params.password); // confirms the password (PAT-1)
 				const source = await this.own(ctx, ctx.params.id);
 				const token = newPat();
 				const t = now();

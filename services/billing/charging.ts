@@ -14,8 +14,10 @@
 //      mark is cleared.
 // A crash after 2 leaves the pending entry, which step 0 of the next delivery (or the recovery
 // job) posts; the ledger key makes a second post a replay. So Σ ledger for the hour = `charged`.
+import Big from "big.js";
 import { DuplicateKeyError, type Doc, type Store } from "../../mixins/db.mixin";
 import { now } from "../../lib/clock";
+import { TtlCache } from "../../lib/ttl-cache";
 import type { Micros } from "../../lib/money";
 import type { UsageRecord } from "../../lib/usage-record";
 import { rateEnvHour, type PriceList, type RatedEnvHour } from "./rating";
@@ -70,7 +72,7 @@ export type ChargeOutcome = "charged" | "corrected" | "unchanged" | "old";
 const MONTH_CACHE_MS = 10 * 60_000;
 
 export class Charger {
-	private monthTraffic = new Map<string, { gb: string; at: number }>();
+	private monthTraffic = new TtlCache<string, string>(MONTH_CACHE_MS, 100_000);
 
 	constructor(
 		private charges: Store<ChargeDoc>,
@@ -180,13 +182,13 @@ export class Charger {
 		const start = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - 1, 1);
 		const end = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
 		const key = `${envId}:${start}`;
-		const hit = this.monthTraffic.get(key);
-		if (hit && Date.now() - hit.at < MONTH_CACHE_MS) return hit.gb;
+		const hit = this.monthTraffic.get(key, Date.now());
+		if (hit) return hit;
 		const docs = await this.charges.find({ envId, hour: { $gte: start, $lt: end } });
+		// A quantity (it picks the traffic tier), not money: MB kept to 6 decimals, GB as a decimal string.
 		const mb = docs.reduce((a, c) => a + (c.trafficMB ?? 0), 0);
-		const gb = String(Math.round(mb * 1000) / 1e6);
-		if (this.monthTraffic.size > 100_000) this.monthTraffic.clear();
-		this.monthTraffic.set(key, { gb, at: Date.now() });
+		const gb = new Big(mb.toFixed(6)).div(1000).toFixed();
+		this.monthTraffic.set(key, gb, Date.now());
 		return gb;
 	}
 }

@@ -3,6 +3,7 @@
 // model (assigning it to another moves it), and a group no model names pays the default model.
 import { createHash } from "crypto";
 import { now } from "../../lib/clock";
+import { TtlCache } from "../../lib/ttl-cache";
 import { conflict, notFound, validationError, type FieldError } from "../../lib/errors";
 import { DuplicateKeyError, type Doc, type Store } from "../../mixins/db.mixin";
 import type { PriceList, Tariff, TierMode } from "./rating";
@@ -67,7 +68,7 @@ export function modelView(m: ModelDoc) {
 }
 
 export class PriceBook {
-	private cache = new Map<string, { model: ModelDoc; prices: PriceList; pricesId: string; at: number }>();
+	private cache = new TtlCache<string, { model: ModelDoc; prices: PriceList; pricesId: string }>(CACHE_MS, 1_000);
 	private snapshots = new Map<string, PriceList>();
 
 	constructor(
@@ -112,16 +113,14 @@ export class PriceBook {
 
 	/** The model a group pays (PRC-1), with its tariffs by resource and their snapshot id; cached for a few seconds. */
 	async forGroup(group: string): Promise<{ model: ModelDoc; prices: PriceList; pricesId: string }> {
-		const hit = this.cache.get(group);
-		if (hit && Date.now() - hit.at < CACHE_MS) return hit;
+		const hit = this.cache.get(group, Date.now());
+		if (hit) return hit;
 		const [named] = await this.models.find({ groups: group }, { sort: { updatedAt: -1 }, limit: 1 });
 		const model = named ?? (await this.models.findById(DEFAULT_MODEL.id));
 		if (!model) throw new Error("The default pricing model is missing");
-		const docs = await this.tariffs.find({ _id: { $in: model.tariffs } });
-		const prices: PriceList = {};
-		for (const t of docs) prices[t.resource] = { resource: t.resource, mode: t.mode, tiers: t.tiers };
-		const entry = { model, prices, pricesId: await this.snapshot(prices), at: Date.now() };
-		this.cache.set(group, entry);
+		const prices = priceList(await this.tariffs.find({ _id: { $in: model.tariffs } }));
+		const entry = { model, prices, pricesId: await this.snapshot(prices) };
+		this.cache.set(group, entry, Date.now());
 		return entry;
 	}
 

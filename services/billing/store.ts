@@ -21,6 +21,7 @@
 import { now } from "../../lib/clock";
 import { newId } from "../../lib/crypto";
 import { conflict } from "../../lib/errors";
+import { groupBy } from "../../lib/group-by";
 import { assertMicros, type Micros } from "../../lib/money";
 import { DuplicateKeyError, type Doc, type Store } from "../../mixins/db.mixin";
 import { ledgerTotals, planEntry, targetOf, type Balance, type EntryKind, type Outcome, type Target } from "./ledger";
@@ -226,10 +227,8 @@ export class Ledger {
 	 */
 	async recover(olderThanMs: number, limit = 5000): Promise<number> {
 		const pending = await this.entries.find({ pending: true, createdAt: { $lte: new Date(now().getTime() - olderThanMs) } }, { sort: { createdAt: 1 }, limit });
-		const byAccount = new Map<string, EntryDoc[]>();
-		for (const e of pending) byAccount.set(e.accountId, [...(byAccount.get(e.accountId) ?? []), e]);
 		let settled = 0;
-		for (const list of byAccount.values()) {
+		for (const list of groupBy(pending, e => e.accountId).values()) {
 			for (const e of list) {
 				await this.settle(e);
 				settled++;

@@ -3,6 +3,7 @@
 // the wizard's cost estimate for a topology (PRC-4). The billing service stores and serves them.
 import Big from "big.js";
 import { formatMoney, multiplyRound, type Micros } from "../../lib/money";
+import type { NodeGroup } from "../../lib/topology-rules";
 import { allocate, isResource, RESOURCES, tierCost, toMicros, type PriceList, type Tariff, type TierMode } from "./rating";
 
 /** PRC-2: monthly figures are hourly × 730 ("based on a 730 hour month"). */
@@ -172,16 +173,8 @@ export function pricingView(prices: PriceList, hoursPerMonth = HOURS_PER_MONTH):
 
 // ——— PRC-4: the cost estimate of a topology ———
 
-export interface EstimateNode {
-	layer: string;
-	/** Nodes in the layer with these settings (the wizard sets a layer's nodes all at once). */
-	count: number;
-	reservedCloudlets: number;
-	scalingLimit: number;
-	diskLimitGB: number;
-	publicIPv4: number;
-	publicIPv6: number;
-}
+/** A node group as environments take it (`count`: the wizard sets a layer's nodes all at once); its software type does not price. */
+export type EstimateNode = Omit<NodeGroup, "type">;
 
 export interface Range {
 	min: string;

@@ -3,8 +3,8 @@
 // reads environment-hours back from them and metering the nodes samples may name. Only `_id`,
 // `envId` and `at` (never null) are compared, so every query means the same on NeDB and MongoDB.
 import { DuplicateKeyError, type Doc, type Store } from "../../mixins/db.mixin";
-import { rowForInterval, type EnvState, type EnvStatus, type InventoryRow } from "./inventory";
-import { assignNodeIds, flattenNodes, newNodeId, type NodeState, type StoredNodeGroup } from "./nodes";
+import { rowForInterval, type EnvState, type InventoryRow } from "./inventory";
+import { assignNodeIds, flattenNodes, newNodeId, type StoredNodeGroup } from "./nodes";
 import type { Topology } from "./topology";
 
 export interface EnvDoc extends Doc, Topology {
@@ -24,17 +24,9 @@ export interface EnvDoc extends Doc, Topology {
 	updatedAt: Date;
 }
 
-export interface RevisionDoc extends Doc {
+/** One state of an environment, as its history keeps it (`_id` = `<envId>-<rev>`). */
+export interface RevisionDoc extends Doc, EnvState {
 	envId: string;
-	rev: number;
-	/** when this state began */
-	at: Date;
-	ownerId: string;
-	name: string;
-	status: EnvStatus;
-	ssl: boolean;
-	subscription: boolean;
-	nodes: NodeState[];
 }
 
 export interface InventoryStores {

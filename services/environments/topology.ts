@@ -2,17 +2,9 @@
 // quota checks of QTA-3. A change is refused only for what it raises past a limit: lowering a
 // limit never blocks scaling down, stopping or deleting (QTA-4).
 import type { FieldError } from "../../lib/errors";
+import { reservedAboveLimit, type NodeGroup } from "../../lib/topology-rules";
 
-export interface NodeGroup {
-	layer: string;
-	type: string;
-	count: number;
-	reservedCloudlets: number;
-	scalingLimit: number;
-	diskLimitGB: number;
-	publicIPv4: number;
-	publicIPv6: number;
-}
+export type { NodeGroup };
 
 export interface Topology {
 	nodes: NodeGroup[];
@@ -30,11 +22,7 @@ export interface QuotaViolation {
 type Quotas = Record<string, number | string>;
 
 export function shapeErrors(t: Topology): FieldError[] {
-	const errors: FieldError[] = [];
-	t.nodes.forEach((n, i) => {
-		if (n.reservedCloudlets > n.scalingLimit)
-			errors.push({ field: `nodes[${i}].reservedCloudlets`, message: `must not be above the scaling limit (${n.scalingLimit})` });
-	});
+	const errors = reservedAboveLimit(t.nodes);
 	const domains = new Set<string>();
 	t.customDomains.forEach((d, i) => {
 		if (domains.has(d)) errors.push({ field: `customDomains[${i}]`, message: "is listed twice" });

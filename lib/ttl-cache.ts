@@ -1,6 +1,7 @@
-// A small time-bounded cache for the gateway's credential checks: entries live `ttlMs` at most and
-// are dropped earlier by events (`tokens.revoked`, `accounts.status.changed`). Size-bounded so a
-// flood of distinct tokens cannot grow it without limit.
+// A small time-bounded cache: entries live `ttlMs` at most and may be dropped or replaced earlier
+// by events (the gateway's credentials by `tokens.revoked`, accounts' balances by
+// `billing.balance.changed`). Size-bounded, oldest first, so a flood of distinct keys cannot
+// grow it without limit. Wall time, not the platform clock: it is about freshness, not dates.
 export class TtlCache<K, V> {
 	private map = new Map<K, { value: V; until: number }>();
 
