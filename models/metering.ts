@@ -1,6 +1,6 @@
 import { collection } from "./collection";
 
-/** MTR-1: the id of every accepted sample, kept 36 days after it arrived so a resent sample is recognised (≥ 35 days). */
+/** MTR-1, replicas sharing MongoDB: the id of every accepted sample, kept 36 days after it arrived so a resent sample is recognised (≥ 35 days). */
 export const samples = collection({
 	name: "samples",
 	indexes: [{ field: "expiresAt", expireAfterSeconds: 0 }],
@@ -8,15 +8,19 @@ export const samples = collection({
 });
 
 /**
- * Ingestion batches: `open`, holding the batch's new samples, until every sample is in its
- * bucket; then `done` (and the samples are dropped). An open batch older than a minute was cut
- * short by a crash: the close-hours job folds it again from the samples it holds. Hours remember
- * the batches they took, so folding again never counts a sample twice.
+ * Replicas sharing MongoDB: ingestion batches, `open` (true, or absent) while their samples wait in
+ * a replica's memory for their hours, holding their ids and samples (`ids`, `rows`) until then:
+ * a batch still open a minute later was cut short by a crash, and is folded again from them.
+ * Hours remember the batches they took, so folding again never counts a sample twice. (A process
+ * that owns its NeDB files keeps batches in its own log instead: services/metering/batch-log.ts.)
  */
 export const ingestBatches = collection({
 	name: "ingest_batches",
-	indexes: [{ field: "state" }, { field: "expiresAt", expireAfterSeconds: 0 }],
-	fields: { state: String, samples: [{}], createdAt: Date, expiresAt: Date },
+	indexes: [
+		{ field: "open", sparse: true },
+		{ field: "expiresAt", expireAfterSeconds: 0 },
+	],
+	fields: { open: Boolean, rows: String, ids: String, createdAt: Date, expiresAt: Date },
 });
 
 /**

@@ -2,10 +2,17 @@
 // durable stream of closed environment-hours to billing. Every step is idempotent, so a crash,
 // a resent batch or a second replica never counts a sample twice:
 //
-//   ingest   — each sample id is stored once (a resent sample is a duplicate); the batch's
-//              samples are folded into node-hour buckets with one atomic update per bucket that
-//              also records the batch, so folding a batch again changes nothing; then the batch
-//              is `done`. A batch left `open` by a crash is folded again by the close-hours job.
+//   ingest   — a sample id is taken once (a resent sample is a duplicate), and the batch is
+//              stored with its new samples in one write before the request is answered; the
+//              samples then wait in memory, folded into their environment-hours. When this
+//              process alone owns the store (NeDB files), the ids are kept in memory and the
+//              batch is one record appended to its log (metering/batch-log.ts); replicas sharing
+//              MongoDB claim each id in `samples` and store the batch as an `ingest_batches`
+//              document instead.
+//   flush    — within seconds, each environment-hour with waiting samples takes them in one
+//              atomic update that also records their batches, so an hour never takes a batch
+//              twice; then the batches are done. A batch a crash left undone is folded again
+//              from what it stored: from the log at start, or by the close-hours job (replicas).
 //              Every environment-hour touched is marked dirty.
 //   close    — after an hour's grace period, the hour's inventory (environments.inventory) is
 //              joined to its buckets: one record per environment-hour, built for the latest
@@ -13,36 +20,41 @@
 //              again). Late samples re-open the hour: a new revision of the record (MTR-2).
 //   deliver  — records wait in this store until delivered: published to JetStream (distributed)
 //              or pulled by billing (`metering.nextRecords` / `ackRecords`, embedded).
+import { join } from "path";
 import type { Context, Service } from "moleculer";
 import { HOUR, now } from "../lib/clock";
 import { envInt } from "../lib/config";
 import { newId } from "../lib/crypto";
 import { notFound, validationError, type FieldError } from "../lib/errors";
-import { groupBy } from "../lib/group-by";
 import type { JetStreamQueue } from "../lib/jetstream-queue";
 import { defineService } from "../lib/service-schema";
 import { TtlCache } from "../lib/ttl-cache";
 import { usageQueue, usageStreamMode } from "../lib/usage-stream";
 import { HOUR_MS, hourOf, recordId, type UsageRecord } from "../lib/usage-record";
-import { createDbMixin, DuplicateKeyError, type Doc, type Store } from "../mixins/db.mixin";
+import { createDbMixin, dataDir, DuplicateKeyError, storageMode, type Doc, type Store } from "../mixins/db.mixin";
 import { createJobsMixin } from "../mixins/jobs.mixin";
 import { envHours, ingestBatches, meteringState, samples } from "../models/metering";
-import { buildRecord, type Bucket, type Inventory } from "./metering/env-hours";
-import { checkSample, foldSamples, isRejection, MAX_AGE_MS, MAX_BATCH, type BucketDelta, type Rejection, type Sample } from "./metering/samples";
+import { buildRecord, type Inventory } from "./metering/env-hours";
+import { BatchLog } from "./metering/batch-log";
+import { decodeRows, encodeRows, foldBatch, PendingHours, SampleIdMemory, type NodeBucket, type PendingHour } from "./metering/pending";
+import { checkSample, isRejection, MAX_AGE_MS, MAX_BATCH, type Rejection, type Sample } from "./metering/samples";
 
-/** A sample's id, claimed by the batch that stored it first. */
+/** A sample's id, claimed by the batch that stored it first (replicas sharing the store). */
 interface SampleDoc extends Doc {
 	batch: string;
 	expiresAt: Date;
 }
+/** A batch as replicas sharing the store keep it. */
 interface BatchDoc extends Doc {
-	state: "open" | "done";
-	/** the batch's samples until it is done (to fold it again after a crash) */
-	samples?: Sample[];
+	/** true until every sample is in its environment-hour */
+	open?: true;
+	/** the ids of the batch's samples, comma-separated */
+	ids: string;
+	/** the rest of its samples (encodeRows, base64) while it is open, to fold them again after a crash */
+	rows?: string;
 	createdAt: Date;
 	expiresAt: Date;
 }
-type NodeBucket = Omit<Bucket, "nodeId">;
 interface EnvHourDoc extends Doc {
 	envId: string;
 	hour: number;
@@ -76,9 +88,29 @@ type Self = Service & {
 	};
 	envCache: TtlCache<string, Set<string>>;
 	queue: JetStreamQueue<UsageRecord> | null;
-	knownNodes(ctx: Context, samples: Sample[]): Promise<Map<string, Set<string>>>;
+	/** this process alone owns metering's store (NeDB), so its memory of ids is the whole truth */
+	ownsStore: boolean;
+	/** when this process owns the store: the accepted batches (ingest_batches serve replicas) */
+	log: BatchLog | null;
+	idMemory: SampleIdMemory;
+	pending: PendingHours;
+	/** replicas: batches taken here whose samples are not all in their hours yet (recovery leaves them alone) */
+	inFlight: Set<string>;
+	/** hours whose write failed (this process owns the store), written again as they were */
+	retry: PendingHour[];
+	flushTimer: NodeJS.Timeout | null;
+	flushRunning: Promise<void> | null;
+	knownNodes(ctx: Context, samples: Sample[]): Promise<Uint8Array>;
+	takeOwned(samples: Sample[], time: Date): Promise<{ batch: string; taken: Sample[] } | null>;
+	takeShared(samples: Sample[], time: Date): Promise<{ batch: string; taken: Sample[] } | null>;
+	scheduleFlush(): void;
+	flush(): Promise<void>;
+	writeHours(hours: PendingHour[]): Promise<void>;
 	fold(batch: string, samples: Sample[]): Promise<void>;
-	addToHour(batch: string, envId: string, hour: number, deltas: BucketDelta[]): Promise<void>;
+	addToHour(batches: string[], envId: string, hour: number, nodes: Map<string, NodeBucket>): Promise<void>;
+	refoldHour(batches: string[], envId: string, hour: number): Promise<void>;
+	claimedSamples(b: BatchDoc): Promise<Sample[]>;
+	replayLog(): Promise<void>;
 	closeHours(ctx: Context): Promise<number>;
 	buildDirty(): Promise<number>;
 	deliver(): Promise<number>;
@@ -94,6 +126,19 @@ const ENV_CACHE_MS = 60_000;
 /** How many hours one run of close-hours closes at most (a platform down for days catches up over runs). */
 const MAX_HOURS_PER_RUN = 24 * 40;
 const SAMPLE_MEMORY_MS = MAX_AGE_MS + 24 * HOUR;
+/**
+ * Samples wait up to this long in memory before their hours take them: one write per hour for many
+ * batches. (Reading an environment's usage, and closing hours, write them first.)
+ */
+const FLUSH_MS = 5000;
+
+/** knownNodes' verdicts */
+const KNOWN = 1;
+const UNKNOWN_NODE = 2;
+const UNKNOWN_ENVIRONMENT = 3;
+
+/** An environment-hour took some of the batches offered, not all: they are given one by one. */
+class PartlyTaken extends Error {}
 
 const envHourId = (envId: string, hour: number) => `${envId}:${hour}`;
 
@@ -111,12 +156,16 @@ const MeteringService = defineService<Self>({
 	jobs: {
 		/**
 		 * MTR-2: closes every hour whose grace period is over, builds the records of dirty
-		 * environment-hours (late samples included), and delivers them; also folds batches a
-		 * crash left open. Safe to run twice and on two replicas at once.
+		 * environment-hours (late samples included), and delivers them; first writes the samples
+		 * waiting in memory and folds batches a crash left open. Safe to run twice and on two
+		 * replicas at once.
 		 */
 		"close-hours": {
 			cron: "* * * * *",
 			async handler(this: Self, ctx: Context) {
+				await this.flush();
+				this.idMemory.expire(now().getTime());
+				await this.log?.expire(now().getTime(), SAMPLE_MEMORY_MS);
 				await this.recoverBatches();
 				const closed = await this.closeHours(ctx);
 				const built = await this.buildDirty();
@@ -131,55 +180,42 @@ const MeteringService = defineService<Self>({
 		ingest: {
 			params: { samples: { type: "array", max: MAX_BATCH, items: { type: "any" } } },
 			async handler(this: Self, ctx: Context<{ samples: unknown[] }>) {
-				const nowMs = now().getTime();
+				const time = now();
+				const list = ctx.params.samples;
 				const rejected: Rejection[] = [];
 				const valid: Sample[] = [];
-				const seen = new Set<string>();
-				let duplicates = 0;
-				ctx.params.samples.forEach((raw, i) => {
-					const s = checkSample(raw, i, nowMs);
+				const indexes: number[] = [];
+				for (let i = 0; i < list.length; i++) {
+					const s = checkSample(list[i], i, time.getTime());
 					if (isRejection(s)) rejected.push(s);
-					else if (seen.has(s.id)) duplicates++;
 					else {
-						seen.add(s.id);
 						valid.push(s);
+						indexes.push(i);
 					}
-				});
-				const known = await this.knownNodes(ctx, valid);
-				const indexOf = new Map(ctx.params.samples.map((raw, i) => [(raw as { id?: unknown })?.id, i]));
-				const fresh: Sample[] = [];
-				for (const s of valid) {
-					const nodes = known.get(s.envId);
-					const index = indexOf.get(s.id) as number;
-					if (!nodes) rejected.push({ index, type: "UNKNOWN_ENVIRONMENT", field: "envId", message: `no environment ${s.envId}` });
-					else if (!nodes.has(s.nodeId))
-						rejected.push({ index, type: "UNKNOWN_NODE", field: "nodeId", message: `environment ${s.envId} has no node ${s.nodeId}` });
-					else fresh.push(s);
 				}
-				rejected.sort((a, b) => a.index - b.index);
-				if (!fresh.length) return { accepted: 0, duplicates, rejected };
-
-				// Samples already stored (an earlier send) are duplicates. The batch keeps its samples until
-				// they are folded, so a crash at any point leaves it to fold again; then it claims their ids.
-				const time = now();
-				const stored = new Set((await this.db.samples.find({ _id: { $in: fresh.map(s => s.id) } })).map(d => d._id));
-				const candidates = fresh.filter(s => !stored.has(s.id));
-				if (!candidates.length) return { accepted: 0, duplicates: duplicates + fresh.length, rejected };
-				const batch = newId();
-				await this.db.ingest_batches.insert({
-					_id: batch,
-					state: "open",
-					samples: candidates,
-					createdAt: time,
-					expiresAt: new Date(time.getTime() + 7 * 24 * HOUR),
-				});
-				const expiresAt = new Date(time.getTime() + SAMPLE_MEMORY_MS);
-				const refused = new Set(await this.db.samples.insertMany(candidates.map(s => ({ _id: s.id, batch, expiresAt }))));
-				const mine = candidates.filter((_, i) => !refused.has(i));
-				duplicates += fresh.length - mine.length;
-				await this.fold(batch, mine);
-				await this.db.ingest_batches.updateOne({ _id: batch }, { $set: { state: "done" }, $unset: { samples: true } });
-				return { accepted: mine.length, duplicates, rejected };
+				const verdict = await this.knownNodes(ctx, valid);
+				const fresh: Sample[] = [];
+				let unknown = false;
+				for (let k = 0; k < valid.length; k++) {
+					const s = valid[k];
+					if (verdict[k] === KNOWN) fresh.push(s);
+					else {
+						unknown = true;
+						rejected.push(
+							verdict[k] === UNKNOWN_NODE
+								? { index: indexes[k], type: "UNKNOWN_NODE", field: "nodeId", message: `environment ${s.envId} has no node ${s.nodeId}` }
+								: { index: indexes[k], type: "UNKNOWN_ENVIRONMENT", field: "envId", message: `no environment ${s.envId}` },
+						);
+					}
+				}
+				if (unknown) rejected.sort((a, b) => a.index - b.index);
+				const took = fresh.length ? await (this.ownsStore ? this.takeOwned(fresh, time) : this.takeShared(fresh, time)) : null;
+				const accepted = took?.taken.length ?? 0;
+				if (took) {
+					this.pending.add(took.batch, took.taken);
+					this.scheduleFlush();
+				}
+				return { accepted, duplicates: fresh.length - accepted, rejected };
 			},
 		},
 
@@ -203,6 +239,7 @@ const MeteringService = defineService<Self>({
 				if (!errors.length && from >= to) errors.push({ field: "from", message: "must be before to" });
 				if (!errors.length && to - from > 31 * 24 * HOUR_MS) errors.push({ field: "from", message: "the range may span at most 31 days" });
 				if (errors.length) throw validationError(errors);
+				await this.flush(); // what this replica accepted is shown
 				const rows = await this.db.env_hours.find({ envId: env.envId, hour: { $gte: hourOf(from), $lt: to } }, { sort: { hour: 1 } });
 				const hours = new Map<number, Record<string, unknown>[]>();
 				for (const h of rows) {
@@ -262,93 +299,260 @@ const MeteringService = defineService<Self>({
 	},
 
 	methods: {
-		/** Node ids per environment, cached; environments asked only for the unknown. */
+		/**
+		 * Whether each sample's node is known (KNOWN), or its environment (UNKNOWN_NODE) or neither.
+		 * Node ids per environment are cached; environments is asked only about an environment not
+		 * cached or with a node not known yet (added since).
+		 */
 		async knownNodes(this: Self, ctx: Context, list: Sample[]) {
 			const t = Date.now();
-			const out = new Map<string, Set<string>>();
-			const ask = new Set<string>();
-			for (const s of list) {
-				const nodes = this.envCache.get(s.envId, t);
-				if (nodes?.has(s.nodeId)) out.set(s.envId, nodes);
-				else ask.add(s.envId);
-			}
-			if (ask.size) {
-				const envIds = [...ask];
-				for (let i = 0; i < envIds.length; i += 1000) {
-					const rows = await ctx.call<NodesOf[], { envIds: string[] }>("environments.nodesOf", { envIds: envIds.slice(i, i + 1000) });
-					for (const r of rows) {
-						const nodes = new Set(r.nodeIds);
-						this.envCache.set(r.envId, nodes, t);
-						out.set(r.envId, nodes);
-					}
+			const verdict = new Uint8Array(list.length);
+			let ask: Set<string> | null = null;
+			let lastEnv = "";
+			let nodes: Set<string> | undefined;
+			for (let i = 0; i < list.length; i++) {
+				const s = list[i];
+				if (s.envId !== lastEnv) {
+					lastEnv = s.envId; // a batch lists an environment's nodes together, mostly
+					nodes = this.envCache.get(s.envId, t);
 				}
-				for (const id of envIds) if (!out.has(id)) this.envCache.delete(id);
+				if (nodes?.has(s.nodeId)) verdict[i] = KNOWN;
+				else (ask ??= new Set()).add(s.envId);
 			}
-			return out;
+			if (!ask) return verdict;
+			const envIds = [...ask];
+			const asked = new Map<string, Set<string>>();
+			for (let i = 0; i < envIds.length; i += 1000) {
+				const rows = await ctx.call<NodesOf[], { envIds: string[] }>("environments.nodesOf", { envIds: envIds.slice(i, i + 1000) });
+				for (const r of rows) asked.set(r.envId, new Set(r.nodeIds));
+			}
+			for (const id of envIds) {
+				const found = asked.get(id);
+				if (found) this.envCache.set(id, found, t);
+				else this.envCache.delete(id);
+			}
+			for (let i = 0; i < list.length; i++) {
+				if (verdict[i]) continue;
+				const found = asked.get(list[i].envId);
+				verdict[i] = !found ? UNKNOWN_ENVIRONMENT : found.has(list[i].nodeId) ? KNOWN : UNKNOWN_NODE;
+			}
+			return verdict;
 		},
 
-		/** MTR-2: the batch's samples into their hours' node buckets, each hour once per batch (a refold changes nothing). */
-		async fold(this: Self, batch: string, list: Sample[]) {
-			const byHour = groupBy(foldSamples(list), d => envHourId(d.envId, d.hour));
-			await Promise.all([...byHour.values()].map(deltas => this.addToHour(batch, deltas[0].envId, deltas[0].hour, deltas)));
+		/** This process owns the store: ids are checked and taken in memory, and the batch is one write. */
+		async takeOwned(this: Self, list: Sample[], time: Date) {
+			// Checked and taken before any await: a concurrent request sees them.
+			const took = this.idMemory.take(
+				list.map(s => s.id),
+				time.getTime(),
+			);
+			if (!took.positions.length) return null;
+			const taken = took.positions.length === list.length ? list : took.positions.map(i => list[i]);
+			const batch = newId();
+			try {
+				await this.log!.append({ batch, createdAt: time.getTime(), ids: took.text, rows: encodeRows(taken) });
+			} catch (err) {
+				took.forget();
+				throw err;
+			}
+			return { batch, taken };
 		},
 
 		/**
-		 * One environment-hour takes one batch's deltas once, with one atomic update conditioned on
-		 * the hour not having taken the batch; it also marks the hour dirty. An hour not stored yet
-		 * is inserted with them (a concurrent insert makes us update instead). Portability: the
-		 * batches taken are keys of a map, because `$ne`/`$nin` on an array mean "no element" on
-		 * MongoDB but "some element" on NeDB; and no upsert, which NeDB would build from the condition.
+		 * Replicas share the store: the batch is stored with its new samples first, then claims their
+		 * ids (a unique index decides between replicas), so a crash at any point leaves it to fold again.
 		 */
-		async addToHour(this: Self, batch: string, envId: string, hour: number, deltas: BucketDelta[]) {
+		async takeShared(this: Self, list: Sample[], time: Date) {
+			const seen = new Set<string>();
+			const once = list.filter(s => !seen.has(s.id) && !!seen.add(s.id));
+			const stored = new Set((await this.db.samples.find({ _id: { $in: once.map(s => s.id) } })).map(d => d._id));
+			const candidates = once.filter(s => !stored.has(s.id));
+			if (!candidates.length) return null;
+			const batch = newId();
+			this.inFlight.add(batch);
+			try {
+				await this.db.ingest_batches.insert({
+					_id: batch,
+					open: true,
+					ids: candidates.map(s => s.id).join(","),
+					rows: encodeRows(candidates).toString("base64"),
+					createdAt: time,
+					expiresAt: new Date(time.getTime() + 7 * 24 * HOUR),
+				});
+				const expiresAt = new Date(time.getTime() + SAMPLE_MEMORY_MS);
+				const refused = new Set(await this.db.samples.insertMany(candidates.map(s => ({ _id: s.id, batch, expiresAt }))));
+				const taken = candidates.filter((_, i) => !refused.has(i));
+				if (taken.length) return { batch, taken };
+				await this.db.ingest_batches.updateOne({ _id: batch }, { $unset: { open: true, rows: true } });
+			} catch (err) {
+				this.inFlight.delete(batch); // stored open: the close-hours job folds what it claimed
+				throw err;
+			}
+			this.inFlight.delete(batch);
+			return null;
+		},
+
+		scheduleFlush(this: Self) {
+			if (this.flushTimer) return;
+			this.flushTimer = setTimeout(() => {
+				this.flushTimer = null;
+				this.flush().catch(err => this.logger.error("Writing usage into its hours failed; it is tried again", err));
+			}, FLUSH_MS);
+		},
+
+		/** Writes every sample waiting in memory into its hour; one flush at a time, each waits for the one before. */
+		async flush(this: Self) {
+			while (this.flushRunning) await this.flushRunning.catch(() => undefined);
+			if (!this.pending.size && !this.retry.length) return;
+			const run = this.writeHours([...this.retry.splice(0), ...this.pending.take()]);
+			this.flushRunning = run.finally(() => {
+				this.flushRunning = null;
+			});
+			await run;
+		},
+
+		/** Each hour takes its waiting samples in one update; then their batches are no longer open. */
+		async writeHours(this: Self, hours: PendingHour[]) {
+			const batches = [...new Set(hours.flatMap(h => h.batches))];
+			if (this.log) {
+				// Only this process writes these hours, so an hour that failed is tried again with the same batches.
+				const failed: PendingHour[] = [];
+				let error: unknown;
+				await Promise.all(
+					hours.map(h =>
+						this.addToHour(h.batches, h.envId, h.hour, h.nodes).catch(err => {
+							failed.push(h);
+							error = err;
+						}),
+					),
+				);
+				const waiting = new Set(failed.flatMap(h => h.batches));
+				this.log.done(batches.filter(b => !waiting.has(b)));
+				if (!failed.length) return;
+				this.retry.push(...failed);
+				this.scheduleFlush();
+				throw error;
+			}
+			try {
+				await Promise.all(
+					hours.map(h =>
+						this.addToHour(h.batches, h.envId, h.hour, h.nodes).catch(err => {
+							if (!(err instanceof PartlyTaken)) throw err;
+							return this.refoldHour(h.batches, h.envId, h.hour);
+						}),
+					),
+				);
+				await this.db.ingest_batches.updateMany({ _id: { $in: batches }, open: true }, { $unset: { open: true, rows: true } });
+			} finally {
+				// Done, or left open for the close-hours job to fold again.
+				for (const b of batches) this.inFlight.delete(b);
+			}
+		},
+
+		/** MTR-2: one batch's samples into their hours (recovery: an hour that took the batch already skips it). */
+		async fold(this: Self, batch: string, list: Sample[]) {
+			await Promise.all(foldBatch(batch, list).map(h => this.addToHour(h.batches, h.envId, h.hour, h.nodes)));
+		},
+
+		/**
+		 * One environment-hour takes the buckets of some batches with one atomic update, conditioned
+		 * on the hour having taken none of them; it also marks the hour dirty. An hour not stored yet
+		 * is inserted with them (a concurrent insert makes us update instead). An hour that took all
+		 * of them already (a refold) is left alone; one that took some (a replica's recovery raced
+		 * us) throws PartlyTaken. Portability: the batches taken are keys of a map, because
+		 * `$ne`/`$nin` on an array mean "no element" on MongoDB but "some element" on NeDB; and no
+		 * upsert, which NeDB would build from the condition.
+		 */
+		async addToHour(this: Self, batches: string[], envId: string, hour: number, nodes: Map<string, NodeBucket>) {
 			const _id = envHourId(envId, hour);
+			const notTaken: Record<string, unknown> = { _id };
 			const $max: Record<string, number> = {};
 			const $inc: Record<string, number> = { touches: 1 };
-			for (const d of deltas) {
-				const at = `nodes.${d.nodeId}`;
-				Object.assign($max, { [`${at}.peakRamMiB`]: d.peakRamMiB, [`${at}.peakDiskMB`]: d.peakDiskMB });
-				Object.assign($inc, {
-					[`${at}.cpuSum`]: d.cpuSum,
-					[`${at}.cpuCount`]: d.cpuCount,
-					[`${at}.trafficInMB`]: d.trafficInMB,
-					[`${at}.trafficOutMB`]: d.trafficOutMB,
-					[`${at}.samples`]: d.samples,
-				});
+			const $set: Record<string, unknown> = { dirty: true, updatedAt: now() };
+			for (const b of batches) {
+				notTaken[`batches.${b}`] = { $exists: false };
+				$set[`batches.${b}`] = 1;
+			}
+			for (const [nodeId, d] of nodes) {
+				const at = `nodes.${nodeId}.`;
+				$max[at + "peakRamMiB"] = d.peakRamMiB;
+				$max[at + "peakDiskMB"] = d.peakDiskMB;
+				$inc[at + "cpuSum"] = d.cpuSum;
+				$inc[at + "cpuCount"] = d.cpuCount;
+				$inc[at + "trafficInMB"] = d.trafficInMB;
+				$inc[at + "trafficOutMB"] = d.trafficOutMB;
+				$inc[at + "samples"] = d.samples;
 			}
 			for (let attempt = 1; attempt <= 10; attempt++) {
-				const updated = await this.db.env_hours.updateOne(
-					{ _id, [`batches.${batch}`]: { $exists: false } },
-					{ $max, $inc, $set: { [`batches.${batch}`]: 1, dirty: true, updatedAt: now() } },
-				);
-				if (updated) return;
+				if (await this.db.env_hours.updateOne(notTaken, { $max, $inc, $set })) return;
 				const existing = await this.db.env_hours.findById(_id);
-				if (existing?.batches?.[batch]) return; // taken already: a refold
-				if (existing) continue; // stored just now (a close, or another batch): update it
-				const nodes: Record<string, NodeBucket> = {};
-				for (const { envId: _e, nodeId, hour: _h, ...bucket } of deltas) nodes[nodeId] = bucket;
+				if (existing) {
+					const taken = batches.filter(b => existing.batches?.[b]).length;
+					if (taken === batches.length) return; // a refold
+					if (taken) throw new PartlyTaken(`${_id} took ${taken} of ${batches.length} batches`);
+					continue; // stored just now (a close, or another batch): update it
+				}
 				try {
-					await this.db.env_hours.insert({ _id, envId, hour, nodes, batches: { [batch]: 1 }, dirty: true, touches: 1, updatedAt: now() });
+					await this.db.env_hours.insert({
+						_id,
+						envId,
+						hour,
+						nodes: Object.fromEntries(nodes),
+						batches: Object.fromEntries(batches.map(b => [b, 1 as const])),
+						dirty: true,
+						touches: 1,
+						updatedAt: now(),
+					});
 					return;
 				} catch (err) {
 					if (!(err instanceof DuplicateKeyError)) throw err;
 				}
 			}
-			throw new Error(`Environment-hour ${_id} kept changing while batch ${batch} was folded into it`);
+			throw new Error(`Environment-hour ${_id} kept changing while batches ${batches.join(", ")} were folded into it`);
 		},
 
-		/** Batches a crash left open: their samples that they claimed are folded again (the hours skip what they took). */
+		/** The hour takes the batches one by one, each from what it stored (one already done was folded by a recovery). */
+		async refoldHour(this: Self, batches: string[], envId: string, hour: number) {
+			for (const id of batches) {
+				const b = await this.db.ingest_batches.findById(id);
+				if (!b?.open) continue;
+				const mine = (await this.claimedSamples(b)).filter(s => s.envId === envId && hourOf(s.time) === hour);
+				for (const h of foldBatch(id, mine)) await this.addToHour(h.batches, h.envId, h.hour, h.nodes);
+			}
+		},
+
+		/** The samples a stored batch took: all of them when this process owns the store; else those whose ids it claimed. */
+		async claimedSamples(this: Self, b: BatchDoc) {
+			const list = b.rows ? decodeRows(b.ids, Buffer.from(b.rows, "base64")) : [];
+			if (this.ownsStore) return list;
+			const claimed = new Set((await this.db.samples.find({ _id: { $in: list.map(s => s.id) }, batch: b._id })).map(d => d._id));
+			return list.filter(s => claimed.has(s.id));
+		},
+
+		/**
+		 * Replicas: batches a crash left open a minute ago are folded again (the hours skip what they
+		 * took). A process that owns the store replays its log at start instead.
+		 */
 		async recoverBatches(this: Self) {
-			const stale = await this.db.ingest_batches.find({ state: "open", createdAt: { $lt: new Date(now().getTime() - STALE_BATCH_MS) } }, { limit: 100 });
+			if (this.log) return 0;
+			const query = { open: true, createdAt: { $lt: new Date(now().getTime() - STALE_BATCH_MS) } };
+			const stale = (await this.db.ingest_batches.find(query, { limit: 100 })).filter(b => !this.inFlight.has(b._id));
 			for (const b of stale) {
-				const list = b.samples ?? [];
-				const claimed = new Set((await this.db.samples.find({ _id: { $in: list.map(s => s.id) }, batch: b._id })).map(d => d._id));
-				await this.fold(
-					b._id,
-					list.filter(s => claimed.has(s.id)),
-				);
-				await this.db.ingest_batches.updateOne({ _id: b._id }, { $set: { state: "done" }, $unset: { samples: true } });
+				await this.fold(b._id, await this.claimedSamples(b));
+				await this.db.ingest_batches.updateOne({ _id: b._id }, { $unset: { open: true, rows: true } });
 			}
 			return stale.length;
+		},
+
+		/**
+		 * At start, when this process owns the store: the ids its log holds are its memory of ids, and
+		 * the batches still open in it are folded again (an hour that took one skips it).
+		 */
+		async replayLog(this: Self) {
+			const { ids, open } = this.log!.load();
+			for (const r of [...ids, ...open]) this.idMemory.take(r.ids ? r.ids.split(",") : [], r.createdAt);
+			for (const r of open) await this.fold(r.batch, r.rows ? decodeRows(r.ids, r.rows) : []);
+			await this.log!.loaded();
 		},
 
 		/** Each hour past its grace period gets its inventory: one closed environment-hour per environment that existed. */
@@ -446,9 +650,23 @@ const MeteringService = defineService<Self>({
 	created(this: Self) {
 		this.envCache = new TtlCache(ENV_CACHE_MS, 100_000);
 		this.queue = null;
+		const mode = storageMode();
+		this.ownsStore = mode === "files" || mode === "memory";
+		// Ids are remembered 36 to 48 days: forgotten twelve days at a time.
+		this.idMemory = new SampleIdMemory(SAMPLE_MEMORY_MS, 12 * 24 * HOUR);
+		this.pending = new PendingHours();
+		this.inFlight = new Set();
+		this.retry = [];
+		this.log = null;
+		this.flushTimer = null;
+		this.flushRunning = null;
 	},
 
 	async started(this: Self) {
+		if (this.ownsStore) {
+			this.log = new BatchLog(storageMode() === "files" ? join(dataDir(), "metering-log") : null);
+			await this.replayLog();
+		}
 		if (usageStreamMode() === "jetstream") {
 			this.queue = usageQueue(this.logger);
 			await this.queue.connect();
@@ -456,6 +674,10 @@ const MeteringService = defineService<Self>({
 	},
 
 	async stopped(this: Self) {
+		if (this.flushTimer) clearTimeout(this.flushTimer);
+		this.flushTimer = null;
+		await this.flush();
+		await this.log?.close();
 		await this.queue?.close();
 	},
 });

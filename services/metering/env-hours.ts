@@ -2,13 +2,21 @@
 // it ran, its options and nodes) joined with each node's hourly bucket. A node without samples
 // has no dynamic usage and its last known disk. Pure: no Moleculer, no I/O.
 import type { InventoryRow, NodeUsage, UsageRecord } from "../../lib/usage-record";
-import type { BucketDelta } from "./samples";
 
 /** One row of `environments.inventory`: the environment as it was during the hour. */
 export type Inventory = InventoryRow;
 
-/** A node's bucket as stored in its environment-hour: what the samples folded into it add up to. */
-export type Bucket = Omit<BucketDelta, "envId" | "hour">;
+/** MTR-2: a node's bucket in its environment-hour, what its samples add up to: peak RAM, average CPU (sum and count, so buckets add up across batches), peak disk, summed traffic. */
+export interface Bucket {
+	nodeId: string;
+	peakRamMiB: number;
+	cpuSum: number;
+	cpuCount: number;
+	peakDiskMB: number;
+	trafficInMB: number;
+	trafficOutMB: number;
+	samples: number;
+}
 
 // Sums of float samples carry binary noise (0.1 + 0.2); usage is shown and rated to 6 decimals.
 const tidy = (x: number) => Math.round(x * 1e6) / 1e6;

@@ -1,20 +1,105 @@
 // MTR-1: one usage sample checked on its own — a bad sample is rejected with a reason and the
-// rest of its batch is kept — and MTR-2: samples folded into hourly node buckets (UTC): peak RAM,
-// average CPU (sum and count, so buckets add up across batches), peak disk, summed traffic.
-// Pure: no Moleculer, no I/O.
-import { hourOf } from "../../lib/usage-record";
+// rest of its batch is kept. Pure: no Moleculer, no I/O.
 
 export const MAX_BATCH = 1000;
 export const MAX_FUTURE_MS = 5 * 60_000;
 export const MAX_AGE_MS = 35 * 24 * 3_600_000;
 
 const FIELDS = ["id", "envId", "nodeId", "time", "ramMiB", "cpuMHz", "diskMB", "trafficInMB", "trafficOutMB"] as const;
-const NUMBERS = ["ramMiB", "cpuMHz", "diskMB", "trafficInMB", "trafficOutMB"] as const;
-const ID = /^[A-Za-z0-9._:-]{1,128}$/;
-// An ISO-8601 time with a zone: "2026-11-26T10:00:20Z", "…+02:00", fractions allowed.
-const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,9})?)?(Z|[+-]\d\d:\d\d)$/;
+const FIELD_SET: ReadonlySet<string> = new Set(FIELDS);
 // Far above any real node (1 PiB of RAM, 100 THz): a larger value is a bug upstream, not usage.
 const MAX_VALUE = 1e12;
+
+// Every check below runs for every sample of every batch, so they are written out by hand: a
+// regular expression and Date.parse per sample cost more than everything else ingestion does.
+
+/** Ids are 1-128 letters, digits, dots, dashes, underscores or colons. */
+const ID_CHAR = new Uint8Array(128);
+for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") ID_CHAR[c.charCodeAt(0)] = 1;
+function isId(s: unknown): s is string {
+	if (typeof s !== "string" || s.length < 1 || s.length > 128) return false;
+	for (let i = 0; i < s.length; i++) if (ID_CHAR[s.charCodeAt(i)] !== 1) return false;
+	return true;
+}
+
+function isShortText(s: unknown): s is string {
+	return typeof s === "string" && s.length >= 1 && s.length <= 128;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const digit = (s: string, i: number) => {
+	const c = s.charCodeAt(i) - 48;
+	return c >= 0 && c <= 9 ? c : NaN;
+};
+const two = (s: string, i: number) => digit(s, i) * 10 + digit(s, i + 1);
+
+// The last date and hour read ("2026-11-26T10") and its milliseconds: a batch's samples share a few.
+let lastHourText = "";
+let lastHourMs = 0;
+
+/** "YYYY-MM-DDTHH" at the start of s, in milliseconds, or NaN: a real date and hour. */
+function dateHour(s: string): number {
+	if (s[4] !== "-" || s[7] !== "-" || s[10] !== "T") return NaN;
+	const year = two(s, 0) * 100 + two(s, 2);
+	const month = two(s, 5);
+	const day = two(s, 8);
+	const hour = two(s, 11);
+	// NaN (a non-digit) fails every comparison.
+	if (!(year >= 0 && month >= 1 && month <= 12 && day >= 1 && hour <= 23)) return NaN;
+	const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+	if (day > (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1])) return NaN;
+	if (year >= 100) return Date.UTC(year, month - 1, day, hour);
+	const d = new Date(0); // Date.UTC reads years 0-99 as 1900-1999
+	d.setUTCFullYear(year, month - 1, day);
+	return d.getTime() + hour * 3_600_000;
+}
+
+/**
+ * An ISO-8601 time with a zone — "2026-11-26T10:00:20Z", "…20.5+02:00", seconds and fractions
+ * optional — in milliseconds, or NaN. Stricter than Date.parse, which rolls 30 February over into
+ * March and takes 24:00: a real date and time only.
+ */
+export function parseIsoTime(s: string): number {
+	const n = s.length;
+	if (n < 17 || s[13] !== ":") return NaN;
+	let base: number;
+	if (lastHourText && s.startsWith(lastHourText)) base = lastHourMs;
+	else {
+		base = dateHour(s);
+		if (Number.isNaN(base)) return NaN;
+		lastHourText = s.slice(0, 13);
+		lastHourMs = base;
+	}
+	const minute = two(s, 14);
+	let i = 16;
+	let second = 0;
+	let ms = 0;
+	if (s[i] === ":") {
+		second = two(s, i + 1);
+		i += 3;
+		if (s[i] === ".") {
+			const start = ++i;
+			let scale = 100;
+			while (i < n && i - start < 9 && digit(s, i) >= 0) {
+				ms += digit(s, i) * scale;
+				scale /= 10;
+				i++;
+			}
+			if (i === start) return NaN;
+			ms = Math.floor(ms);
+		}
+	}
+	let offset = 0;
+	if (s[i] === "Z" && i + 1 === n) offset = 0;
+	else if ((s[i] === "+" || s[i] === "-") && i + 6 === n && s[i + 3] === ":") {
+		const oh = two(s, i + 1);
+		const om = two(s, i + 4);
+		if (!(oh <= 23 && om <= 59)) return NaN;
+		offset = (s[i] === "+" ? 1 : -1) * (oh * 60 + om) * 60_000;
+	} else return NaN;
+	if (!(minute <= 59 && second <= 59)) return NaN;
+	return base + minute * 60_000 + second * 1000 + ms - offset;
+}
 
 export interface Sample {
 	id: string;
@@ -39,89 +124,53 @@ export interface Rejection {
 
 /** The sample's shape and time; whether its environment and node exist is checked by the caller. */
 export function checkSample(raw: unknown, index: number, nowMs: number): Sample | Rejection {
-	const invalid = (field: string | undefined, message: string): Rejection => ({ index, type: "INVALID_SAMPLE", ...(field ? { field } : {}), message });
-	if (!raw || typeof raw !== "object" || Array.isArray(raw)) return invalid(undefined, "must be an object");
+	if (!raw || typeof raw !== "object" || Array.isArray(raw)) return invalid(index, undefined, "must be an object");
 	const s = raw as Record<string, unknown>;
-	const unknown = Object.keys(s).filter(k => !(FIELDS as readonly string[]).includes(k));
-	if (unknown.length) return invalid(unknown[0], `is not a sample field (fields: ${FIELDS.join(", ")})`);
-	for (const f of ["id", "envId", "nodeId"] as const) {
-		if (typeof s[f] !== "string" || !ID.test(s[f] as string)) return invalid(f, "must be 1-128 letters, digits, dots, dashes, underscores or colons");
+	for (const k in s) if (!FIELD_SET.has(k)) return invalid(index, k, `is not a sample field (fields: ${FIELDS.join(", ")})`);
+	const { id, envId, nodeId, time, ramMiB, cpuMHz, diskMB, trafficInMB, trafficOutMB } = s;
+	if (!isId(id)) return invalid(index, "id", ID_MESSAGE);
+	// An environment or node id is looked up (UNKNOWN_ENVIRONMENT, UNKNOWN_NODE): only its shape here.
+	if (!isShortText(envId)) return invalid(index, "envId", TEXT_MESSAGE);
+	if (!isShortText(nodeId)) return invalid(index, "nodeId", TEXT_MESSAGE);
+	const ms = typeof time === "string" ? parseIsoTime(time) : NaN;
+	if (Number.isNaN(ms)) return invalid(index, "time", TIME_MESSAGE);
+	const bad = badNumber(ramMiB) ?? badNumber(cpuMHz) ?? badNumber(diskMB) ?? badNumber(trafficInMB) ?? badNumber(trafficOutMB);
+	if (bad) {
+		const field = NUMBERS.find(f => badNumber(s[f])) as string;
+		return invalid(index, field, bad);
 	}
-	if (typeof s.time !== "string" || !ISO_TIME.test(s.time)) return invalid("time", "must be an ISO-8601 time with a zone, such as 2026-11-26T10:00:20Z");
-	const time = Date.parse(s.time);
-	if (Number.isNaN(time)) return invalid("time", "is not a real date and time");
-	for (const f of NUMBERS) {
-		const v = s[f];
-		if (typeof v !== "number" || !Number.isFinite(v)) return invalid(f, "must be a number");
-		if (v < 0) return invalid(f, "must not be negative");
-		if (v > MAX_VALUE) return invalid(f, `must be at most ${MAX_VALUE}`);
-	}
-	if (time > nowMs + MAX_FUTURE_MS) return { index, type: "TIME_IN_FUTURE", field: "time", message: "is more than 5 minutes in the future" };
-	if (time < nowMs - MAX_AGE_MS) return { index, type: "TOO_OLD", field: "time", message: "is more than 35 days old" };
+	if (ms > nowMs + MAX_FUTURE_MS) return { index, type: "TIME_IN_FUTURE", field: "time", message: "is more than 5 minutes in the future" };
+	if (ms < nowMs - MAX_AGE_MS) return { index, type: "TOO_OLD", field: "time", message: "is more than 35 days old" };
 	return {
-		id: s.id as string,
-		envId: s.envId as string,
-		nodeId: s.nodeId as string,
-		time,
-		ramMiB: s.ramMiB as number,
-		cpuMHz: s.cpuMHz as number,
-		diskMB: s.diskMB as number,
-		trafficInMB: s.trafficInMB as number,
-		trafficOutMB: s.trafficOutMB as number,
+		id,
+		envId,
+		nodeId,
+		time: ms,
+		ramMiB: ramMiB as number,
+		cpuMHz: cpuMHz as number,
+		diskMB: diskMB as number,
+		trafficInMB: trafficInMB as number,
+		trafficOutMB: trafficOutMB as number,
 	};
+}
+
+const NUMBERS = ["ramMiB", "cpuMHz", "diskMB", "trafficInMB", "trafficOutMB"] as const;
+const ID_MESSAGE = "must be 1-128 letters, digits, dots, dashes, underscores or colons";
+const TEXT_MESSAGE = "must be a string of 1-128 characters";
+const TIME_MESSAGE = "must be a real ISO-8601 date and time with a zone, such as 2026-11-26T10:00:20Z";
+
+function invalid(index: number, field: string | undefined, message: string): Rejection {
+	return { index, type: "INVALID_SAMPLE", ...(field ? { field } : {}), message };
+}
+
+/** Why a usage value is refused, or undefined. */
+function badNumber(v: unknown): string | undefined {
+	if (typeof v !== "number" || !Number.isFinite(v)) return "must be a number";
+	if (v < 0) return "must not be negative";
+	if (v > MAX_VALUE) return `must be at most ${MAX_VALUE}`;
+	return undefined;
 }
 
 export function isRejection(x: Sample | Rejection): x is Rejection {
 	return "type" in x;
-}
-
-/** What a set of samples adds to one node-hour bucket. */
-export interface BucketDelta {
-	envId: string;
-	nodeId: string;
-	hour: number;
-	peakRamMiB: number;
-	cpuSum: number;
-	cpuCount: number;
-	peakDiskMB: number;
-	trafficInMB: number;
-	trafficOutMB: number;
-	samples: number;
-}
-
-export function bucketKey(nodeId: string, hour: number): string {
-	return `${nodeId}:${hour}`;
-}
-
-/** MTR-2: the samples folded per node-hour, ready for one atomic `$max`/`$inc` update each. */
-export function foldSamples(samples: Sample[]): BucketDelta[] {
-	const out = new Map<string, BucketDelta>();
-	for (const s of samples) {
-		const hour = hourOf(s.time);
-		const key = bucketKey(s.nodeId, hour);
-		const b = out.get(key);
-		if (!b) {
-			out.set(key, {
-				envId: s.envId,
-				nodeId: s.nodeId,
-				hour,
-				peakRamMiB: s.ramMiB,
-				cpuSum: s.cpuMHz,
-				cpuCount: 1,
-				peakDiskMB: s.diskMB,
-				trafficInMB: s.trafficInMB,
-				trafficOutMB: s.trafficOutMB,
-				samples: 1,
-			});
-			continue;
-		}
-		b.peakRamMiB = Math.max(b.peakRamMiB, s.ramMiB);
-		b.cpuSum += s.cpuMHz;
-		b.cpuCount++;
-		b.peakDiskMB = Math.max(b.peakDiskMB, s.diskMB);
-		b.trafficInMB += s.trafficInMB;
-		b.trafficOutMB += s.trafficOutMB;
-		b.samples++;
-	}
-	return [...out.values()];
 }
