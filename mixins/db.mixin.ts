@@ -14,6 +14,7 @@ import type { ServiceSchema, Service } from "moleculer";
 import type { CollectionSpec } from "../models/collection";
 import { envString } from "../lib/config";
 import { installNeDbAppendHandles, releaseNeDbAppendHandle } from "./nedb-append";
+import { installNeDbIndexSwap } from "./nedb-index";
 
 // moleculer-db ships no type declarations for its MemoryAdapter.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -264,6 +265,7 @@ function openCollection(service: Service, spec: CollectionSpec): Opened {
 		adapter.init(service.broker, { schema: { model: mongooseModel(spec) }, settings: {}, logger: service.logger });
 		return { spec, adapter, store: new MongoStore(spec.name, adapter) };
 	}
+	installNeDbIndexSwap();
 	if (mode === "shared-memory") {
 		// One MemoryAdapter per collection for the whole process, connected once.
 		if (!sharedAdapters.has(spec.name)) {

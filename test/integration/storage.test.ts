@@ -151,6 +151,33 @@ describe.each(backends.map(b => [b.name, b] as const))("Store on %s", (_name, ba
 			expect(await take("b3")).toBeNull();
 		});
 
+		it("keeps its indexes right through updates that keep, change or fail to change an indexed value", async () => {
+			await ctx.db.test_people.insertMany([
+				{ _id: "x1", email: "x1@example.com", name: "One", age: 1 },
+				{ _id: "x2", email: "x2@example.com", name: "Two", age: 2 },
+			]);
+			await ctx.db.test_people.updateOne({ _id: "x1" }, { $set: { name: "Uno" } }); // the indexed email kept
+			expect(await ctx.db.test_people.findOne({ email: "x1@example.com" })).toMatchObject({ _id: "x1", name: "Uno" });
+			await ctx.db.test_people.updateOne({ _id: "x1" }, { $set: { email: "first@example.com" } });
+			expect(await ctx.db.test_people.findOne({ email: "x1@example.com" })).toBeNull();
+			expect(await ctx.db.test_people.findOne({ email: "first@example.com" })).toMatchObject({ _id: "x1", name: "Uno" });
+			await expect(ctx.db.test_people.updateOne({ _id: "x2" }, { $set: { email: "first@example.com", age: 9 } })).rejects.toBeInstanceOf(DuplicateKeyError);
+			expect(await ctx.db.test_people.findOne({ email: "x2@example.com" })).toMatchObject({ _id: "x2", age: 2 });
+			if (backend.name.startsWith("NeDB")) {
+				// NeDB updates many documents all or nothing: one keeping its email, one taking a taken one, neither changes.
+				await expect(ctx.db.test_people.updateMany({ _id: { $in: ["x1", "x2"] } }, { $set: { email: "first@example.com", age: 9 } })).rejects.toThrow();
+				expect((await ctx.db.test_people.find({ _id: { $in: ["x1", "x2"] } }, { sort: { _id: 1 } })).map(p => [p.email, p.age])).toEqual([
+					["first@example.com", 1],
+					["x2@example.com", 2],
+				]);
+				expect(await ctx.db.test_people.findOne({ email: "first@example.com" })).toMatchObject({ _id: "x1", age: 1 });
+			}
+			await ctx.db.test_people.updateMany({ _id: { $in: ["x1", "x2"] } }, { $inc: { age: 10 } });
+			expect((await ctx.db.test_people.find({ email: { $in: ["first@example.com", "x2@example.com"] } }, { sort: { age: 1 } })).map(p => p.age)).toEqual([
+				11, 12,
+			]);
+		});
+
 		it("updates one document atomically under a condition: 100 parallel reservations of 7 places", async () => {
 			await ctx.db.test_counters.insert({ _id: "places", used: 0 });
 			const results = await Promise.all(
