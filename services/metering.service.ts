@@ -402,12 +402,14 @@ const MeteringService = defineService<Self>({
 
 		/** Writes every sample waiting in memory into its hour; one flush at a time, each waits for the one before. */
 		async flush(this: Self) {
-			while (this.flushRunning) await this.flushRunning.catch(() => undefined);
+			while (this.flushRunning) await this.flushRunning;
 			if (!this.pending.size && !this.retry.length) return;
 			const run = this.writeHours([...this.retry.splice(0), ...this.pending.take()]);
-			this.flushRunning = run.finally(() => {
-				this.flushRunning = null;
-			});
+			// Waiters only need it over; the error goes to this caller.
+			this.flushRunning = run.then(
+				() => void (this.flushRunning = null),
+				() => void (this.flushRunning = null),
+			);
 			await run;
 		},
 

@@ -217,7 +217,8 @@ export class BatchLog {
 			await fsp.rename(tmp, join(dir, `ids-${n}-${newest}.log`));
 			await fsp.unlink(open);
 		});
-		this.compacting.catch(() => undefined);
+		// A compaction that failed leaves the open file as it was: the next start reads and compacts it.
+		this.compacting = this.compacting.catch(() => undefined);
 	}
 
 	private files(kind: "open" | "ids") {
