@@ -218,31 +218,30 @@ class FingerprintTable {
 		for (; slots[3 * i + 2] !== 0; i = (i + 1) & mask) {
 			if (slots[3 * i] === hi && slots[3 * i + 1] === lo && isIt(slots[3 * i + 2] - 1)) return true;
 		}
-		slots[3 * i] = hi;
-		slots[3 * i + 1] = lo;
-		slots[3 * i + 2] = batch + 1;
-		this.used++;
+		this.put(i, hi, lo, batch);
 		return false;
 	}
 
-	insert(hi: number, lo: number, batch: number) {
-		if (2 * (this.used + 1) > this.capacity) this.grow();
-		const mask = this.capacity - 1;
-		const slots = this.slots;
-		let i = lo & mask;
-		while (slots[3 * i + 2] !== 0) i = (i + 1) & mask;
-		slots[3 * i] = hi;
-		slots[3 * i + 1] = lo;
-		slots[3 * i + 2] = batch + 1;
+	private put(i: number, hi: number, lo: number, batch: number) {
+		this.slots[3 * i] = hi;
+		this.slots[3 * i + 1] = lo;
+		this.slots[3 * i + 2] = batch + 1;
 		this.used++;
 	}
 
+	/** Twice the slots, every fingerprint placed again (room is sure: no growing inside). */
 	private grow() {
 		const old = this.slots;
 		this.capacity *= 2;
 		this.slots = new Uint32Array(3 * this.capacity);
 		this.used = 0;
-		for (let i = 0; i < old.length; i += 3) if (old[i + 2] !== 0) this.insert(old[i], old[i + 1], old[i + 2] - 1);
+		const mask = this.capacity - 1;
+		for (let k = 0; k < old.length; k += 3) {
+			if (old[k + 2] === 0) continue;
+			let i = old[k + 1] & mask;
+			while (this.slots[3 * i + 2] !== 0) i = (i + 1) & mask;
+			this.put(i, old[k], old[k + 1], old[k + 2] - 1);
+		}
 	}
 }
 

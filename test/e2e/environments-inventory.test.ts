@@ -6,6 +6,7 @@ import type { Doc, Store } from "../../mixins/db.mixin";
 import { backfillRevisions, type EnvDoc, type InventoryStores } from "../../services/environments/store";
 import { waitUntil } from "../helpers/http";
 import { createAccount, startPlatform, type Platform } from "../helpers/platform";
+import type { InventoryRow } from "../../lib/usage-record";
 
 const ADMIN = { email: "root@example.com", password: "Inventory-adm1n-pass!" };
 const node = (over: Record<string, unknown> = {}) => ({ layer: "cp", type: "tomcat", reservedCloudlets: 1, scalingLimit: 4, ...over });
@@ -18,15 +19,7 @@ interface NodeView {
 	count: number;
 	nodeIds: string[];
 }
-interface Row {
-	envId: string;
-	name: string;
-	ownerId: string;
-	running: boolean;
-	subscription: boolean;
-	ssl: boolean;
-	nodes: { nodeId: string; layer: string; reservedCloudlets: number }[];
-}
+type Row = InventoryRow;
 
 describe("environments inventory across hours", () => {
 	let p: Platform;
