@@ -71,14 +71,13 @@ export const idempotency = collection({
 
 /**
  * BIL-2: one document per charged environment-hour (`_id` = `<envId>:<hour ms>`): the revision
- * rated, what the ledger was asked for, the entry still to post, and the rated line items that
+ * rated, what the ledger was asked for, the entry its last change asked for, and the rated line items that
  * the billing history shows (services/billing/charging.ts).
  */
 export const charges = collection({
 	name: "env_charges",
-	// Only high-cardinality keys (an hour's key would hold every environment of the hour), and
-	// `pendingKey` sparse: it exists only while an entry is still to post.
-	indexes: [{ field: "accountId" }, { field: "envId" }, { field: "pendingKey", sparse: true }],
+	// Only high-cardinality keys (an hour's key would hold every environment of the hour).
+	indexes: [{ field: "accountId" }, { field: "envId" }],
 	fields: {
 		envId: String,
 		accountId: String,
@@ -87,9 +86,9 @@ export const charges = collection({
 		rev: Number,
 		charged: Number,
 		entries: Number,
-		pendingKey: String,
-		pendingKind: String,
-		pendingAmount: Number,
+		lastKey: String,
+		lastKind: String,
+		lastAmount: Number,
 		trafficMB: Number,
 		rated: {},
 		createdAt: Date,

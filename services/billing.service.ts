@@ -141,13 +141,15 @@ const BillingService = defineService<Self>({
 	mixins: [createDbMixin([ledger, balances, idempotency, charges, tariffs, pricingModels, priceSnapshots]), createJobsMixin("billing")],
 
 	jobs: {
-		/** BIL-2: entries left pending by a crash or a lost request are applied, oldest first per account. */
+		/**
+		 * BIL-2: entries left pending by a crash or a lost request are applied, oldest first per
+		 * account. (A charge whose entry a crash left unposted is posted when its record is
+		 * delivered again: the stream acknowledges only committed charges.)
+		 */
 		"recover-ledger": {
 			cron: "* * * * *",
 			async handler(this: Self) {
-				// Charges a crash left with an entry to post are posted (BIL-2), then the ledger settles.
-				const charged = await this.charger.recover();
-				return charged + (await this.ledger.recover(RECOVER_AFTER_MS));
+				return this.ledger.recover(RECOVER_AFTER_MS);
 			},
 		},
 		/**
@@ -605,6 +607,7 @@ const BillingService = defineService<Self>({
 				const { entry } = await this.ledger.post({ ...e });
 				if (entry.state === "refused") throw new Error(`Ledger refused charge ${e.key}`);
 			},
+			async key => ((await this.db.ledger.findOne({ key }))?.state ?? "pending") !== "pending",
 			accountId => this.termsOf(accountId),
 			id => this.priceBook.pricesById(id),
 		);

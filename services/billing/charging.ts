@@ -4,16 +4,17 @@
 //
 // Each environment-hour has one charge document (`_id` = `<envId>:<hour>`) holding the revision
 // it was rated at, what the ledger has been asked for so far (`charged`), and the ledger entry
-// still to post (`pendingKey`). Charging a record:
-//   0. a pending entry left by a crash is posted first (the ledger's key makes that idempotent);
-//   1. a record at or below the document's revision is old news: nothing to do;
-//   2. the record is rated; the difference to `charged` is written to the document as the pending
-//      entry with ONE conditional update (on the revision read, no pending entry) — a concurrent
-//      charge of the same hour loses this race and starts again from the new state;
-//   3. the ledger entry is posted under the key `charge:<envId>:<hour>:<rev>`, then the pending
-//      mark is cleared.
-// A crash after 2 leaves the pending entry, which step 0 of the next delivery (or the recovery
-// job) posts; the ledger key makes a second post a replay. So Σ ledger for the hour = `charged`.
+// its last change asked for (`lastKey`). Charging a record:
+//   0. the last entry asked for is posted if the ledger does not hold it yet (its key makes that
+//      idempotent) — a crash between 2 and 3 below left it unposted;
+//   1. a record at or below the document's revision is old news: nothing more to do;
+//   2. the record is rated; the difference to `charged` is written to the document, with the key
+//      of its entry, in ONE conditional write (an insert, or an update on the revision read) — a
+//      concurrent charge of the same hour loses this race and starts again from the new state;
+//   3. the ledger entry is posted under the key `charge:<envId>:<hour>:<rev>`.
+// The stream acknowledges a record only once this has returned: a crash between 2 and 3 means
+// the record (or a later revision of the hour) is delivered again, and its step 0 posts the
+// entry. So Σ ledger for the hour = `charged`, with one write to the document per change.
 import Big from "big.js";
 import { DuplicateKeyError, type Doc, type Store } from "../../mixins/db.mixin";
 import { now } from "../../lib/clock";
@@ -31,14 +32,14 @@ export interface ChargeDoc extends Doc {
 	rev: number;
 	running: boolean;
 	subscription: boolean;
-	/** Σ of the amounts (positive = taken) asked of the ledger for this hour, pending one included */
+	/** Σ of the amounts (positive = taken) asked of the ledger for this hour, the last one included */
 	charged: Micros;
 	/** ledger entries asked for */
 	entries: number;
-	/** the entry still to post (absent when none: a sparse index holds only these), its kind and amount taken */
-	pendingKey?: string;
-	pendingKind: "charge" | "correction";
-	pendingAmount: Micros;
+	/** the entry the last change asked for ("" when it asked for none), its kind and the amount taken */
+	lastKey: string;
+	lastKind: "charge" | "correction";
+	lastAmount: Micros;
 	/** external traffic of the hour (DSC-2: next month's traffic tier) */
 	trafficMB: number;
 	/** the price list the hour was rated with */
@@ -77,6 +78,8 @@ export class Charger {
 	constructor(
 		private charges: Store<ChargeDoc>,
 		private post: (entry: LedgerPost) => Promise<void>,
+		/** whether the ledger holds the entry of this key, applied or refused (a cheap read; false sends it to `post`) */
+		private posted: (key: string) => Promise<boolean>,
 		private termsOf: (accountId: string) => Promise<AccountTerms>,
 		private pricesById: (id: string) => Promise<PriceList>,
 	) {}
@@ -85,8 +88,8 @@ export class Charger {
 	async chargeEnvironmentHour(record: UsageRecord): Promise<ChargeOutcome> {
 		const id = `${record.envId}:${record.hour}`;
 		for (let attempt = 1; attempt <= 50; attempt++) {
-			let doc = await this.charges.findById(id);
-			if (doc?.pendingKey) doc = await this.finishPending(doc);
+			const doc = await this.charges.findById(id);
+			if (doc?.lastKey) await this.ensurePosted(doc);
 			if (doc && doc.rev >= record.rev) return "old";
 			// Past hours stay with the account that owned the environment then (ENV-3: future charges go to the new owner).
 			const accountId = doc?.accountId ?? record.ownerId;
@@ -118,16 +121,16 @@ export class Charger {
 			const diff = rated.total - (doc?.charged ?? 0);
 			const entries = doc?.entries ?? 0;
 			const kind = entries === 0 ? "charge" : "correction";
-			const key = diff !== 0 ? `charge:${record.envId}:${record.hour}:${record.rev}` : undefined;
+			const key = diff !== 0 ? `charge:${record.envId}:${record.hour}:${record.rev}` : "";
 			const set = {
 				rev: record.rev,
 				running: record.running,
 				subscription: record.subscription,
 				charged: rated.total,
 				entries: entries + (diff !== 0 ? 1 : 0),
-				...(key ? { pendingKey: key } : {}),
-				pendingKind: kind,
-				pendingAmount: diff,
+				lastKey: key,
+				lastKind: kind,
+				lastAmount: diff,
 				pricesId,
 				trafficMB: record.running ? record.nodes.reduce((a, n) => a + n.trafficInMB + n.trafficOutMB, 0) : 0,
 				rated,
@@ -142,38 +145,33 @@ export class Charger {
 					saved = null;
 				}
 			} else {
-				saved = await this.charges.updateOne({ _id: id, rev: doc.rev, pendingKey: { $exists: false } }, { $set: { ...set, name: record.name } });
+				saved = await this.charges.updateOne({ _id: id, rev: doc.rev }, { $set: { ...set, name: record.name } });
 			}
 			if (!saved) continue; // another delivery of this hour moved first: look again
 			if (!key) return "unchanged";
-			await this.finishPending(saved);
+			await this.postLast(saved);
 			return kind === "charge" ? "charged" : "corrected";
 		}
 		throw new Error(`Environment-hour ${id} kept changing while being charged`);
 	}
 
-	/** Posts the document's pending entry (a replay if it was posted already) and clears the mark. */
-	async finishPending(doc: ChargeDoc): Promise<ChargeDoc> {
+	/** Step 0: the document's last entry, posted unless the ledger holds it already. */
+	private async ensurePosted(doc: ChargeDoc): Promise<void> {
+		if (!(await this.posted(doc.lastKey))) await this.postLast(doc);
+	}
+
+	/** Posts the entry the document's last change asked for (a replay if it was posted already). */
+	private async postLast(doc: ChargeDoc): Promise<void> {
 		const hour = new Date(doc.hour).toISOString().slice(0, 13).replace("T", " ");
 		await this.post({
 			accountId: doc.accountId,
-			key: doc.pendingKey as string,
-			kind: doc.pendingKind,
-			amount: -doc.pendingAmount,
+			key: doc.lastKey,
+			kind: doc.lastKind,
+			amount: -doc.lastAmount,
 			envId: doc.envId,
-			description: `${doc.pendingKind === "charge" ? "Usage" : "Usage correction"}: ${doc.name}, ${hour}:00 UTC`,
+			description: `${doc.lastKind === "charge" ? "Usage" : "Usage correction"}: ${doc.name}, ${hour}:00 UTC`,
 			mainFirst: (await this.termsOf(doc.accountId)).mainFirst,
 		});
-		return (
-			(await this.charges.updateOne({ _id: doc._id, pendingKey: doc.pendingKey }, { $unset: { pendingKey: true } })) ?? (await this.charges.findById(doc._id))!
-		);
-	}
-
-	/** Charge documents a crash left with an entry to post (the recovery job). */
-	async recover(limit = 1000): Promise<number> {
-		const pending = await this.charges.find({ pendingKey: { $gt: "" }, updatedAt: { $lt: new Date(now().getTime() - 10_000) } }, { limit });
-		for (const doc of pending) await this.finishPending(doc);
-		return pending.length;
 	}
 
 	/** DSC-2: the environment's external traffic in the calendar month before the hour's, in GB. */
