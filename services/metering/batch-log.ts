@@ -33,19 +33,19 @@ export interface LogRecord {
 	rows?: Buffer;
 }
 
-function encodeRecord(kind: number, r: LogRecord): Buffer {
+/** A record as the parts to write: its head (header, batch id, ids), then its rows as they are, not copied. */
+function encodeRecord(kind: number, r: LogRecord): Buffer[] {
 	const rows = kind === OPEN && r.rows ? r.rows : null;
-	const total = HEADER + r.batch.length + r.ids.length + (rows?.length ?? 0);
-	const buf = Buffer.allocUnsafe(total);
-	buf.writeUInt32LE(total - 4, 0);
+	const head = HEADER + r.batch.length + r.ids.length;
+	const buf = Buffer.allocUnsafe(head);
+	buf.writeUInt32LE(head + (rows?.length ?? 0) - 4, 0);
 	buf.writeUInt8(kind, 4);
 	buf.writeDoubleLE(r.createdAt, 5);
 	buf.writeUInt16LE(r.batch.length, 13);
 	buf.writeUInt32LE(r.ids.length, 15);
-	let at = HEADER + buf.write(r.batch, HEADER, "latin1");
-	at += buf.write(r.ids, at, "latin1");
-	rows?.copy(buf, at);
-	return buf;
+	const at = HEADER + buf.write(r.batch, HEADER, "latin1");
+	buf.write(r.ids, at, "latin1");
+	return rows ? [buf, rows] : [buf];
 }
 
 /** The whole records of a file, and how many bytes they fill (a record cut short by a crash is left out). */
@@ -70,7 +70,7 @@ function decodeRecords(buf: Buffer): { records: LogRecord[]; length: number } {
 }
 
 interface Waiting {
-	buf: Buffer;
+	parts: Buffer[];
 	batch: string;
 	resolve(): void;
 	reject(err: unknown): void;
@@ -127,10 +127,10 @@ export class BatchLog {
 
 	/** Appends one batch; resolves once it is written. */
 	append(r: LogRecord): Promise<void> {
-		const buf = encodeRecord(OPEN, r);
+		const parts = encodeRecord(OPEN, r);
 		if (!this.dir) return Promise.resolve();
 		return new Promise((resolve, reject) => {
-			this.waiting.push({ buf, batch: r.batch, resolve, reject });
+			this.waiting.push({ parts, batch: r.batch, resolve, reject });
 			if (!this.writing) void this.drain();
 		});
 	}
@@ -177,9 +177,9 @@ export class BatchLog {
 					}
 					await writeAll(
 						this.fd!,
-						batch.map(w => w.buf),
+						batch.flatMap(w => w.parts),
 					);
-					this.size += batch.reduce((a, w) => a + w.buf.length, 0);
+					this.size += batch.reduce((a, w) => a + w.parts.reduce((b, p) => b + p.length, 0), 0);
 					for (const w of batch) w.resolve();
 				} catch (err) {
 					for (const w of batch) {
@@ -213,7 +213,7 @@ export class BatchLog {
 			const { records } = decodeRecords(await fsp.readFile(open));
 			const newest = records.reduce((a, r) => Math.max(a, r.createdAt), 0);
 			const tmp = join(dir, `ids-${n}-${newest}.tmp`);
-			await fsp.writeFile(tmp, Buffer.concat(records.map(r => encodeRecord(IDS, r))));
+			await fsp.writeFile(tmp, Buffer.concat(records.flatMap(r => encodeRecord(IDS, r))));
 			await fsp.rename(tmp, join(dir, `ids-${n}-${newest}.log`));
 			await fsp.unlink(open);
 		});

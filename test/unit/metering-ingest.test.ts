@@ -143,7 +143,7 @@ describe("the memory of ids", () => {
 	});
 
 	it("tells apart ids that share a fingerprint", () => {
-		const m = new SampleIdMemory(36 * DAY, 12 * DAY, (_id, out) => out.fill(42));
+		const m = new SampleIdMemory(36 * DAY, 12 * DAY, (_id, out, at) => out.fill(42, at, at + 2));
 		expect(m.take(ids(0, 50), 0).positions.length).toBe(50);
 		expect(m.take([...ids(40, 20), "id-70", "id-70"], 1).positions).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
 	});
