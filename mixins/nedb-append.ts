@@ -51,8 +51,13 @@ function append(filename: string, data: string, mode?: number) {
 		fd = openSync(filename, "a", mode);
 		descriptors.set(filename, fd);
 	}
+	// The string as it is (no Buffer made for each line); a short write, which a regular file
+	// hardly ever does, goes on with the bytes left.
+	const written = writeSync(fd, data, null, "utf8");
+	const length = Buffer.byteLength(data, "utf8");
+	if (written === length) return;
 	const bytes = Buffer.from(data, "utf8");
-	for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at, bytes.length - at);
+	for (let at = written; at < length;) at += writeSync(fd, bytes, at, length - at);
 }
 
 export function installNeDbAppendHandles() {
