@@ -12,8 +12,8 @@ import { mkdirSync } from "fs";
 import { join, resolve } from "path";
 import type { ServiceSchema, Service } from "moleculer";
 import type { CollectionSpec } from "../models/collection";
-import { envString } from "../lib/config";
-import { installNeDbAppendHandles, releaseNeDbAppendHandle } from "./nedb-append";
+import { envInt, envString } from "../lib/config";
+import { compactWhenGrown, installNeDbAppendHandles, releaseNeDbAppendHandle } from "./nedb-append";
 import { installNeDbIndexSwap } from "./nedb-index";
 
 // moleculer-db ships no type declarations for its MemoryAdapter.
@@ -290,7 +290,7 @@ function openCollection(service: Service, spec: CollectionSpec): Opened {
 	return { spec, adapter, store: new NeDbStore(spec.name, adapter) };
 }
 
-async function connect(o: Opened) {
+async function connect(service: Service, o: Opened) {
 	await o.adapter.connect();
 	if (storageMode() === "mongo") {
 		await o.adapter.model.createIndexes();
@@ -303,6 +303,16 @@ async function connect(o: Opened) {
 			sparse: !!ix.sparse,
 			...(ix.expireAfterSeconds !== undefined ? { expireAfterSeconds: ix.expireAfterSeconds } : {}),
 		});
+	}
+	// A file grows by a line per update: rewritten once it has grown by its size (nedb-append.ts).
+	if (storageMode() === "files") {
+		const db = o.adapter.db;
+		compactWhenGrown(
+			db.filename,
+			() => db.compactDatafileAsync(),
+			envInt("NEDB_COMPACT_MIN_BYTES", 8 << 20),
+			err => service.logger.warn(`Rewriting ${db.filename} to the size of its data failed; tried again later`, err),
+		);
 	}
 }
 
@@ -319,8 +329,8 @@ async function disconnect(o: Opened) {
 	}
 	// Rewrite the append-only file so it stays the size of the data.
 	if (storageMode() === "files") {
-		await o.adapter.db.compactDatafileAsync();
 		await releaseNeDbAppendHandle(o.adapter.db.filename);
+		await o.adapter.db.compactDatafileAsync();
 	}
 }
 
@@ -344,7 +354,7 @@ export function createDbMixin(collections: CollectionSpec[]): Partial<ServiceSch
 		},
 		async started(this: Service) {
 			for (const o of collections.map(spec => findOpened(this, spec))) {
-				await connect(o);
+				await connect(this, o);
 				if (storageMode() === "mongo") mongoUsers++;
 			}
 		},

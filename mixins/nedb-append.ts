@@ -13,10 +13,61 @@
 // `{"$$date": ms}` through `toJSON`, set for the one synchronous call. The replacer's other work,
 // refusing field names that start with `$` or hold a dot, NeDB already does on every insert and
 // update (`checkObject`) before anything is serialised. The text is the same, byte for byte.
-import { closeSync, openSync, writeSync } from "fs";
+//
+// And it keeps each file near the size of its data. NeDB appends a whole new line for every
+// update and rewrites the file only when loading or when asked to compact: a long-running platform
+// (metering's hours are updated every few seconds) would grow its files, and the time and memory
+// a restart takes to read them, without end. A file registered with `compactWhenGrown` is
+// rewritten once what was appended since it was last written whole exceeds its size then (and a
+// minimum): at most about twice its data, and each byte written costs at most one more rewrite.
+import { closeSync, openSync, statSync, writeSync } from "fs";
 
 const descriptors = new Map<string, number>();
 let installed = false;
+
+interface Growth {
+	/** bytes appended since the file was last written whole */
+	appended: number;
+	/** a rewrite starts past this many */
+	limit: number;
+	minBytes: number;
+	rewriting: boolean;
+	rewrite: () => Promise<void>;
+	onError: (err: unknown) => void;
+}
+const growth = new Map<string, Growth>();
+
+function sizeOf(filename: string): number {
+	try {
+		return statSync(filename).size;
+	} catch {
+		return 0;
+	}
+}
+
+/**
+ * Rewrites `filename` (with `rewrite`, NeDB's compaction) whenever what was appended to it since
+ * it was last written whole exceeds both its size then and `minBytes`. Register it once loaded.
+ */
+export function compactWhenGrown(filename: string, rewrite: () => Promise<void>, minBytes: number, onError: (err: unknown) => void) {
+	growth.set(filename, { appended: 0, limit: Math.max(minBytes, sizeOf(filename)), minBytes, rewriting: false, rewrite, onError });
+}
+
+function grew(filename: string, bytes: number) {
+	const g = growth.get(filename);
+	if (!g) return;
+	g.appended += bytes;
+	if (g.appended <= g.limit || g.rewriting) return;
+	g.rewriting = true;
+	// Queued behind the operation appending now (NeDB runs a datastore's operations one at a time).
+	g.rewrite()
+		.catch(g.onError) // tried again after as many bytes more
+		.finally(() => {
+			g.rewriting = false;
+			g.appended = 0;
+			g.limit = Math.max(g.minBytes, sizeOf(filename));
+		});
+}
 
 function release(filename: string) {
 	const fd = descriptors.get(filename);
@@ -55,9 +106,11 @@ function append(filename: string, data: string, mode?: number) {
 	// hardly ever does, goes on with the bytes left.
 	const written = writeSync(fd, data, null, "utf8");
 	const length = Buffer.byteLength(data, "utf8");
-	if (written === length) return;
-	const bytes = Buffer.from(data, "utf8");
-	for (let at = written; at < length;) at += writeSync(fd, bytes, at, length - at);
+	if (written < length) {
+		const bytes = Buffer.from(data, "utf8");
+		for (let at = written; at < length;) at += writeSync(fd, bytes, at, length - at);
+	}
+	grew(filename, length);
 }
 
 export function installNeDbAppendHandles() {
@@ -78,7 +131,8 @@ export function installNeDbAppendHandles() {
 	}
 }
 
-/** Closes the append descriptor of a data file (a service stopping). */
+/** Closes the append descriptor of a data file, which is no longer watched for growth (a service stopping). */
 export async function releaseNeDbAppendHandle(filename: string): Promise<void> {
+	growth.delete(filename);
 	release(filename);
 }

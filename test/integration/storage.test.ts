@@ -1,13 +1,14 @@
 // The portable Store (mixins/db.mixin.ts) behaves the same on every backend: NeDB in memory, NeDB
 // files under DATA_DIR, and MongoDB when MONGO_URI or MONGOMS_SYSTEM_BINARY is set (otherwise that
 // leg is reported as skipped, with the reason). Also the job leases built on it.
-import { mkdtempSync, rmSync } from "fs";
+import { mkdtempSync, rmSync, statSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { ServiceBroker } from "moleculer";
 import { createDbMixin, DuplicateKeyError, bumpCounter, type Store } from "../../mixins/db.mixin";
 import { createJobsMixin } from "../../mixins/jobs.mixin";
 import { collection } from "../../models/collection";
+import { waitUntil } from "../helpers/http";
 
 const people = collection({
 	name: "test_people",
@@ -225,6 +226,30 @@ describe.each(backends.map(b => [b.name, b] as const))("Store on %s", (_name, ba
 				expect(await ctx.db.test_people.findById("p1")).toMatchObject({ email: "a@example.com" });
 				expect((await ctx.db.test_counters.findById("places"))!.used).toBe(7);
 				await expect(ctx.db.test_people.insert({ _id: "p9", email: "a@example.com" })).rejects.toBeInstanceOf(DuplicateKeyError);
+			});
+
+			it("keeps a data file near the size of its data while one document is updated again and again", async () => {
+				await ctx.broker.stop();
+				process.env.NEDB_COMPACT_MIN_BYTES = "20000";
+				try {
+					ctx = await openBroker(env);
+					const file = join(env.DATA_DIR, "test_counters.db");
+					const note = "x".repeat(1000);
+					let largest = 0;
+					for (let i = 1; i <= 400; i++) {
+						await ctx.db.test_counters.updateOne({ _id: "busy" }, { $set: { note, i } }, { upsert: true });
+						largest = Math.max(largest, statSync(file).size);
+					}
+					// 400 lines of ~1 KB were appended; the file was rewritten whenever it had grown by 20 KB.
+					expect(largest).toBeLessThan(60_000);
+					await waitUntil(async () => statSync(file).size < 25_000);
+					await ctx.broker.stop();
+					ctx = await openBroker(env);
+					expect(await ctx.db.test_counters.findById("busy")).toMatchObject({ i: 400, note });
+					expect((await ctx.db.test_counters.findById("places"))!.used).toBe(7);
+				} finally {
+					delete process.env.NEDB_COMPACT_MIN_BYTES;
+				}
 			});
 		}
 	});
