@@ -26,7 +26,7 @@ export const ingestBatches = collection({
 /**
  * MTR-2: one document per environment and UTC hour (`_id` = `<envId>:<hour ms>`):
  * - `nodes`: the hour's bucket of each node (peak RAM, CPU sum and count, peak disk, traffic),
- *   keyed by node id, and `batches`, the ingestion batches it took (as keys);
+ *   keyed by node id, and `batches`, the ingestion batches it took that may still be folded again (as keys);
  * - once the hour is closed, its `inventory` (environments.inventory);
  * - `touches`, counting every change, and `dirty` (true, or absent) until the record for the
  *   latest touch is built;

@@ -13,7 +13,9 @@
 //              atomic update that also records their batches, so an hour never takes a batch
 //              twice; then the batches are done. A batch a crash left undone is folded again
 //              from what it stored: from the log at start, or by the close-hours job (replicas).
-//              Every environment-hour touched is marked dirty.
+//              Every environment-hour touched is marked dirty. The key of a batch that can never
+//              be folded again (log file compacted, document closed) leaves the hour at its next
+//              write, so a busy hour does not carry thousands of them.
 //   close    — after an hour's grace period, the hour's inventory (environments.inventory) is
 //              joined to its buckets: one record per environment-hour, built for the latest
 //              touch with one conditional update (a sample arriving meanwhile makes it dirty
@@ -36,7 +38,7 @@ import { createJobsMixin } from "../mixins/jobs.mixin";
 import { envHours, ingestBatches, meteringState, samples } from "../models/metering";
 import { buildRecord, type Inventory } from "./metering/env-hours";
 import { BatchLog } from "./metering/batch-log";
-import { decodeRows, encodeRows, foldBatch, PendingHours, SampleIdMemory, type NodeBucket, type PendingHour } from "./metering/pending";
+import { decodeRows, encodeRows, foldBatch, PendingHours, RetiredBatchKeys, SampleIdMemory, type NodeBucket, type PendingHour } from "./metering/pending";
 import { checkSample, isRejection, MAX_AGE_MS, MAX_BATCH, type Rejection, type Sample } from "./metering/samples";
 
 /** A sample's id, claimed by the batch that stored it first (replicas sharing the store). */
@@ -59,7 +61,7 @@ interface EnvHourDoc extends Doc {
 	envId: string;
 	hour: number;
 	nodes?: Record<string, NodeBucket>;
-	/** the ingestion batches the hour took, as keys (a map, not a list: see addToHour) */
+	/** the ingestion batches the hour took that may still be folded again, as keys (a map, not a list: see addToHour) */
 	batches?: Record<string, 1>;
 	closed?: boolean;
 	dirty?: true;
@@ -98,6 +100,8 @@ type Self = Service & {
 	inFlight: Set<string>;
 	/** hours whose write failed (this process owns the store), written again as they were */
 	retry: PendingHour[];
+	/** the batch keys written into hours here that their next write may drop */
+	retiredKeys: RetiredBatchKeys;
 	flushTimer: NodeJS.Timeout | null;
 	flushRunning: Promise<void> | null;
 	knownNodes(ctx: Context, samples: Sample[]): Promise<Uint8Array>;
@@ -107,7 +111,7 @@ type Self = Service & {
 	flush(): Promise<void>;
 	writeHours(hours: PendingHour[]): Promise<void>;
 	fold(batch: string, samples: Sample[]): Promise<void>;
-	addToHour(batches: string[], envId: string, hour: number, nodes: Map<string, NodeBucket>): Promise<void>;
+	addToHour(batches: string[], envId: string, hour: number, nodes: Map<string, NodeBucket>, drop?: string[]): Promise<void>;
 	refoldHour(batches: string[], envId: string, hour: number): Promise<void>;
 	claimedSamples(b: BatchDoc): Promise<Sample[]>;
 	replayLog(): Promise<void>;
@@ -165,6 +169,7 @@ const MeteringService = defineService<Self>({
 			async handler(this: Self, ctx: Context) {
 				await this.flush();
 				this.idMemory.expire(now().getTime());
+				this.retiredKeys.expire(now().getTime(), 2 * HOUR_MS);
 				await this.log?.expire(now().getTime(), SAMPLE_MEMORY_MS);
 				await this.recoverBatches();
 				const closed = await this.closeHours(ctx);
@@ -413,16 +418,25 @@ const MeteringService = defineService<Self>({
 			await run;
 		},
 
-		/** Each hour takes its waiting samples in one update; then their batches are no longer open. */
+		/**
+		 * Each hour takes its waiting samples in one update (dropping the keys of batches retired
+		 * since it was last written here); then their batches are no longer open.
+		 */
 		async writeHours(this: Self, hours: PendingHour[]) {
 			const batches = [...new Set(hours.flatMap(h => h.batches))];
+			const write = async (h: PendingHour) => {
+				const id = envHourId(h.envId, h.hour);
+				const drop = this.retiredKeys.droppable(id);
+				await this.addToHour(h.batches, h.envId, h.hour, h.nodes, drop);
+				this.retiredKeys.wrote(id, h.hour, h.batches, drop);
+			};
 			if (this.log) {
 				// Only this process writes these hours, so an hour that failed is tried again with the same batches.
 				const failed: PendingHour[] = [];
 				let error: unknown;
 				await Promise.all(
 					hours.map(h =>
-						this.addToHour(h.batches, h.envId, h.hour, h.nodes).catch(err => {
+						write(h).catch(err => {
 							failed.push(h);
 							error = err;
 						}),
@@ -438,13 +452,15 @@ const MeteringService = defineService<Self>({
 			try {
 				await Promise.all(
 					hours.map(h =>
-						this.addToHour(h.batches, h.envId, h.hour, h.nodes).catch(err => {
+						write(h).catch(err => {
 							if (!(err instanceof PartlyTaken)) throw err;
 							return this.refoldHour(h.batches, h.envId, h.hour);
 						}),
 					),
 				);
 				await this.db.ingest_batches.updateMany({ _id: { $in: batches }, open: true }, { $unset: { open: true, rows: true } });
+				// Closed: no recovery folds them again.
+				this.retiredKeys.retire(batches, now().getTime());
 			} finally {
 				// Done, or left open for the close-hours job to fold again.
 				for (const b of batches) this.inFlight.delete(b);
@@ -463,9 +479,10 @@ const MeteringService = defineService<Self>({
 		 * of them already (a refold) is left alone; one that took some (a replica's recovery raced
 		 * us) throws PartlyTaken. Portability: the batches taken are keys of a map, because
 		 * `$ne`/`$nin` on an array mean "no element" on MongoDB but "some element" on NeDB; and no
-		 * upsert, which NeDB would build from the condition.
+		 * upsert, which NeDB would build from the condition. `drop`: keys of retired batches to remove
+		 * (RetiredBatchKeys), in the same update.
 		 */
-		async addToHour(this: Self, batches: string[], envId: string, hour: number, nodes: Map<string, NodeBucket>) {
+		async addToHour(this: Self, batches: string[], envId: string, hour: number, nodes: Map<string, NodeBucket>, drop: string[] = []) {
 			const _id = envHourId(envId, hour);
 			const notTaken: Record<string, unknown> = { _id };
 			const $max: Record<string, number> = {};
@@ -475,6 +492,8 @@ const MeteringService = defineService<Self>({
 				notTaken[`batches.${b}`] = { $exists: false };
 				$set[`batches.${b}`] = 1;
 			}
+			const $unset: Record<string, true> = {};
+			for (const b of drop) $unset[`batches.${b}`] = true;
 			for (const [nodeId, d] of nodes) {
 				const at = `nodes.${nodeId}.`;
 				$max[at + "peakRamMiB"] = d.peakRamMiB;
@@ -486,7 +505,7 @@ const MeteringService = defineService<Self>({
 				$inc[at + "samples"] = d.samples;
 			}
 			for (let attempt = 1; attempt <= 10; attempt++) {
-				if (await this.db.env_hours.updateOne(notTaken, { $max, $inc, $set })) return;
+				if (await this.db.env_hours.updateOne(notTaken, drop.length ? { $max, $inc, $set, $unset } : { $max, $inc, $set })) return;
 				const existing = await this.db.env_hours.findById(_id);
 				if (existing) {
 					const taken = batches.filter(b => existing.batches?.[b]).length;
@@ -659,6 +678,7 @@ const MeteringService = defineService<Self>({
 		this.pending = new PendingHours();
 		this.inFlight = new Set();
 		this.retry = [];
+		this.retiredKeys = new RetiredBatchKeys();
 		this.log = null;
 		this.flushTimer = null;
 		this.flushRunning = null;
@@ -667,6 +687,7 @@ const MeteringService = defineService<Self>({
 	async started(this: Self) {
 		if (this.ownsStore) {
 			this.log = new BatchLog(storageMode() === "files" ? join(dataDir(), "metering-log") : null);
+			this.log.onRetired(batches => this.retiredKeys.retire(batches, now().getTime()));
 			await this.replayLog();
 		}
 		if (usageStreamMode() === "jetstream") {

@@ -86,12 +86,21 @@ export class BatchLog {
 	private waiting: Waiting[] = [];
 	private writing = false;
 	private compacting: Promise<void> = Promise.resolve();
+	private retired: (batches: string[]) => void = () => undefined;
 
 	/** `dir` null: kept in memory only (DATA_DIR=":memory:", tests), nothing written. */
 	constructor(
 		private dir: string | null,
 		private fileBytes = 16 * 1024 * 1024,
 	) {}
+
+	/**
+	 * Tells which batches can never be folded again: their file was compacted (no start reads
+	 * their samples again), or at once when nothing is written.
+	 */
+	onRetired(listener: (batches: string[]) => void) {
+		this.retired = listener;
+	}
 
 	/**
 	 * What the files hold, read once at start, before any append: the ids of every batch (oldest
@@ -137,6 +146,7 @@ export class BatchLog {
 
 	/** These batches are in their hours: a full file with nothing open left is compacted. */
 	done(batches: Iterable<string>) {
+		if (!this.dir) return this.retired([...batches]);
 		for (const b of batches) {
 			const n = this.fileOf.get(b);
 			if (n === undefined) continue;
@@ -216,6 +226,7 @@ export class BatchLog {
 			await fsp.writeFile(tmp, Buffer.concat(records.flatMap(r => encodeRecord(IDS, r))));
 			await fsp.rename(tmp, join(dir, `ids-${n}-${newest}.log`));
 			await fsp.unlink(open);
+			this.retired(records.map(r => r.batch));
 		});
 		// A compaction that failed leaves the open file as it was: the next start reads and compacts it.
 		this.compacting = this.compacting.catch(() => undefined);

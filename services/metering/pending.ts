@@ -5,9 +5,10 @@
 //   again from there.
 // - `PendingHours`: samples folded into environment-hour buckets that are not written yet. Each
 //   hour remembers the batches it holds, so one write per hour takes many batches at once.
+// - `RetiredBatchKeys`: which batches an hour's document may stop recording.
 // - `SampleIdMemory`: the ids of the samples accepted in the last 36 days, when this process
 //   alone owns metering's store (NeDB): a resent sample is recognised without a store lookup.
-import { hourOf } from "../../lib/usage-record";
+import { HOUR_MS, hourOf } from "../../lib/usage-record";
 import type { Bucket } from "./env-hours";
 import type { Sample } from "./samples";
 
@@ -163,6 +164,43 @@ export function foldBatch(batch: string, samples: Sample[]): PendingHour[] {
 	const p = new PendingHours();
 	p.add(batch, samples);
 	return p.take();
+}
+
+/* ---- batch keys an hour no longer needs ---- */
+
+/**
+ * An environment-hour records the batches it took, so that a batch folded again (after a crash)
+ * is skipped. Once a batch can never be folded again — retired: its log file compacted, or its
+ * document closed — its key is dead weight that every later write of the hour would copy (a busy
+ * hour takes thousands of batches). This remembers, per hour, the batches written into it here,
+ * and hands back the retired ones for its next write to drop. Dropping only retired keys is what
+ * keeps it safe; a key left in place (after a restart, or an hour not written again) only costs room.
+ */
+export class RetiredBatchKeys {
+	private written = new Map<string, { hour: number; batches: string[] }>();
+	private retiredAt = new Map<string, number>();
+
+	retire(batches: Iterable<string>, atMs: number) {
+		for (const b of batches) this.retiredAt.set(b, atMs);
+	}
+
+	/** The keys the hour `id` may drop at its next write. */
+	droppable(id: string): string[] {
+		return this.written.get(id)?.batches.filter(b => this.retiredAt.has(b)) ?? [];
+	}
+
+	/** The hour `id` now holds `batches` too, and no longer `dropped`. */
+	wrote(id: string, hour: number, batches: string[], dropped: string[]) {
+		const gone = new Set(dropped);
+		const kept = this.written.get(id)?.batches.filter(b => !gone.has(b)) ?? [];
+		this.written.set(id, { hour, batches: [...kept, ...batches] });
+	}
+
+	/** Forgets the hours that ended, and the retirements made, more than `keepMs` ago. */
+	expire(nowMs: number, keepMs: number) {
+		for (const [id, w] of this.written) if (w.hour + HOUR_MS + keepMs <= nowMs) this.written.delete(id);
+		for (const [b, at] of this.retiredAt) if (at + keepMs <= nowMs) this.retiredAt.delete(b);
+	}
 }
 
 /* ---- the ids seen ---- */

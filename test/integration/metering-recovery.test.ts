@@ -20,6 +20,7 @@ interface MeteringInternals {
 	db: {
 		ingest_batches: { insert(d: object): Promise<unknown>; findById(id: string): Promise<{ open?: boolean } | null> };
 		samples: { insertMany(d: object[]): Promise<number[]> };
+		env_hours: { findById(id: string): Promise<{ batches?: Record<string, 1> } | null> };
 	};
 	fold(batch: string, samples: Sample[]): Promise<void>;
 	addToHour(batches: string[], envId: string, hour: number, nodes: Map<string, NodeBucket>): Promise<void>;
@@ -36,12 +37,8 @@ async function start(dataDir: string) {
 	return { p, admin, m: p.broker.getLocalService("metering") as unknown as MeteringInternals };
 }
 
-async function newEnv(p: Platform, admin: string) {
-	const r = await p.http.post(
-		"/environments",
-		{ name: "recovered", nodes: [{ layer: "cp", type: "x", reservedCloudlets: 1, scalingLimit: 4 }] },
-		{ token: admin },
-	);
+async function newEnv(p: Platform, admin: string, name = "recovered") {
+	const r = await p.http.post("/environments", { name, nodes: [{ layer: "cp", type: "x", reservedCloudlets: 1, scalingLimit: 4 }] }, { token: admin });
 	return r.body as { id: string; nodes: { nodeIds: string[] }[] };
 }
 
@@ -187,5 +184,29 @@ describe("metering replicas sharing a store recover the batches a crash left ope
 		expect((await m.db.ingest_batches.findById("raced-2"))?.open).toBeUndefined();
 		await m.writeHours(pending.take()); // nothing left
 		expect(await samplesInHour(p, admin, envId)).toBe(8);
+	});
+});
+
+describe.each([
+	["owns its store", ":memory:"],
+	["shares a store with replicas", ":memory:shared"],
+])("metering that %s", (_name, dataDir) => {
+	it("drops from an hour the keys of batches that can never be folded again, at the hour's next write", async () => {
+		const { p, admin, m } = await start(dataDir);
+		try {
+			const env = await newEnv(p, admin, "many-batches");
+			const sample = sampleOf(env);
+			const keysOfHour = async () => Object.keys((await m.db.env_hours.findById(`${env.id}:${T0}`))?.batches ?? {});
+			// Reading the usage writes what is waiting first: one write of the hour per batch here.
+			for (let i = 1; i <= 5; i++) {
+				const r = await p.http.post("/metering/usage", { samples: asPosted([sample(`k-${dataDir}-${i}`, i)]) }, { token: admin });
+				expect(r.body.accepted).toBe(1);
+				expect(await samplesInHour(p, admin, env.id)).toBe(i);
+				// The batch just written stays recorded (it is retired only once written); the ones before are gone.
+				expect(await keysOfHour()).toHaveLength(1);
+			}
+		} finally {
+			await p.stop();
+		}
 	});
 });

@@ -4,7 +4,7 @@ import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { BatchLog } from "../../services/metering/batch-log";
-import { decodeRows, encodeRows, PendingHours, SampleIdMemory } from "../../services/metering/pending";
+import { decodeRows, encodeRows, PendingHours, RetiredBatchKeys, SampleIdMemory } from "../../services/metering/pending";
 import { checkSample, parseIsoTime, type Sample } from "../../services/metering/samples";
 
 const DAY = 86_400_000;
@@ -196,11 +196,15 @@ describe("the log of batches", () => {
 
 	it("keeps only ids once a full file's batches are all done, and drops them when they are older than the memory keeps", async () => {
 		const log = new BatchLog(dir, 1); // a new file for every write
+		const retired: string[] = [];
+		log.onRetired(batches => retired.push(...batches));
 		log.load();
 		for (const n of [0, 1, 2]) await log.append(record(n));
 		log.done(["b0", "b1"]);
 		await log.close(); // b2 is still open
 		expect(readdirSync(dir).sort()).toEqual(["ids-1-1000.log", "ids-2-1001.log", "open-3.log"]);
+		// Compacted, b0 and b1 are never folded again: their keys may leave their hours. b2 may be.
+		expect(retired.sort()).toEqual(["b0", "b1"]);
 
 		const again = new BatchLog(dir);
 		const { ids, open } = again.load();
@@ -221,9 +225,33 @@ describe("the log of batches", () => {
 
 	it("keeps nothing on disk in memory mode", async () => {
 		const log = new BatchLog(null);
+		const retired: string[] = [];
+		log.onRetired(batches => retired.push(...batches));
 		expect(log.load()).toEqual({ ids: [], open: [] });
 		await log.append(record(0));
 		log.done(["b0"]);
+		expect(retired).toEqual(["b0"]); // nothing to fold again after a restart
 		await log.close();
+	});
+});
+
+describe("batch keys an hour no longer needs", () => {
+	const H = Date.UTC(2026, 10, 26, 10);
+	it("hands an hour back the retired batches it holds, once, and forgets ended hours", () => {
+		const keys = new RetiredBatchKeys();
+		keys.wrote("e1:h", H, ["a", "b"], []);
+		keys.wrote("e2:h", H, ["b", "c"], []);
+		expect(keys.droppable("e1:h")).toEqual([]);
+		keys.retire(["a", "b"], H + 60_000);
+		expect(keys.droppable("e1:h")).toEqual(["a", "b"]);
+		expect(keys.droppable("e2:h")).toEqual(["b"]);
+		keys.wrote("e1:h", H, ["d"], ["a", "b"]);
+		expect(keys.droppable("e1:h")).toEqual([]);
+		keys.retire(["d"], H + 120_000);
+		expect(keys.droppable("e1:h")).toEqual(["d"]);
+		expect(keys.droppable("unknown:h")).toEqual([]);
+		keys.expire(H + 3_600_000 + 2 * 3_600_000, 2 * 3_600_000);
+		expect(keys.droppable("e1:h")).toEqual([]); // the hour ended more than two hours ago
+		expect(keys.droppable("e2:h")).toEqual([]);
 	});
 });
