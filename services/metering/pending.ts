@@ -226,15 +226,24 @@ function mix(h: number) {
 	return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** Open addressing over one typed array: per slot a 64-bit fingerprint and the batch that took the id (+1; 0 = empty). */
+/**
+ * Open addressing over one typed array: per slot a 64-bit fingerprint and the batch that took the
+ * id (+1; 0 = empty). It grows by doubling, a few slots at a time: while it grows, the old slots
+ * stay as they were (so their probe chains hold) and each insert moves the next MOVE_STEP of them,
+ * so no call rehashes millions of ids at once (a stop of ~200 ms at a few million).
+ */
 class FingerprintTable {
-	// 65,536 slots (768 KB) to begin with: a busy platform fills them in seconds, and every doubling rehashes.
+	// 65,536 slots (768 KB) to begin with: a busy platform fills them in seconds.
 	private slots = new Uint32Array(3 * 65_536);
 	private capacity = 65_536;
 	private used = 0;
+	/** while growing: the slots before, those below `moved` already moved */
+	private old: Uint32Array | null = null;
+	private moved = 0;
 
 	/** The next slot holding this fingerprint from slot `from` on (its index), or -1; start with `lo & mask`. */
 	next(hi: number, lo: number, from: number): number {
+		this.finishGrowing(); // a table read this way takes no more ids
 		const mask = this.capacity - 1;
 		const slots = this.slots;
 		for (let i = from & mask; slots[3 * i + 2] !== 0; i = (i + 1) & mask) {
@@ -249,14 +258,24 @@ class FingerprintTable {
 
 	/** Whether `isIt` accepts a batch holding this fingerprint; if none does, the fingerprint is added for `batch` (one probe for both). */
 	findOrInsert(hi: number, lo: number, batch: number, isIt: (batch: number) => boolean): boolean {
-		if (2 * (this.used + 1) > this.capacity) this.grow();
+		if (this.old) this.moveSome(MOVE_STEP);
+		else if (2 * (this.used + 1) > this.capacity) this.startGrowing();
 		const mask = this.capacity - 1;
 		const slots = this.slots;
 		let i = lo & mask;
 		for (; slots[3 * i + 2] !== 0; i = (i + 1) & mask) {
 			if (slots[3 * i] === hi && slots[3 * i + 1] === lo && isIt(slots[3 * i + 2] - 1)) return true;
 		}
+		const old = this.old;
+		if (old) {
+			// Not moved yet: the old chain, skipping the slots already moved (found above).
+			const oldMask = old.length / 3 - 1;
+			for (let j = lo & oldMask; old[3 * j + 2] !== 0; j = (j + 1) & oldMask) {
+				if (j >= this.moved && old[3 * j] === hi && old[3 * j + 1] === lo && isIt(old[3 * j + 2] - 1)) return true;
+			}
+		}
 		this.put(i, hi, lo, batch);
+		this.used++;
 		return false;
 	}
 
@@ -264,24 +283,37 @@ class FingerprintTable {
 		this.slots[3 * i] = hi;
 		this.slots[3 * i + 1] = lo;
 		this.slots[3 * i + 2] = batch + 1;
-		this.used++;
 	}
 
-	/** Twice the slots, every fingerprint placed again (room is sure: no growing inside). */
-	private grow() {
-		const old = this.slots;
+	private startGrowing() {
+		this.old = this.slots;
+		this.moved = 0;
 		this.capacity *= 2;
 		this.slots = new Uint32Array(3 * this.capacity);
-		this.used = 0;
+	}
+
+	/** Moves the next `count` old slots into the new ones (room is sure: twice the slots). */
+	private moveSome(count: number) {
+		const old = this.old!;
+		const end = Math.min(old.length / 3, this.moved + count);
 		const mask = this.capacity - 1;
-		for (let k = 0; k < old.length; k += 3) {
-			if (old[k + 2] === 0) continue;
-			let i = old[k + 1] & mask;
+		for (let k = this.moved; k < end; k++) {
+			if (old[3 * k + 2] === 0) continue;
+			let i = old[3 * k + 1] & mask;
 			while (this.slots[3 * i + 2] !== 0) i = (i + 1) & mask;
-			this.put(i, old[k], old[k + 1], old[k + 2] - 1);
+			this.put(i, old[3 * k], old[3 * k + 1], old[3 * k + 2] - 1);
 		}
+		this.moved = end;
+		if (end === old.length / 3) this.old = null;
+	}
+
+	private finishGrowing() {
+		if (this.old) this.moveSome(this.old.length / 3);
 	}
 }
+
+/** Old slots moved per insert while a table grows: done within 1/32 of the inserts before it must grow again. */
+const MOVE_STEP = 64;
 
 interface Generation {
 	from: number;

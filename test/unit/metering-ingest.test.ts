@@ -142,6 +142,16 @@ describe("the memory of ids", () => {
 		expect(m.take(ids(99_990, 20), 3).positions).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
 	});
 
+	it("recognises every id taken before while its table grows, a few slots at a time", () => {
+		const m = new SampleIdMemory(36 * DAY, 12 * DAY);
+		// 65,536 slots at first: it grows at 32,768 ids, 65,536 and 131,072, each time over the next inserts.
+		for (let b = 0; b < 150; b++) {
+			expect(m.take(ids(b * 1000, 1000), b).positions).toHaveLength(1000);
+			const again = [...ids(0, 300), ...ids(b * 1000 - 300, 300), ...ids(b * 1000 + 700, 300)].filter(id => Number(id.slice(3)) >= 0);
+			expect(m.take(again, b).positions).toEqual([]);
+		}
+	});
+
 	it("tells apart ids that share a fingerprint", () => {
 		const m = new SampleIdMemory(36 * DAY, 12 * DAY, (_id, out, at) => out.fill(42, at, at + 2));
 		expect(m.take(ids(0, 50), 0).positions.length).toBe(50);
