@@ -542,10 +542,9 @@ const MeteringService = defineService<Self>({
 			}
 		},
 
-		/** The samples a stored batch took: all of them when this process owns the store; else those whose ids it claimed. */
+		/** The samples a stored batch took (replicas): those whose ids it claimed. */
 		async claimedSamples(this: Self, b: BatchDoc) {
 			const list = b.rows ? decodeRows(b.ids, Buffer.from(b.rows, "base64")) : [];
-			if (this.ownsStore) return list;
 			const claimed = new Set((await this.db.samples.find({ _id: { $in: list.map(s => s.id) }, batch: b._id })).map(d => d._id));
 			return list.filter(s => claimed.has(s.id));
 		},

@@ -136,8 +136,8 @@ export class BatchLog {
 
 	/** Appends one batch; resolves once it is written. */
 	append(r: LogRecord): Promise<void> {
-		const parts = encodeRecord(OPEN, r);
 		if (!this.dir) return Promise.resolve();
+		const parts = encodeRecord(OPEN, r);
 		return new Promise((resolve, reject) => {
 			this.waiting.push({ parts, batch: r.batch, resolve, reject });
 			if (!this.writing) void this.drain();
