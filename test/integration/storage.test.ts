@@ -1,14 +1,13 @@
-// The portable Store (mixins/db.mixin.ts) behaves the same on every backend: NeDB in memory, NeDB
+// The portable Store (mixins/store.ts) behaves the same on every backend: SQLite in memory, SQLite
 // files under DATA_DIR, and MongoDB when MONGO_URI or MONGOMS_SYSTEM_BINARY is set (otherwise that
 // leg is reported as skipped, with the reason). Also the job leases built on it.
-import { mkdtempSync, rmSync, statSync } from "fs";
+import { mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { ServiceBroker } from "moleculer";
 import { createDbMixin, DuplicateKeyError, bumpCounter, type Store } from "../../mixins/db.mixin";
 import { createJobsMixin } from "../../mixins/jobs.mixin";
 import { collection } from "../../models/collection";
-import { waitUntil } from "../helpers/http";
 
 const people = collection({
 	name: "test_people",
@@ -35,8 +34,8 @@ const mongoReason =
 		? undefined
 		: "MongoDB leg skipped: set MONGO_URI or MONGOMS_SYSTEM_BINARY to run it (no MongoDB server on this machine)";
 const backends: Backend[] = [
-	{ name: "NeDB in memory", env: async () => ({ DATA_DIR: ":memory:", MONGO_URI: "" }) },
-	{ name: "NeDB files", env: async () => ({ DATA_DIR: join(tmp, "files"), MONGO_URI: "" }) },
+	{ name: "SQLite in memory", env: async () => ({ DATA_DIR: ":memory:", MONGO_URI: "" }) },
+	{ name: "SQLite files", env: async () => ({ DATA_DIR: join(tmp, "files"), MONGO_URI: "" }) },
 	{
 		name: "MongoDB",
 		skip: mongoReason,
@@ -164,15 +163,6 @@ describe.each(backends.map(b => [b.name, b] as const))("Store on %s", (_name, ba
 			expect(await ctx.db.test_people.findOne({ email: "first@example.com" })).toMatchObject({ _id: "x1", name: "Uno" });
 			await expect(ctx.db.test_people.updateOne({ _id: "x2" }, { $set: { email: "first@example.com", age: 9 } })).rejects.toBeInstanceOf(DuplicateKeyError);
 			expect(await ctx.db.test_people.findOne({ email: "x2@example.com" })).toMatchObject({ _id: "x2", age: 2 });
-			if (backend.name.startsWith("NeDB")) {
-				// NeDB updates many documents all or nothing: one keeping its email, one taking a taken one, neither changes.
-				await expect(ctx.db.test_people.updateMany({ _id: { $in: ["x1", "x2"] } }, { $set: { email: "first@example.com", age: 9 } })).rejects.toThrow();
-				expect((await ctx.db.test_people.find({ _id: { $in: ["x1", "x2"] } }, { sort: { _id: 1 } })).map(p => [p.email, p.age])).toEqual([
-					["first@example.com", 1],
-					["x2@example.com", 2],
-				]);
-				expect(await ctx.db.test_people.findOne({ email: "first@example.com" })).toMatchObject({ _id: "x1", age: 1 });
-			}
 			await ctx.db.test_people.updateMany({ _id: { $in: ["x1", "x2"] } }, { $inc: { age: 10 } });
 			expect((await ctx.db.test_people.find({ email: { $in: ["first@example.com", "x2@example.com"] } }, { sort: { age: 1 } })).map(p => p.age)).toEqual([
 				11, 12,
@@ -219,37 +209,13 @@ describe.each(backends.map(b => [b.name, b] as const))("Store on %s", (_name, ba
 			expect((await ctx.svc.runJob("slow")).processed).toBe(before + 3); // the lease was released
 		});
 
-		if (backend.name === "NeDB files") {
+		if (backend.name === "SQLite files") {
 			it("keeps the data and the unique index across a restart", async () => {
 				await ctx.broker.stop();
 				ctx = await openBroker(env);
 				expect(await ctx.db.test_people.findById("p1")).toMatchObject({ email: "a@example.com" });
 				expect((await ctx.db.test_counters.findById("places"))!.used).toBe(7);
 				await expect(ctx.db.test_people.insert({ _id: "p9", email: "a@example.com" })).rejects.toBeInstanceOf(DuplicateKeyError);
-			});
-
-			it("keeps a data file near the size of its data while one document is updated again and again", async () => {
-				await ctx.broker.stop();
-				process.env.NEDB_COMPACT_MIN_BYTES = "20000";
-				try {
-					ctx = await openBroker(env);
-					const file = join(env.DATA_DIR, "test_counters.db");
-					const note = "x".repeat(1000);
-					let largest = 0;
-					for (let i = 1; i <= 400; i++) {
-						await ctx.db.test_counters.updateOne({ _id: "busy" }, { $set: { note, i } }, { upsert: true });
-						largest = Math.max(largest, statSync(file).size);
-					}
-					// 400 lines of ~1 KB were appended; the file was rewritten whenever it had grown by 20 KB.
-					expect(largest).toBeLessThan(60_000);
-					await waitUntil(async () => statSync(file).size < 25_000);
-					await ctx.broker.stop();
-					ctx = await openBroker(env);
-					expect(await ctx.db.test_counters.findById("busy")).toMatchObject({ i: 400, note });
-					expect((await ctx.db.test_counters.findById("places"))!.used).toBe(7);
-				} finally {
-					delete process.env.NEDB_COMPACT_MIN_BYTES;
-				}
 			});
 		}
 	});
