@@ -62,7 +62,9 @@ describe("npm start (embedded mode)", () => {
 		const id = activated.body.account.id;
 
 		expect(await first.proc.stop()).toBe(0); // graceful
-		expect(readdirSync(dataDir)).toEqual(expect.arrayContaining(["accounts.db", "credentials.db", "outbox.db"]));
+		// One SQLite database per service; a clean stop checkpoints and removes the WAL.
+		expect(readdirSync(dataDir)).toEqual(expect.arrayContaining(["accounts.sqlite", "auth.sqlite", "notifications.sqlite", "billing.sqlite"]));
+		expect(readdirSync(dataDir).filter(f => f.endsWith("-wal"))).toEqual([]);
 
 		const second = await start();
 		const session = await second.http.post("/auth/signin", { email: "keeper@example.com", password: PASSWORD });
