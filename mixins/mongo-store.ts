@@ -14,6 +14,7 @@ function isMongoDuplicate(err: unknown) {
 }
 
 export class MongoStore<T extends Doc> implements Store<T> {
+	readonly atomicBatches = false;
 	constructor(
 		public readonly name: string,
 		private adapter: { model: Model },

@@ -1,8 +1,9 @@
 // The embedded store: SQLite through better-sqlite3, one database file per service under DATA_DIR
 // (`<service>.sqlite`; each service owns its data), or in memory with DATA_DIR=:memory:.
 //
-// A collection is a table `(_id TEXT PRIMARY KEY, doc TEXT, i_<field> …)`: the document as JSON
-// (Dates as {"$date": ms}), and one column per declared index holding that field's value, under a
+// A collection is a table `(_id TEXT PRIMARY KEY, doc TEXT, crc, i_<field> …)`: the document as
+// JSON (Dates as {"$date": ms}), its CRC-32 (SQLite keeps no checksums of its own: a document whose
+// bytes changed on disk is refused on every read, never served), and one column per declared index holding that field's value, under a
 // real SQLite index (unique ones raise DuplicateKeyError; sparse ones are partial indexes). A query
 // is narrowed in SQL through `_id` and the indexed columns, then matched exactly with mingo, a
 // MongoDB query-language library, which also applies updates: the semantics are MongoDB's and no
@@ -19,11 +20,13 @@
 // fsyncs the WAL in every commit, on the event loop — ~0.3 ms measured here, times every write).
 // Checkpoints sync the WAL before and the database after copying, as SQLite always does. Reads
 // wait too, for every commit before them: nothing a client is told can rest on an unsynced write.
-import { closeSync, existsSync, fsync, fsyncSync, openSync, readdirSync, readSync } from "fs";
+import { closeSync, existsSync, fsync, fsyncSync, openSync, readdirSync, readSync, statSync } from "fs";
 import { basename, dirname, join } from "path";
+import { crc32 } from "zlib";
 import Database from "better-sqlite3";
 import { Query as Mingo, update as applyUpdate } from "mingo";
 import type { CollectionSpec, IndexSpec } from "../models/collection";
+import { envInt } from "../lib/config";
 import { newId } from "../lib/crypto";
 import { DuplicateKeyError, type Doc, type FindOptions, type Query, type Store, type Update } from "./store";
 
@@ -57,6 +60,9 @@ function reviveDate(_key: string, v: unknown) {
 	}
 	return v;
 }
+
+/** A stored document whose checksum no longer matches its bytes. */
+export class CorruptDocumentError extends Error {}
 
 export function decodeDoc<T>(id: string, json: string): T {
 	const text = json === "{}" ? `{"_id":${JSON.stringify(id)}}` : `{"_id":${JSON.stringify(id)},${json.slice(1)}`;
@@ -103,30 +109,51 @@ const isOperatorObject = (v: unknown): v is Record<string, unknown> =>
 
 const RANGE: Record<string, string> = { $gt: ">", $gte: ">=", $lt: "<", $lte: "<=", $eq: "=" };
 
-/** SQL that every document matching `cond` on column `col` satisfies (a superset), or null. */
-function conditionSql(col: string, cond: unknown, params: unknown[]): string | null {
+/**
+ * Where SQL reads a field: an indexed column (Dates as ms, booleans as 1/0, whatever the value), or
+ * the document's JSON, where a Date is the number under "$date". `kind` is the query value's.
+ */
+type FieldSql = (kind: "date" | "scalar") => string;
+
+/**
+ * SQL that every document matching `cond` on a field satisfies (a superset: mingo decides
+ * exactly), or null when SQL cannot narrow on it.
+ */
+function conditionSql(field: FieldSql, cond: unknown, params: unknown[]): string | null {
+	const kind = (v: unknown) => (v instanceof Date ? "date" : "scalar");
 	const scalar = scalarParam(cond);
 	if (scalar !== undefined) {
 		params.push(scalar);
-		return `${col} = ?`;
+		return `${field(kind(cond))} = ?`;
 	}
 	if (!isOperatorObject(cond)) return null;
 	const parts: string[] = [];
 	for (const [op, v] of Object.entries(cond)) {
-		if (op === "$in" && Array.isArray(v)) {
+		if (op === "$in" && Array.isArray(v) && !v.length) parts.push("0");
+		else if (op === "$in" && Array.isArray(v)) {
 			const list = v.map(scalarParam);
-			if (list.some(x => x === undefined || x === null)) continue;
+			if (list.some(x => x === undefined || x === null) || new Set(v.map(kind)).size > 1) continue;
 			params.push(JSON.stringify(list));
-			parts.push(`${col} IN (SELECT value FROM json_each(?))`);
+			parts.push(`${field(kind(v[0]))} IN (SELECT value FROM json_each(?))`);
 		} else if (RANGE[op] && typeof v !== "boolean") {
 			const p = scalarParam(v);
 			if (p === undefined || p === null) continue;
 			params.push(p);
-			parts.push(`${col} ${RANGE[op]} ?`);
+			parts.push(`${field(kind(v))} ${RANGE[op]} ?`);
 		}
 	}
 	return parts.length ? parts.join(" AND ") : null;
 }
+
+/** A condition that is a string, or `$eq`/`$in` of strings only. */
+function onlyStrings(cond: unknown): boolean {
+	if (typeof cond === "string") return true;
+	if (!isOperatorObject(cond)) return false;
+	return Object.entries(cond).every(([op, v]) => (op === "$eq" && typeof v === "string") || (op === "$in" && Array.isArray(v) && v.every(x => typeof x === "string")));
+}
+
+/** A top-level field of the stored JSON, quoted for SQLite's JSON path. */
+const jsonPath = (field: string) => `'$."${field.replace(/'/g, "''").replace(/"/g, '\\"')}"'`;
 
 /** The document an upsert starts from: the query's equality conditions (as MongoDB builds it). */
 function upsertSeed(query: Query): Doc {
@@ -217,6 +244,8 @@ export class SqliteFile {
 	private tables = new Map<string, Table>();
 	private statements = new Map<string, Database.Statement>();
 	private sweeper: NodeJS.Timeout | null = null;
+	/** the file is small enough to check whole at open (structure, and each table's checksums) */
+	private checkAtOpen = false;
 	users = 0;
 
 	/** `path` null: in memory. */
@@ -227,7 +256,8 @@ export class SqliteFile {
 			this.db.pragma("synchronous = NORMAL");
 			this.db.pragma("busy_timeout = 5000");
 			this.db.pragma("cache_size = -8000");
-			checkIntegrity(this.db, path);
+			this.checkAtOpen = statSync(path).size <= envInt("QM_START_CHECK_MAX_MB", 1024) * 1024 * 1024;
+			if (this.checkAtOpen) checkIntegrity(this.db, path);
 			// The database and its WAL exist now; their names are made durable once.
 			syncDirectory(dirname(path));
 		}
@@ -240,6 +270,7 @@ export class SqliteFile {
 		if (!table) {
 			table = this.createTable(spec);
 			this.tables.set(spec.name, table);
+			if (this.checkAtOpen) this.verifyDocuments(spec.name);
 			if (table.ttl.length) this.startSweeper();
 		}
 		return new SqliteStore<T>(this, table);
@@ -249,7 +280,7 @@ export class SqliteFile {
 		const name = ident(spec.name);
 		const columns = new Map<string, string>();
 		for (const ix of spec.indexes ?? []) columns.set(ix.field, ident(`i_${ix.field}`));
-		this.db.exec(`CREATE TABLE IF NOT EXISTS ${name} (_id TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL) WITHOUT ROWID`);
+		this.db.exec(`CREATE TABLE IF NOT EXISTS ${name} (_id TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL, crc INTEGER NOT NULL) WITHOUT ROWID`);
 		const have = new Set((this.db.pragma(`table_info(${name})`) as { name: string }[]).map(c => c.name));
 		const table: Table = { spec, columns, multi: new Set(), ttl: [] };
 		this.db.transaction(() => {
@@ -272,8 +303,28 @@ export class SqliteFile {
 	private backfill(spec: CollectionSpec, ix: IndexSpec) {
 		const name = ident(spec.name);
 		const set = this.db.prepare(`UPDATE ${name} SET ${ident(`i_${ix.field}`)} = ? WHERE _id = ?`);
-		for (const row of this.db.prepare(`SELECT _id, doc FROM ${name}`).iterate() as Iterable<{ _id: string; doc: string }>) {
-			set.run(columnValue(getPath(decodeDoc(row._id, row.doc), ix.field)), row._id);
+		for (const row of this.db.prepare(`SELECT _id, doc, crc FROM ${name}`).iterate() as Iterable<Row>) {
+			set.run(columnValue(getPath(this.decode(spec.name, row), ix.field)), row._id);
+		}
+	}
+
+	/** A row as its document, refused when its checksum does not match. */
+	decode<T>(table: string, row: Row): T {
+		if (crc32(row.doc) !== row.crc) {
+			throw new CorruptDocumentError(
+				`Document ${JSON.stringify(row._id)} of ${table} in ${this.path ?? "memory"} fails its checksum: the file was damaged. Restore the last backup (qm restore <backup dir>).`,
+			);
+		}
+		return decodeDoc<T>(row._id, row.doc);
+	}
+
+	/** Every document's checksum in a table (start check): the first damaged one throws. */
+	private verifyDocuments(table: string) {
+		try {
+			for (const row of this.db.prepare(`SELECT _id, doc, crc FROM ${ident(table)}`).iterate() as Iterable<Row>) this.decode(table, row);
+		} catch (err) {
+			this.close();
+			throw err;
 		}
 	}
 
@@ -323,7 +374,12 @@ function indexSql(table: string, ix: IndexSpec, col: string) {
 	return `CREATE ${ix.unique ? "UNIQUE " : ""}INDEX IF NOT EXISTS ${name} ON ${ident(table)} (${col})${partial}`;
 }
 
-/** SQLite's quick check at open: a damaged database never serves a request. */
+/**
+ * SQLite's quick check at open (structure: pages, b-trees, free lists): a damaged database never
+ * serves a request. It reads the whole file, so only files up to QM_START_CHECK_MAX_MB (1 GiB) are
+ * checked at start, keeping a restart within seconds; on larger ones SQLite still refuses damaged
+ * pages when it reads them, and the documents' checksums refuse damaged content.
+ */
 function checkIntegrity(db: Db, path: string) {
 	let verdict: string;
 	try {
@@ -382,6 +438,7 @@ function isSqliteFile(path: string) {
 interface Row {
 	_id: string;
 	doc: string;
+	crc: number;
 }
 
 function isUniqueViolation(err: unknown) {
@@ -391,6 +448,7 @@ function isUniqueViolation(err: unknown) {
 
 export class SqliteStore<T extends Doc> implements Store<T> {
 	readonly name: string;
+	readonly atomicBatches = true;
 	private readonly table: string;
 	private readonly insertSql: string;
 	private readonly updateSql: string;
@@ -404,8 +462,8 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 		this.table = ident(this.name);
 		this.fields = [...meta.columns.keys()];
 		const cols = this.fields.map(f => meta.columns.get(f)!);
-		this.insertSql = `INSERT INTO ${this.table} (_id, doc${cols.map(c => `, ${c}`).join("")}) VALUES (?, ?${cols.map(() => ", ?").join("")})`;
-		this.updateSql = `UPDATE ${this.table} SET doc = ?${cols.map(c => `, ${c} = ?`).join("")} WHERE _id = ?`;
+		this.insertSql = `INSERT INTO ${this.table} (_id, doc, crc${cols.map(c => `, ${c}`).join("")}) VALUES (?, ?, ?${cols.map(() => ", ?").join("")})`;
+		this.updateSql = `UPDATE ${this.table} SET doc = ?, crc = ?${cols.map(c => `, ${c} = ?`).join("")} WHERE _id = ?`;
 	}
 
 	private get db() {
@@ -444,37 +502,53 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 
 	private insertRow(doc: Doc) {
 		if (typeof doc._id !== "string" || !doc._id) doc._id = newId();
-		this.file.statement(this.insertSql).run(doc._id, encodeDoc(doc), ...this.columnValues(doc));
+		const json = encodeDoc(doc);
+		this.file.statement(this.insertSql).run(doc._id, json, crc32(json), ...this.columnValues(doc));
 	}
 
 	private writeRow(doc: Doc) {
-		this.file.statement(this.updateSql).run(encodeDoc(doc), ...this.columnValues(doc), doc._id);
+		const json = encodeDoc(doc);
+		this.file.statement(this.updateSql).run(json, crc32(json), ...this.columnValues(doc), doc._id);
 	}
 
-	/** The rows SQL can tell might match (through `_id` and indexed columns). */
-	private candidates(query: Query): Row[] {
+	/**
+	 * The rows SQL can tell might match (through `_id`, indexed columns and the JSON), and what of
+	 * the query SQL has not decided exactly (for mingo).
+	 */
+	private candidates(query: Query): { rows: Row[]; rest: Query } {
 		const where: string[] = [];
 		const params: unknown[] = [];
+		const rest: Query = {};
 		for (const [k, cond] of Object.entries(query)) {
-			if (k.startsWith("$")) continue;
+			rest[k] = cond;
+			if (k.startsWith("$") || k.includes(".")) continue;
 			const col = k === "_id" ? "_id" : this.meta.columns.get(k);
-			if (!col) continue;
-			const sql = conditionSql(col, cond, params);
-			if (!sql) continue;
-			where.push(this.meta.multi.has(k) ? `(${sql} OR ${col} = ?)` : sql);
-			if (this.meta.multi.has(k)) params.push(MULTI);
+			if (col) {
+				const sql = conditionSql(() => col, cond, params);
+				if (!sql) continue;
+				const multi = this.meta.multi.has(k);
+				where.push(multi ? `(${sql} OR ${col} = ?)` : sql);
+				if (multi) params.push(MULTI);
+				// A column holds a string only for a string: SQL's answer is MongoDB's.
+				else if (onlyStrings(cond)) delete rest[k];
+				continue;
+			}
+			// Not indexed: SQLite reads the field from the JSON (in C, before any row reaches JS);
+			// an array there stays a candidate (MongoDB matches its elements).
+			const path = jsonPath(k);
+			const sql = conditionSql(kind => (kind === "date" ? `json_extract(doc, ${path.slice(0, -1)}."$date"')` : `json_extract(doc, ${path})`), cond, params);
+			if (sql) where.push(`(${sql} OR json_type(doc, ${path}) = 'array')`);
 		}
-		const sql = `SELECT _id, doc FROM ${this.table}${where.length ? ` WHERE ${where.join(" AND ")}` : ""}`;
-		return this.file.statement(sql).all(...params) as Row[];
+		const sql = `SELECT _id, doc, crc FROM ${this.table}${where.length ? ` WHERE ${where.join(" AND ")}` : ""}`;
+		return { rows: this.file.statement(sql).all(...params) as Row[], rest };
 	}
 
 	/** The documents matching `query` exactly (MongoDB semantics, through mingo). */
 	private matching(query: Query): T[] {
-		const rows = this.candidates(query);
-		const docs = rows.map(r => decodeDoc<T>(r._id, r.doc));
-		const keys = Object.keys(query);
-		if (!keys.length || (keys.length === 1 && typeof query._id === "string")) return docs;
-		const mingo = new Mingo(query);
+		const { rows, rest } = this.candidates(query);
+		const docs = rows.map(r => this.file.decode<T>(this.name, r));
+		if (!Object.keys(rest).length) return docs;
+		const mingo = new Mingo(rest);
 		return docs.filter(d => mingo.test(d));
 	}
 
@@ -515,8 +589,8 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 
 	findById(id: string): Promise<T | null> {
 		return this.read(() => {
-			const row = this.file.statement(`SELECT _id, doc FROM ${this.table} WHERE _id = ?`).get(id) as Row | undefined;
-			return row ? decodeDoc<T>(row._id, row.doc) : null;
+			const row = this.file.statement(`SELECT _id, doc, crc FROM ${this.table} WHERE _id = ?`).get(id) as Row | undefined;
+			return row ? this.file.decode<T>(this.name, row) : null;
 		});
 	}
 

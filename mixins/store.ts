@@ -35,6 +35,8 @@ export class DuplicateKeyError extends Error {
  */
 export interface Store<T extends Doc = Doc> {
 	readonly name: string;
+	/** insertMany is one transaction: no reader ever sees part of it (SQLite; not MongoDB's unordered insert). */
+	readonly atomicBatches: boolean;
 	insert(doc: T): Promise<T>;
 	/** Inserts each document; answers the indexes of those a unique index refused (the others are in). */
 	insertMany(docs: T[]): Promise<number[]>;
