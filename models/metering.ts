@@ -1,6 +1,10 @@
 import { collection } from "./collection";
 
-/** MTR-1, replicas sharing MongoDB: the id of every accepted sample, kept 36 days after it arrived so a resent sample is recognised (≥ 35 days). */
+/**
+ * MTR-1: the id of every accepted sample, claimed by the batch that took it (`batch`; the unique
+ * `_id` decides between batches and replicas), kept 36 days after it arrived so a resent sample is
+ * recognised (≥ 35 days): the TTL index drops it then, on every store.
+ */
 export const samples = collection({
 	name: "samples",
 	indexes: [{ field: "expiresAt", expireAfterSeconds: 0 }],
@@ -8,11 +12,11 @@ export const samples = collection({
 });
 
 /**
- * Replicas sharing MongoDB: ingestion batches, `open` (true, or absent) while their samples wait in
- * a replica's memory for their hours, holding their ids and samples (`ids`, `rows`) until then:
- * a batch still open a minute later was cut short by a crash, and is folded again from them.
- * Hours remember the batches they took, so folding again never counts a sample twice. (A process
- * that owns its NeDB files keeps batches in its own log instead: services/metering/batch-log.ts.)
+ * Ingestion batches, on every store: `open` (true, or absent) while their samples wait in a
+ * process's memory for their hours, holding their ids and samples (`ids`, `rows`) until then: a
+ * batch left open by a crash is folded again from them (services/metering/batches.ts says when).
+ * Hours remember the batches they took, so folding again never counts a sample twice. Kept a
+ * week, then dropped by the TTL index.
  */
 export const ingestBatches = collection({
 	name: "ingest_batches",

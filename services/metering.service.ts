@@ -2,29 +2,27 @@
 // durable stream of closed environment-hours to billing. Every step is idempotent, so a crash,
 // a resent batch or a second replica never counts a sample twice:
 //
-//   ingest   — a sample id is taken once (a resent sample is a duplicate), and the batch is
-//              stored with its new samples in one write before the request is answered; the
-//              samples then wait in memory, folded into their environment-hours. When this
-//              process alone owns the store (NeDB files), the ids are kept in memory and the
-//              batch is one record appended to its log (metering/batch-log.ts); replicas sharing
-//              MongoDB claim each id in `samples` and store the batch as an `ingest_batches`
-//              document instead.
+//   ingest   — the batch is stored open, with its samples, in `ingest_batches`; then it claims
+//              their ids in `samples` with one insert (one transaction on SQLite, an unordered
+//              insert on MongoDB) in which a unique index decides: a sample whose id another
+//              batch claimed is a duplicate. Both before the request is answered; the samples
+//              claimed then wait in memory, folded into their environment-hours. The same on
+//              every store (metering/batches.ts).
 //   flush    — within seconds, each environment-hour with waiting samples takes them in one
 //              atomic update that also records their batches, so an hour never takes a batch
-//              twice; then the batches are done. A batch a crash left undone is folded again
-//              from what it stored: from the log at start, or by the close-hours job (replicas).
-//              Every environment-hour touched is marked dirty. The key of a batch that can never
-//              be folded again (log file compacted, document closed) leaves the hour at its next
-//              write, so a busy hour does not carry thousands of them.
+//              twice; then the batches are closed. A batch a crash left open is folded again
+//              from what it stored: at start, and by the close-hours job (batches.ts says when
+//              a batch is stale). Every environment-hour touched is marked dirty. The key of a
+//              closed batch leaves the hour at its next write here, so a busy hour does not
+//              carry thousands of them.
 //   close    — after an hour's grace period, the hour's inventory (environments.inventory) is
 //              joined to its buckets: one record per environment-hour, built for the latest
 //              touch with one conditional update (a sample arriving meanwhile makes it dirty
 //              again). Late samples re-open the hour: a new revision of the record (MTR-2).
 //   deliver  — records wait in this store until delivered: published to JetStream (distributed)
 //              or pulled by billing (`metering.nextRecords` / `ackRecords`, embedded).
-import { join } from "path";
 import type { Context, Service } from "moleculer";
-import { HOUR, now } from "../lib/clock";
+import { now } from "../lib/clock";
 import { envInt } from "../lib/config";
 import { newId } from "../lib/crypto";
 import { notFound, validationError, type FieldError } from "../lib/errors";
@@ -33,30 +31,14 @@ import { defineService } from "../lib/service-schema";
 import { TtlCache } from "../lib/ttl-cache";
 import { usageQueue, usageStreamMode } from "../lib/usage-stream";
 import { HOUR_MS, hourOf, recordId, type UsageRecord } from "../lib/usage-record";
-import { createDbMixin, dataDir, DuplicateKeyError, storageMode, type Doc, type Store } from "../mixins/db.mixin";
+import { createDbMixin, DuplicateKeyError, type Doc, type Store } from "../mixins/db.mixin";
 import { createJobsMixin } from "../mixins/jobs.mixin";
 import { envHours, ingestBatches, meteringState, samples } from "../models/metering";
 import { buildRecord, type Inventory } from "./metering/env-hours";
-import { BatchLog } from "./metering/batch-log";
-import { decodeRows, encodeRows, foldBatch, PendingHours, RetiredBatchKeys, SampleIdMemory, type NodeBucket, type PendingHour } from "./metering/pending";
-import { checkSample, isRejection, MAX_AGE_MS, MAX_BATCH, type Rejection, type Sample } from "./metering/samples";
+import { claims, firstOfEachId, openBatch, staleBefore, storedSamples, type BatchDoc, type SampleDoc } from "./metering/batches";
+import { foldBatch, PendingHours, RetiredBatchKeys, type NodeBucket, type PendingHour } from "./metering/pending";
+import { checkSample, isRejection, MAX_BATCH, type Rejection, type Sample } from "./metering/samples";
 
-/** A sample's id, claimed by the batch that stored it first (replicas sharing the store). */
-interface SampleDoc extends Doc {
-	batch: string;
-	expiresAt: Date;
-}
-/** A batch as replicas sharing the store keep it. */
-interface BatchDoc extends Doc {
-	/** true until every sample is in its environment-hour */
-	open?: true;
-	/** the ids of the batch's samples, comma-separated */
-	ids: string;
-	/** the rest of its samples (encodeRows, base64) while it is open, to fold them again after a crash */
-	rows?: string;
-	createdAt: Date;
-	expiresAt: Date;
-}
 interface EnvHourDoc extends Doc {
 	envId: string;
 	hour: number;
@@ -90,23 +72,18 @@ type Self = Service & {
 	};
 	envCache: TtlCache<string, Set<string>>;
 	queue: JetStreamQueue<UsageRecord> | null;
-	/** this process alone owns metering's store (NeDB), so its memory of ids is the whole truth */
-	ownsStore: boolean;
-	/** when this process owns the store: the accepted batches (ingest_batches serve replicas) */
-	log: BatchLog | null;
-	idMemory: SampleIdMemory;
+	/** when this process started (ms): a batch open since before then is stale (batches.ts) */
+	startedAt: number;
 	pending: PendingHours;
-	/** replicas: batches taken here whose samples are not all in their hours yet (recovery leaves them alone) */
+	/** batches taken here whose samples are not all in their hours yet (recovery leaves them alone) */
 	inFlight: Set<string>;
-	/** hours whose write failed (this process owns the store), written again as they were */
-	retry: PendingHour[];
 	/** the batch keys written into hours here that their next write may drop */
 	retiredKeys: RetiredBatchKeys;
 	flushTimer: NodeJS.Timeout | null;
 	flushRunning: Promise<void> | null;
 	knownNodes(ctx: Context, samples: Sample[]): Promise<Uint8Array>;
-	takeOwned(samples: Sample[], time: Date): Promise<{ batch: string; taken: Sample[] } | null>;
-	takeShared(samples: Sample[], time: Date): Promise<{ batch: string; taken: Sample[] } | null>;
+	take(samples: Sample[], time: Date): Promise<{ batch: string; taken: Sample[] } | null>;
+	closeBatches(batches: string[]): Promise<void>;
 	scheduleFlush(): void;
 	flush(): Promise<void>;
 	writeHours(hours: PendingHour[]): Promise<void>;
@@ -114,7 +91,6 @@ type Self = Service & {
 	addToHour(batches: string[], envId: string, hour: number, nodes: Map<string, NodeBucket>, drop?: string[]): Promise<void>;
 	refoldHour(batches: string[], envId: string, hour: number): Promise<void>;
 	claimedSamples(b: BatchDoc): Promise<Sample[]>;
-	replayLog(): Promise<void>;
 	closeHours(ctx: Context): Promise<number>;
 	buildDirty(): Promise<number>;
 	deliver(): Promise<number>;
@@ -123,13 +99,12 @@ type Self = Service & {
 
 /** MTR-2: an hour closes this long after its end (default 5 minutes). */
 const GRACE_MS = envInt("METERING_GRACE_MINUTES", 5) * 60_000;
-/** A batch still open after this long was cut short by a crash. */
-const STALE_BATCH_MS = 60_000;
 /** How long node ids of an environment are trusted before asking again (new nodes ask at once). */
 const ENV_CACHE_MS = 60_000;
+/** Open batches read at a time by a recovery. */
+const RECOVERY_PAGE = 100;
 /** How many hours one run of close-hours closes at most (a platform down for days catches up over runs). */
 const MAX_HOURS_PER_RUN = 24 * 40;
-const SAMPLE_MEMORY_MS = MAX_AGE_MS + 24 * HOUR;
 /**
  * Samples wait up to this long in memory before their hours take them: one write per hour for many
  * batches. (Reading an environment's usage, and closing hours, write them first.)
@@ -168,9 +143,7 @@ const MeteringService = defineService<Self>({
 			cron: "* * * * *",
 			async handler(this: Self, ctx: Context) {
 				await this.flush();
-				this.idMemory.expire(now().getTime());
 				this.retiredKeys.expire(now().getTime(), 2 * HOUR_MS);
-				await this.log?.expire(now().getTime(), SAMPLE_MEMORY_MS);
 				await this.recoverBatches();
 				const closed = await this.closeHours(ctx);
 				const built = await this.buildDirty();
@@ -214,7 +187,7 @@ const MeteringService = defineService<Self>({
 					}
 				}
 				if (unknown) rejected.sort((a, b) => a.index - b.index);
-				const took = fresh.length ? await (this.ownsStore ? this.takeOwned(fresh, time) : this.takeShared(fresh, time)) : null;
+				const took = fresh.length ? await this.take(fresh, time) : null;
 				const accepted = took?.taken.length ?? 0;
 				if (took) {
 					this.pending.add(took.batch, took.taken);
@@ -344,57 +317,36 @@ const MeteringService = defineService<Self>({
 			return verdict;
 		},
 
-		/** This process owns the store: ids are checked and taken in memory, and the batch is one write. */
-		async takeOwned(this: Self, list: Sample[], time: Date) {
-			// Checked and taken before any await: a concurrent request sees them.
-			const took = this.idMemory.take(
-				list.map(s => s.id),
-				time.getTime(),
-			);
-			if (!took.positions.length) return null;
-			const taken = took.positions.length === list.length ? list : took.positions.map(i => list[i]);
-			const batch = newId();
-			try {
-				await this.log!.append({ batch, createdAt: time.getTime(), ids: took.text, rows: encodeRows(taken) });
-			} catch (err) {
-				took.forget();
-				throw err;
-			}
-			return { batch, taken };
-		},
-
 		/**
-		 * Replicas share the store: the batch is stored with its new samples first, then claims their
-		 * ids (a unique index decides between replicas), so a crash at any point leaves it to fold again.
+		 * MTR-1: the batch is stored open with its new samples, then claims their ids with one insert
+		 * (a unique index decides between batches and replicas): it took the samples it claimed. A
+		 * crash at any point leaves it open, to be folded again from what it stored.
 		 */
-		async takeShared(this: Self, list: Sample[], time: Date) {
-			const seen = new Set<string>();
-			const once = list.filter(s => !seen.has(s.id) && !!seen.add(s.id));
+		async take(this: Self, list: Sample[], time: Date) {
+			const once = firstOfEachId(list);
+			// Ids claimed long ago are left out of the batch: a resend costs one read, not a batch.
 			const stored = new Set((await this.db.samples.find({ _id: { $in: once.map(s => s.id) } })).map(d => d._id));
 			const candidates = once.filter(s => !stored.has(s.id));
 			if (!candidates.length) return null;
 			const batch = newId();
 			this.inFlight.add(batch);
 			try {
-				await this.db.ingest_batches.insert({
-					_id: batch,
-					open: true,
-					ids: candidates.map(s => s.id).join(","),
-					rows: encodeRows(candidates).toString("base64"),
-					createdAt: time,
-					expiresAt: new Date(time.getTime() + 7 * 24 * HOUR),
-				});
-				const expiresAt = new Date(time.getTime() + SAMPLE_MEMORY_MS);
-				const refused = new Set(await this.db.samples.insertMany(candidates.map(s => ({ _id: s.id, batch, expiresAt }))));
-				const taken = candidates.filter((_, i) => !refused.has(i));
+				await this.db.ingest_batches.insert(openBatch(batch, candidates, time));
+				const refused = new Set(await this.db.samples.insertMany(claims(batch, candidates, time)));
+				const taken = refused.size ? candidates.filter((_, i) => !refused.has(i)) : candidates;
 				if (taken.length) return { batch, taken };
-				await this.db.ingest_batches.updateOne({ _id: batch }, { $unset: { open: true, rows: true } });
+				await this.closeBatches([batch]);
 			} catch (err) {
-				this.inFlight.delete(batch); // stored open: the close-hours job folds what it claimed
+				this.inFlight.delete(batch); // left open: a recovery folds what it claimed
 				throw err;
 			}
 			this.inFlight.delete(batch);
 			return null;
+		},
+
+		/** Their samples are in their hours: nothing folds them again, and their samples need not be kept. */
+		async closeBatches(this: Self, batches: string[]) {
+			await this.db.ingest_batches.updateMany({ _id: { $in: batches }, open: true }, { $unset: { open: true, rows: true } });
 		},
 
 		scheduleFlush(this: Self) {
@@ -408,8 +360,8 @@ const MeteringService = defineService<Self>({
 		/** Writes every sample waiting in memory into its hour; one flush at a time, each waits for the one before. */
 		async flush(this: Self) {
 			while (this.flushRunning) await this.flushRunning;
-			if (!this.pending.size && !this.retry.length) return;
-			const run = this.writeHours([...this.retry.splice(0), ...this.pending.take()]);
+			if (!this.pending.size) return;
+			const run = this.writeHours(this.pending.take());
 			// Waiters only need it over; the error goes to this caller.
 			this.flushRunning = run.then(
 				() => void (this.flushRunning = null),
@@ -419,50 +371,31 @@ const MeteringService = defineService<Self>({
 		},
 
 		/**
-		 * Each hour takes its waiting samples in one update (dropping the keys of batches retired
-		 * since it was last written here); then their batches are no longer open.
+		 * Each hour takes its waiting samples in one update (dropping the keys of batches closed
+		 * since it was last written here); then their batches are closed. An hour a recovery partly
+		 * took meanwhile takes the batches one by one. A write that fails leaves its batches open,
+		 * for a recovery to fold.
 		 */
 		async writeHours(this: Self, hours: PendingHour[]) {
 			const batches = [...new Set(hours.flatMap(h => h.batches))];
 			const write = async (h: PendingHour) => {
 				const id = envHourId(h.envId, h.hour);
 				const drop = this.retiredKeys.droppable(id);
-				await this.addToHour(h.batches, h.envId, h.hour, h.nodes, drop);
+				try {
+					await this.addToHour(h.batches, h.envId, h.hour, h.nodes, drop);
+				} catch (err) {
+					if (!(err instanceof PartlyTaken)) throw err;
+					return this.refoldHour(h.batches, h.envId, h.hour);
+				}
 				this.retiredKeys.wrote(id, h.hour, h.batches, drop);
 			};
-			if (this.log) {
-				// Only this process writes these hours, so an hour that failed is tried again with the same batches.
-				const failed: PendingHour[] = [];
-				let error: unknown;
-				await Promise.all(
-					hours.map(h =>
-						write(h).catch(err => {
-							failed.push(h);
-							error = err;
-						}),
-					),
-				);
-				const waiting = new Set(failed.flatMap(h => h.batches));
-				this.log.done(batches.filter(b => !waiting.has(b)));
-				if (!failed.length) return;
-				this.retry.push(...failed);
-				this.scheduleFlush();
-				throw error;
-			}
 			try {
-				await Promise.all(
-					hours.map(h =>
-						write(h).catch(err => {
-							if (!(err instanceof PartlyTaken)) throw err;
-							return this.refoldHour(h.batches, h.envId, h.hour);
-						}),
-					),
-				);
-				await this.db.ingest_batches.updateMany({ _id: { $in: batches }, open: true }, { $unset: { open: true, rows: true } });
+				await Promise.all(hours.map(write));
+				await this.closeBatches(batches);
 				// Closed: no recovery folds them again.
 				this.retiredKeys.retire(batches, now().getTime());
 			} finally {
-				// Done, or left open for the close-hours job to fold again.
+				// Done, or left open for a recovery to fold again.
 				for (const b of batches) this.inFlight.delete(b);
 			}
 		},
@@ -542,37 +475,30 @@ const MeteringService = defineService<Self>({
 			}
 		},
 
-		/** The samples a stored batch took (replicas): those whose ids it claimed. */
+		/** The samples a stored batch took: those whose ids it claimed. */
 		async claimedSamples(this: Self, b: BatchDoc) {
-			const list = b.rows ? decodeRows(b.ids, Buffer.from(b.rows, "base64")) : [];
+			const list = storedSamples(b);
 			const claimed = new Set((await this.db.samples.find({ _id: { $in: list.map(s => s.id) }, batch: b._id })).map(d => d._id));
 			return list.filter(s => claimed.has(s.id));
 		},
 
 		/**
-		 * Replicas: batches a crash left open a minute ago are folded again (the hours skip what they
-		 * took). A process that owns the store replays its log at start instead.
+		 * The stale batches a crash left open (batches.ts) are folded again — an hour that took one
+		 * skips it — and closed, a page at a time until none is left. Not the batches taken here
+		 * that are still on their way into their hours.
 		 */
 		async recoverBatches(this: Self) {
-			if (this.log) return 0;
-			const query = { open: true, createdAt: { $lt: new Date(now().getTime() - STALE_BATCH_MS) } };
-			const stale = (await this.db.ingest_batches.find(query, { limit: 100 })).filter(b => !this.inFlight.has(b._id));
-			for (const b of stale) {
-				await this.fold(b._id, await this.claimedSamples(b));
-				await this.db.ingest_batches.updateOne({ _id: b._id }, { $unset: { open: true, rows: true } });
+			let folded = 0;
+			for (;;) {
+				const query = { open: true, createdAt: { $lt: staleBefore(now().getTime(), this.db.samples.atomicBatches ? this.startedAt : 0) } };
+				const stale = (await this.db.ingest_batches.find(query, { limit: RECOVERY_PAGE })).filter(b => !this.inFlight.has(b._id));
+				for (const b of stale) {
+					await this.fold(b._id, await this.claimedSamples(b));
+					await this.closeBatches([b._id]);
+				}
+				folded += stale.length;
+				if (stale.length < RECOVERY_PAGE) return folded;
 			}
-			return stale.length;
-		},
-
-		/**
-		 * At start, when this process owns the store: the ids its log holds are its memory of ids, and
-		 * the batches still open in it are folded again (an hour that took one skips it).
-		 */
-		async replayLog(this: Self) {
-			const { ids, open } = this.log!.load();
-			for (const r of [...ids, ...open]) this.idMemory.take(r.ids ? r.ids.split(",") : [], r.createdAt);
-			for (const r of open) await this.fold(r.batch, r.rows ? decodeRows(r.ids, r.rows) : []);
-			await this.log!.loaded();
 		},
 
 		/** Each hour past its grace period gets its inventory: one closed environment-hour per environment that existed. */
@@ -670,25 +596,17 @@ const MeteringService = defineService<Self>({
 	created(this: Self) {
 		this.envCache = new TtlCache(ENV_CACHE_MS, 100_000);
 		this.queue = null;
-		const mode = storageMode();
-		this.ownsStore = mode === "files" || mode === "memory";
-		// Ids are remembered 36 to 48 days: forgotten twelve days at a time.
-		this.idMemory = new SampleIdMemory(SAMPLE_MEMORY_MS, 12 * 24 * HOUR);
+		this.startedAt = now().getTime();
 		this.pending = new PendingHours();
 		this.inFlight = new Set();
-		this.retry = [];
 		this.retiredKeys = new RetiredBatchKeys();
-		this.log = null;
 		this.flushTimer = null;
 		this.flushRunning = null;
 	},
 
 	async started(this: Self) {
-		if (this.ownsStore) {
-			this.log = new BatchLog(storageMode() === "files" ? join(dataDir(), "metering-log") : null);
-			this.log.onRetired(batches => this.retiredKeys.retire(batches, now().getTime()));
-			await this.replayLog();
-		}
+		// What a previous run left open is folded now, not at the first close-hours run (jobs may be off).
+		await this.recoverBatches().catch(err => this.logger.error("Folding the batches left open failed; the close-hours job tries again", err));
 		if (usageStreamMode() === "jetstream") {
 			this.queue = usageQueue(this.logger);
 			await this.queue.connect();
@@ -699,7 +617,6 @@ const MeteringService = defineService<Self>({
 		if (this.flushTimer) clearTimeout(this.flushTimer);
 		this.flushTimer = null;
 		await this.flush();
-		await this.log?.close();
 		await this.queue?.close();
 	},
 });

@@ -1,33 +1,44 @@
-// Ingestion cut short by a crash (MTR-1, NFR-3). An accepted batch is stored, with its samples,
-// before the request is answered; its samples reach their hours a moment later. A batch that died
-// before that, and one that died after its hours took it but before it was marked done, are
-// folded again: each sample counts exactly once — the first is not lost (a resend only finds
-// duplicates), the second is not counted twice. Both ways metering stores batches: in its log
-// when the process owns its files (NeDB), as documents when replicas share a store.
+// Ingestion cut short by a crash (MTR-1, NFR-3). An accepted batch is stored open, with its
+// samples, and has claimed their ids before the request is answered; its samples reach their
+// hours a moment later, and then it is closed. A batch that died before its hours took it, and
+// one that died after but before it was closed, are folded again: each sample counts exactly
+// once — the first is not lost (a resend only finds duplicates), the second is not counted twice.
+// One way on every store: at start, the batches a previous run left open; while running, those
+// open for over a minute (another replica died).
+//
+// Clocks: a batch is stale at once when it was created before this process started (real time
+// here, until a test sets the clock), so the restarts run in an hour before now, and the tests of
+// the minute's wait in an hour after it.
 import { mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { BatchLog } from "../../services/metering/batch-log";
-import { encodeRows, PendingHours, type NodeBucket } from "../../services/metering/pending";
+import { claims, openBatch } from "../../services/metering/batches";
+import { PendingHours, type NodeBucket, type PendingHour } from "../../services/metering/pending";
 import type { Sample } from "../../services/metering/samples";
 import { waitUntil } from "../helpers/http";
 import { startPlatform, type Platform } from "../helpers/platform";
 
 const ADMIN = { email: "recovery-ops@example.com", password: "Recover-the-batch-7!" };
-const T0 = Date.parse("2026-12-03T10:00:00Z");
+const HOUR = 3_600_000;
+const PAST = Math.floor(Date.now() / HOUR) * HOUR - 2 * HOUR;
+const FUTURE = Math.floor(Date.now() / HOUR) * HOUR + 24 * HOUR;
 
 interface MeteringInternals {
 	db: {
-		ingest_batches: { insert(d: object): Promise<unknown>; findById(id: string): Promise<{ open?: boolean } | null> };
+		ingest_batches: {
+			insert(d: object): Promise<unknown>;
+			findById(id: string): Promise<{ open?: boolean } | null>;
+			find(q: object): Promise<{ _id: string }[]>;
+		};
 		samples: { insertMany(d: object[]): Promise<number[]> };
 		env_hours: { findById(id: string): Promise<{ batches?: Record<string, 1> } | null> };
 	};
 	fold(batch: string, samples: Sample[]): Promise<void>;
 	addToHour(batches: string[], envId: string, hour: number, nodes: Map<string, NodeBucket>): Promise<void>;
-	writeHours(hours: ReturnType<PendingHours["take"]>): Promise<void>;
+	writeHours(hours: PendingHour[]): Promise<void>;
 }
 
-async function start(dataDir: string) {
+async function start(dataDir: string, T0: number) {
 	const p = await startPlatform({ env: { DATA_DIR: dataDir, QM_TEST_CLOCK: "1", QM_ADMIN_EMAIL: ADMIN.email, QM_ADMIN_PASSWORD: ADMIN.password } });
 	await p.broker.call("gateway.setClock", { now: new Date(T0 + 20 * 60_000).toISOString() });
 	const admin = await waitUntil(async () => {
@@ -43,7 +54,7 @@ async function newEnv(p: Platform, admin: string, name = "recovered") {
 }
 
 const sampleOf =
-	(env: { id: string; nodes: { nodeIds: string[] }[] }) =>
+	(env: { id: string; nodes: { nodeIds: string[] }[] }, T0: number) =>
 	(id: string, minute: number): Sample => ({
 		id,
 		envId: env.id,
@@ -58,50 +69,50 @@ const sampleOf =
 
 const asPosted = (list: Sample[]) => list.map(s => ({ ...s, time: new Date(s.time).toISOString() }));
 
-async function samplesInHour(p: Platform, admin: string, envId: string) {
+async function samplesInHour(p: Platform, admin: string, envId: string, T0: number) {
 	const r = await p.http.get(`/environments/${envId}/usage?from=${new Date(T0).toISOString()}&to=${new Date(T0 + 3_600_000).toISOString()}`, { token: admin });
 	return (r.body.hours[0]?.nodes ?? []).reduce((a: number, n: { samples: number }) => a + n.samples, 0) as number;
 }
 
-describe("metering that owns its files recovers, when it starts again, the batches a crash left open", () => {
+describe("metering started again folds, once, the batches a crash left open", () => {
 	const dir = mkdtempSync(join(tmpdir(), "qm-metering-recovery-"));
 	afterAll(() => rmSync(dir, { recursive: true, force: true }));
+	const T0 = PAST;
 
 	it("folds a batch that died before its hours took it, once, and one that died after, not again; resent samples are duplicates", async () => {
-		let { p, admin, m } = await start(dir);
+		let { p, admin, m } = await start(dir, T0);
 		const env = await newEnv(p, admin);
-		const sample = sampleOf(env);
+		const sample = sampleOf(env, T0);
+		const inHour = () => samplesInHour(p, admin, env.id, T0);
 		const early = [sample("r-1", 1), sample("r-2", 2)];
 		const late = [sample("r-3", 3), sample("r-4", 4), sample("r-5", 5)];
-		await m.fold("crashed-late", late); // its hour took it; the process died before marking it done
-		expect(await samplesInHour(p, admin, env.id)).toBe(3);
+		// The process dies after the hours took this batch, before closing it...
+		m.writeHours = hours => Promise.all(hours.map(h => m.addToHour(h.batches, h.envId, h.hour, h.nodes))).then(() => undefined);
+		expect((await p.http.post("/metering/usage", { samples: asPosted(late) }, { token: admin })).body.accepted).toBe(3);
+		expect(await inHour()).toBe(3);
+		// ...and before the hours took this one.
+		m.writeHours = async () => undefined;
+		expect((await p.http.post("/metering/usage", { samples: asPosted(early) }, { token: admin })).body.accepted).toBe(2);
+		const open = (await m.db.ingest_batches.find({ open: true })).map(b => b._id);
+		expect(open).toHaveLength(2);
 		await p.stop();
-		// What the log held when the process died: both batches, neither marked done.
-		const log = new BatchLog(join(dir, "metering-log"));
-		log.load();
-		for (const [batch, list] of [
-			["crashed-early", early],
-			["crashed-late", late],
-		] as const) {
-			await log.append({ batch, createdAt: T0 + 20 * 60_000, ids: list.map(s => s.id).join(","), rows: encodeRows(list) });
-		}
-		await log.close();
 
-		({ p, admin, m } = await start(dir));
+		({ p, admin, m } = await start(dir, T0)); // no job runs: the start folds them
 		try {
-			expect(await samplesInHour(p, admin, env.id)).toBe(5);
+			expect(await inHour()).toBe(5);
+			for (const id of open) expect((await m.db.ingest_batches.findById(id))?.open).toBeUndefined();
 			const resend = await p.http.post("/metering/usage", { samples: asPosted([...early, ...late]) }, { token: admin });
 			expect(resend.body).toEqual({ accepted: 0, duplicates: 5, rejected: [] });
 
-			// Accepted samples are on disk before the answer: a process stopped at once keeps them.
+			// Accepted samples are stored before the answer: a process stopped at once keeps them.
 			const fresh = await p.http.post("/metering/usage", { samples: asPosted([sample("r-6", 6)]) }, { token: admin });
 			expect(fresh.body).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
 		} finally {
 			await p.stop();
 		}
-		({ p, admin, m } = await start(dir));
+		({ p, admin, m } = await start(dir, T0));
 		try {
-			expect(await samplesInHour(p, admin, env.id)).toBe(6);
+			expect(await inHour()).toBe(6);
 			const again = await p.http.post("/metering/usage", { samples: asPosted([sample("r-6", 6), sample("r-1", 1)]) }, { token: admin });
 			expect(again.body).toEqual({ accepted: 0, duplicates: 2, rejected: [] });
 		} finally {
@@ -110,7 +121,8 @@ describe("metering that owns its files recovers, when it starts again, the batch
 	});
 });
 
-describe("metering replicas sharing a store recover the batches a crash left open", () => {
+describe("metering folds the batches another replica left open, after a minute", () => {
+	const T0 = FUTURE;
 	let p: Platform;
 	let admin: string;
 	let m: MeteringInternals;
@@ -120,22 +132,15 @@ describe("metering replicas sharing a store recover the batches a crash left ope
 	const setClock = (ms: number) => p.broker.call("gateway.setClock", { now: new Date(ms).toISOString() });
 	// What a batch has written when the process dies: itself, with its samples, and their claimed ids.
 	const crashedBatch = async (batch: string, list: Sample[]) => {
-		await m.db.ingest_batches.insert({
-			_id: batch,
-			open: true,
-			ids: list.map(s => s.id).join(","),
-			rows: encodeRows(list).toString("base64"),
-			createdAt: new Date(T0 + 20 * 60_000),
-			expiresAt: new Date(T0 + 7 * 86_400_000),
-		});
-		await m.db.samples.insertMany(list.map(s => ({ _id: s.id, batch, expiresAt: new Date(T0 + 40 * 86_400_000) })));
+		await m.db.ingest_batches.insert(openBatch(batch, list, new Date(T0 + 20 * 60_000)));
+		await m.db.samples.insertMany(claims(batch, list, new Date(T0 + 20 * 60_000)));
 	};
 
 	beforeAll(async () => {
-		({ p, admin, m } = await start(":memory:shared"));
+		({ p, admin, m } = await start(":memory:shared", T0));
 		const env = await newEnv(p, admin);
 		envId = env.id;
-		sample = sampleOf(env);
+		sample = sampleOf(env, T0);
 	});
 	afterAll(() => p?.stop());
 
@@ -143,15 +148,15 @@ describe("metering replicas sharing a store recover the batches a crash left ope
 		await crashedBatch("crashed-early", [sample("s-1", 1), sample("s-2", 2)]);
 		const resend = await p.http.post("/metering/usage", { samples: asPosted([sample("s-1", 1), sample("s-2", 2)]) }, { token: admin });
 		expect(resend.body).toEqual({ accepted: 0, duplicates: 2, rejected: [] });
-		expect(await samplesInHour(p, admin, envId)).toBe(0);
+		expect(await samplesInHour(p, admin, envId, T0)).toBe(0);
 
 		// Within a minute the batch may still be running on another replica: left alone. After it, folded.
 		await p.broker.call("gateway.runJob", { name: "metering.close-hours" });
-		expect(await samplesInHour(p, admin, envId)).toBe(0);
+		expect(await samplesInHour(p, admin, envId, T0)).toBe(0);
 		await setClock(T0 + 22 * 60_000);
 		await p.broker.call("gateway.runJob", { name: "metering.close-hours" });
 		await p.broker.call("gateway.runJob", { name: "metering.close-hours" });
-		expect(await samplesInHour(p, admin, envId)).toBe(2);
+		expect(await samplesInHour(p, admin, envId, T0)).toBe(2);
 		expect((await m.db.ingest_batches.findById("crashed-early"))?.open).toBeUndefined();
 	});
 
@@ -159,10 +164,10 @@ describe("metering replicas sharing a store recover the batches a crash left ope
 		const list = [sample("s-3", 3), sample("s-4", 4), sample("s-5", 5)];
 		await crashedBatch("crashed-late", list);
 		await m.fold("crashed-late", list);
-		expect(await samplesInHour(p, admin, envId)).toBe(5);
+		expect(await samplesInHour(p, admin, envId, T0)).toBe(5);
 		await setClock(T0 + 25 * 60_000);
 		await p.broker.call("gateway.runJob", { name: "metering.close-hours" });
-		expect(await samplesInHour(p, admin, envId)).toBe(5);
+		expect(await samplesInHour(p, admin, envId, T0)).toBe(5);
 		expect((await m.db.ingest_batches.findById("crashed-late"))?.open).toBeUndefined();
 	});
 
@@ -180,28 +185,26 @@ describe("metering replicas sharing a store recover the batches a crash left ope
 		expect(hours.map(h => h.batches)).toEqual([["raced-1", "raced-2"]]);
 		await expect(m.addToHour(hours[0].batches, hours[0].envId, hours[0].hour, hours[0].nodes)).rejects.toThrow(/took 1 of 2 batches/);
 		await m.writeHours(hours);
-		expect(await samplesInHour(p, admin, envId)).toBe(8);
+		expect(await samplesInHour(p, admin, envId, T0)).toBe(8);
 		expect((await m.db.ingest_batches.findById("raced-2"))?.open).toBeUndefined();
 		await m.writeHours(pending.take()); // nothing left
-		expect(await samplesInHour(p, admin, envId)).toBe(8);
+		expect(await samplesInHour(p, admin, envId, T0)).toBe(8);
 	});
 });
 
-describe.each([
-	["owns its store", ":memory:"],
-	["shares a store with replicas", ":memory:shared"],
-])("metering that %s", (_name, dataDir) => {
+describe("metering", () => {
+	const T0 = FUTURE;
 	it("drops from an hour the keys of batches that can never be folded again, at the hour's next write", async () => {
-		const { p, admin, m } = await start(dataDir);
+		const { p, admin, m } = await start(":memory:", T0);
 		try {
 			const env = await newEnv(p, admin, "many-batches");
-			const sample = sampleOf(env);
+			const sample = sampleOf(env, T0);
 			const keysOfHour = async () => Object.keys((await m.db.env_hours.findById(`${env.id}:${T0}`))?.batches ?? {});
 			// Reading the usage writes what is waiting first: one write of the hour per batch here.
 			for (let i = 1; i <= 5; i++) {
-				const r = await p.http.post("/metering/usage", { samples: asPosted([sample(`k-${dataDir}-${i}`, i)]) }, { token: admin });
+				const r = await p.http.post("/metering/usage", { samples: asPosted([sample(`k-${i}`, i)]) }, { token: admin });
 				expect(r.body.accepted).toBe(1);
-				expect(await samplesInHour(p, admin, env.id)).toBe(i);
+				expect(await samplesInHour(p, admin, env.id, T0)).toBe(i);
 				// The batch just written stays recorded (it is retired only once written); the ones before are gone.
 				expect(await keysOfHour()).toHaveLength(1);
 			}

@@ -1,10 +1,8 @@
 // The pieces of ingestion (MTR-1, MTR-2) on their own: reading sample times, the binary form of a
-// batch, folding into hours, the memory of ids, and the log of batches that survives a crash.
-import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync } from "fs";
-import { tmpdir } from "os";
-import { join } from "path";
-import { BatchLog } from "../../services/metering/batch-log";
-import { decodeRows, encodeRows, PendingHours, RetiredBatchKeys, SampleIdMemory } from "../../services/metering/pending";
+// batch, folding into hours, a batch as the store keeps it (and when it is stale), and the batch
+// keys an hour may drop.
+import { claims, firstOfEachId, openBatch, staleBefore, storedSamples } from "../../services/metering/batches";
+import { decodeRows, encodeRows, PendingHours, RetiredBatchKeys } from "../../services/metering/pending";
 import { checkSample, parseIsoTime, type Sample } from "../../services/metering/samples";
 
 const DAY = 86_400_000;
@@ -130,118 +128,28 @@ describe("samples waiting for their hours", () => {
 	});
 });
 
-describe("the memory of ids", () => {
-	const ids = (from: number, n: number) => Array.from({ length: n }, (_, i) => `id-${from + i}`);
-
-	it("takes an id once: again in the same list or a later one is a duplicate", () => {
-		const m = new SampleIdMemory(36 * DAY, 12 * DAY);
-		expect(m.take(["a", "b", "a", "c"], 0)).toMatchObject({ positions: [0, 1, 3], text: "a,b,c" });
-		expect(m.take(["c", "d", "b"], 1).positions).toEqual([1]);
-		const many = m.take(ids(0, 100_000), 2);
-		expect(many.positions.length).toBe(100_000); // through doublings of its table
-		expect(m.take(ids(99_990, 20), 3).positions).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+describe("a batch as the store keeps it", () => {
+	const T = Date.UTC(2026, 10, 26, 10);
+	it("stores its samples open, claims each id 36 days, and gives its samples back while open", () => {
+		const list = [sample(1), sample(2)];
+		const doc = openBatch("b1", list, new Date(T));
+		expect(doc).toMatchObject({ _id: "b1", open: true, ids: "id-1,id-2", createdAt: new Date(T), expiresAt: new Date(T + 7 * DAY) });
+		expect(storedSamples(doc)).toEqual(list);
+		expect(storedSamples({ ...doc, open: undefined, rows: undefined })).toEqual([]); // closed
+		expect(claims("b1", list, new Date(T))).toEqual(list.map(s => ({ _id: s.id, batch: "b1", expiresAt: new Date(T + 36 * DAY) })));
 	});
 
-	it("recognises every id taken before while its table grows, a few slots at a time", () => {
-		const m = new SampleIdMemory(36 * DAY, 12 * DAY);
-		// 65,536 slots at first: it grows at 32,768 ids, 65,536 and 131,072, each time over the next inserts.
-		for (let b = 0; b < 150; b++) {
-			expect(m.take(ids(b * 1000, 1000), b).positions).toHaveLength(1000);
-			const again = [...ids(0, 300), ...ids(b * 1000 - 300, 300), ...ids(b * 1000 + 700, 300)].filter(id => Number(id.slice(3)) >= 0);
-			expect(m.take(again, b).positions).toEqual([]);
-		}
+	it("keeps the first sample of each id", () => {
+		const [a, b] = [sample(1), sample(2)];
+		expect(firstOfEachId([a, b, { ...a, ramMiB: 1 }, b])).toEqual([a, b]);
 	});
 
-	it("tells apart ids that share a fingerprint", () => {
-		const m = new SampleIdMemory(36 * DAY, 12 * DAY, (_id, out, at) => out.fill(42, at, at + 2));
-		expect(m.take(ids(0, 50), 0).positions.length).toBe(50);
-		expect(m.take([...ids(40, 20), "id-70", "id-70"], 1).positions).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
-	});
-
-	it("frees the ids of a batch that could not be stored", () => {
-		const m = new SampleIdMemory(36 * DAY, 12 * DAY);
-		m.take(["keep"], 0);
-		m.take(["x", "y"], 0).forget();
-		expect(m.take(["x", "y", "keep"], 0).positions).toEqual([0, 1]);
-	});
-
-	it("remembers an id at least 36 days, and forgets it a generation later", () => {
-		const m = new SampleIdMemory(36 * DAY, 12 * DAY);
-		m.take(["old"], 0);
-		for (let day = 1; day <= 47; day++) {
-			m.take([`day-${day}`], day * DAY);
-			m.expire(day * DAY);
-		}
-		expect(m.take(["old", "day-13"], 47 * DAY).positions).toEqual([]); // 47 days on: still known
-		m.take(["later"], 48 * DAY);
-		m.expire(48 * DAY); // its generation (days 0-12) is now all older than 36 days
-		expect(m.take(["old", "day-13"], 48 * DAY).positions).toEqual([0]);
-	});
-});
-
-describe("the log of batches", () => {
-	let dir: string;
-	beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "qm-batch-log-"))));
-	afterEach(() => rmSync(dir, { recursive: true, force: true }));
-	const record = (n: number) => {
-		const list = [sample(2 * n), sample(2 * n + 1)];
-		return { batch: `b${n}`, createdAt: 1000 + n, ids: list.map(s => s.id).join(","), rows: encodeRows(list) };
-	};
-
-	it("gives back, after a crash, every batch not compacted, whole records only", async () => {
-		const log = new BatchLog(dir);
-		log.load();
-		await Promise.all([0, 1, 2].map(n => log.append(record(n))));
-		const file = join(dir, readdirSync(dir)[0]);
-		const size = statSync(file).size;
-		appendFileSync(file, Buffer.from([200, 0, 0, 0, 1, 2, 3])); // a write the crash cut short
-		// no close: the process died
-		const again = new BatchLog(dir);
-		const { ids, open } = again.load();
-		expect(ids).toEqual([]);
-		expect(open.map(r => [r.batch, r.createdAt, r.ids])).toEqual([0, 1, 2].map(n => [`b${n}`, 1000 + n, record(n).ids]));
-		expect(decodeRows(open[1].ids, open[1].rows!)).toEqual([sample(2), sample(3)]);
-		expect(statSync(file).size).toBe(size);
-	});
-
-	it("keeps only ids once a full file's batches are all done, and drops them when they are older than the memory keeps", async () => {
-		const log = new BatchLog(dir, 1); // a new file for every write
-		const retired: string[] = [];
-		log.onRetired(batches => retired.push(...batches));
-		log.load();
-		for (const n of [0, 1, 2]) await log.append(record(n));
-		log.done(["b0", "b1"]);
-		await log.close(); // b2 is still open
-		expect(readdirSync(dir).sort()).toEqual(["ids-1-1000.log", "ids-2-1001.log", "open-3.log"]);
-		// Compacted, b0 and b1 are never folded again: their keys may leave their hours. b2 may be.
-		expect(retired.sort()).toEqual(["b0", "b1"]);
-
-		const again = new BatchLog(dir);
-		const { ids, open } = again.load();
-		expect(ids.map(r => [r.batch, r.ids, r.rows])).toEqual([
-			["b0", record(0).ids, undefined],
-			["b1", record(1).ids, undefined],
-		]);
-		expect(open.map(r => r.batch)).toEqual(["b2"]);
-		await again.loaded(); // b2 is in its hours again
-		expect(readdirSync(dir).sort()).toEqual(["ids-1-1000.log", "ids-2-1001.log", "ids-3-1002.log"]);
-		await again.append(record(3));
-		expect(readdirSync(dir)).toContain("open-4.log");
-
-		await again.expire(1001 + 500, 500);
-		expect(readdirSync(dir).sort()).toEqual(["ids-3-1002.log", "open-4.log"]);
-		await again.close();
-	});
-
-	it("keeps nothing on disk in memory mode", async () => {
-		const log = new BatchLog(null);
-		const retired: string[] = [];
-		log.onRetired(batches => retired.push(...batches));
-		expect(log.load()).toEqual({ ids: [], open: [] });
-		await log.append(record(0));
-		log.done(["b0"]);
-		expect(retired).toEqual(["b0"]); // nothing to fold again after a restart
-		await log.close();
+	it.each([
+		["started long ago: open over a minute", T - 3_600_000, T - 60_000],
+		["started 10 s ago: open before it started", T - 10_000, T - 10_000],
+		["started now", T, T],
+	])("calls a batch stale when %s", (_case, startedAt, before) => {
+		expect(staleBefore(T, startedAt)).toEqual(new Date(before));
 	});
 });
 
