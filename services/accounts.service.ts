@@ -591,6 +591,19 @@ const AccountsService = defineService<Self>({
 			},
 		},
 
+		/** Internal: the active administrators, for notices to them (e.g. a balance repaired from its ledger, BIL-2). */
+		admins: {
+			visibility: "public",
+			params: {},
+			async handler(this: Self) {
+				return (await this.db.accounts.find({ role: "admin", status: "active" }, { sort: { createdAt: 1 } })).map(a => ({
+					id: a._id,
+					email: a.email,
+					name: a.name,
+				}));
+			},
+		},
+
 		view: {
 			visibility: "public",
 			params: { id: { type: "string", min: 1 } },

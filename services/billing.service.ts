@@ -5,7 +5,9 @@
 // account's `account.charge.balance.first` says main (BIL-3) and are never refused for lack of
 // money. Admins fund, unfund and charge with an Idempotency-Key (API.md); new trial accounts get
 // their trial bonus (ACC-2). Each applied entry is announced as `billing.balance.changed`
-// {accountId, main, bonus} (micros), and refills also as `billing.refilled`.
+// {accountId, main, bonus} (micros), and refills also as `billing.refilled`. A balance that ever
+// differs from Σ its ledger is set from the ledger, at start and by `reconcile`, and
+// administrators are told (services/billing/repair.ts).
 import type { Context, Service } from "moleculer";
 import { MINUTE, now } from "../lib/clock";
 import { insufficientBalance as insufficientBalanceError, notFound, validationError, type FieldError } from "../lib/errors";
@@ -27,7 +29,8 @@ import { modelView, PriceBook, tariffView, type ModelDoc, type ModelInput, type 
 import { estimate, pricingView } from "./billing/tariffs";
 import { Idempotency, requireIdempotencyKey, type IdempotencyDoc } from "./billing/idempotency";
 import { ENTRY_KINDS, type Balance, type EntryKind } from "./billing/ledger";
-import { Ledger, type BalanceDoc, type EntryDoc, type NewEntry } from "./billing/store";
+import { Ledger, type BalanceDoc, type EntryDoc, type NewEntry, type Repair } from "./billing/store";
+import { repairBalances, type Admin } from "./billing/repair";
 import { balanceView, transactionRow, type BalanceView, type TransactionRow } from "./billing/views";
 
 type QuotaValues = Record<string, number | string>;
@@ -59,6 +62,9 @@ type Self = Service & {
 	accountExists(ctx: Context, id: string): Promise<void>;
 	postEntry(ctx: Context, input: NewEntry): Promise<EntryDoc>;
 	balanceAnswer(ctx: Context, accountId: string, b: Balance): Promise<BalanceView>;
+	repairBalances(accountId?: string): Promise<Repair[]>;
+	repairAtStart(): Promise<void>;
+	startupRepair: Promise<void> | null;
 };
 
 export interface MoneyAnswer {
@@ -164,14 +170,16 @@ const BillingService = defineService<Self>({
 				return this.chargeFromStore();
 			},
 		},
-		/** BIL-2: proves balance = Σ ledger for every account; a mismatch is logged loudly (it must never happen). */
+		/**
+		 * BIL-2: proves balance = Σ ledger for every account, after settling what is left pending; a
+		 * balance that differs is set from the ledger, logged and told to administrators (it must never happen).
+		 */
 		reconcile: {
 			cron: "41 * * * *",
 			leaseMs: 30 * MINUTE,
 			async handler(this: Self) {
-				const rows = await this.ledger.reconcile();
-				for (const r of rows.filter(x => !x.ok)) this.logger.error(`Ledger mismatch for account ${r.accountId}`, r);
-				return rows.length;
+				await this.ledger.recover(RECOVER_AFTER_MS);
+				return (await this.repairBalances()).length;
 			},
 		},
 	},
@@ -449,12 +457,15 @@ const BillingService = defineService<Self>({
 			},
 		},
 
-		/** Balance = Σ applied ledger, per account: `[{accountId, balance, ledger, ok, pending}]` in micros. */
+		/**
+		 * Balance = Σ applied ledger, per account: `[{accountId, balance, ledger, ok, pending}]` in
+		 * micros, as found; a balance that differed is repaired from the ledger (`repaired`).
+		 */
 		reconcile: {
 			visibility: "public",
 			params: { accountId: { ...idRule, optional: true } },
 			handler(this: Self, ctx: Context<{ accountId?: string }>) {
-				return this.ledger.reconcile(ctx.params.accountId);
+				return this.repairBalances(ctx.params.accountId);
 			},
 		},
 
@@ -583,6 +594,30 @@ const BillingService = defineService<Self>({
 			return entry;
 		},
 
+		/** BIL-2: sets drifted balances from the ledger and tells administrators. */
+		repairBalances(this: Self, accountId?: string) {
+			return repairBalances({
+				ledger: this.ledger,
+				accountId,
+				admins: async () => {
+					// At start, accounts and notifications may still be starting (or on another node).
+					await this.broker.waitForServices(["accounts", "notifications"], 30_000);
+					return this.broker.call<Admin[], Record<string, never>>("accounts.admins", {});
+				},
+				send: async notice => void (await this.broker.call("notifications.send", notice)),
+				announce: (id, b) => void this.broker.emit("billing.balance.changed", { accountId: id, ...b }),
+				logger: this.logger,
+			});
+		},
+
+		/** BIL-2, once at start: what a crash left pending is settled, then every balance is checked against its ledger. */
+		async repairAtStart(this: Self) {
+			await this.ledger.recover(0);
+			const rows = await this.repairBalances();
+			const repaired = rows.filter(r => r.repaired).length;
+			if (repaired) this.logger.warn(`Start: ${repaired} of ${rows.length} balances were set from their ledger`);
+		},
+
 		/** GET /billing/balance's shape for the given balances (minBalance from the account's quotas). */
 		async balanceAnswer(this: Self, ctx: Context, accountId: string, b: Balance) {
 			return balanceView(b, this.moneyQuota(await this.quotaValues(ctx, accountId), "account.minbalance"));
@@ -601,6 +636,7 @@ const BillingService = defineService<Self>({
 		this.priceBook = new PriceBook(this.db.tariffs, this.db.pricing_models, this.db.price_snapshots);
 		this.terms = new TtlCache(5_000, 50_000);
 		this.queue = null;
+		this.startupRepair = null;
 		this.charger = new Charger(
 			this.db.env_charges,
 			async e => {
@@ -615,6 +651,9 @@ const BillingService = defineService<Self>({
 
 	async started(this: Self) {
 		await this.priceBook.seed();
+		// In the background: a large ledger must not hold up the start. Settling beside a live
+		// request of another replica is harmless, hence no age limit here.
+		this.startupRepair = this.repairAtStart().catch(err => this.logger.error("Ledger recovery and balance repair at start failed", err));
 		if (usageStreamMode() === "jetstream") {
 			this.queue = usageQueue(this.logger);
 			await this.queue.connect();
@@ -626,6 +665,8 @@ const BillingService = defineService<Self>({
 	async stopped(this: Self) {
 		// Graceful: the batch in hand is charged and acknowledged before the connection closes.
 		await this.queue?.close();
+		// Before the stores close.
+		await this.startupRepair;
 	},
 });
 

@@ -5,7 +5,8 @@
 //      existing entry is settled and returned, nothing new is inserted;
 //   2. apply it with ONE conditional atomic update of the balance document: `$inc` main/bonus,
 //      `$inc` seq, and record the entry as `lastEntry` with what it moved — conditioned on
-//      `seq` being the one read (nothing was applied since) and `lastEntry ≠ entry`;
+//      `seq` being the one read (nothing was applied since), `main` and `bonus` being the ones
+//      read (no repair since, see below) and `lastEntry ≠ entry`;
 //   3. mark the entry `applied` (amounts, balanceAfter, seq) from that record.
 //
 // Why an entry can never be applied twice, without a lock: before step 2 the applier reads the
@@ -18,13 +19,22 @@
 // balance whose `lastEntry` is still pending — both are finished by the next movement of the
 // account or by the recovery job, which runs the very same `settle`. Appliers of one account
 // simply retry when another won the update (optimistic, lock-free: nothing to expire or take over).
+//
+// Repair (BIL-2, `repair`): should a balance ever differ from Σ its applied ledger anyway (a torn
+// or lost write, a hand edit), it is set from the ledger — the ledger is the truth — by one
+// conditional update of `main` and `bonus` only, on the document exactly as read (seq, balances,
+// last entry): a movement taken meanwhile is never overwritten, the account is checked again on
+// the next run. The repair leaves `seq` alone (entries keep one gapless running order), which is
+// why step 2 also conditions on the balances: an applier that planned against the drifted
+// balance (a charge's split) retries against the repaired one.
 import { now } from "../../lib/clock";
 import { newId } from "../../lib/crypto";
 import { conflict } from "../../lib/errors";
 import { groupBy } from "../../lib/group-by";
 import { assertMicros, type Micros } from "../../lib/money";
 import { DuplicateKeyError, type Doc, type Store } from "../../mixins/db.mixin";
-import { ledgerTotals, planEntry, targetOf, type Balance, type EntryKind, type Outcome, type Target } from "./ledger";
+import { planEntry, targetOf, type Balance, type EntryKind, type Outcome, type Target } from "./ledger";
+import { balanceDrift } from "./reconcile";
 
 export type EntryState = "pending" | "applied" | "refused";
 
@@ -92,6 +102,24 @@ export interface Reconciliation {
 	ok: boolean;
 	pending: number;
 }
+
+/** A reconciliation that may have repaired: `repaired` only where the balance differed (false: it moved meanwhile, or is missing). */
+export interface Repair extends Reconciliation {
+	repaired?: boolean;
+}
+
+/** One account's balance document and applied ledger, read at one version of the balance. */
+interface AccountFacts {
+	doc: BalanceDoc | null;
+	applied: EntryDoc[];
+	pending: number;
+	/** false when the balance kept moving while the ledger was read: not a view to repair from */
+	consistent: boolean;
+}
+
+/** The balance document's version: anything an applier or a repair changes. */
+const sameVersion = (a: BalanceDoc | null, b: BalanceDoc | null) =>
+	a === null || b === null ? a === b : a.seq === b.seq && a.main === b.main && a.bonus === b.bonus && a.lastEntry === b.lastEntry;
 
 const EPOCH = new Date(0);
 // Contention on one account only means another applier won: retry soon, with jitter.
@@ -169,7 +197,7 @@ export class Ledger {
 	/** Step 2: the one conditional atomic update; null when another entry was applied first. */
 	async applyToBalance(before: BalanceDoc, e: EntryDoc, outcome: Outcome): Promise<BalanceDoc | null> {
 		return this.balances.updateOne(
-			{ _id: before._id, seq: before.seq, lastEntry: { $ne: e._id } },
+			{ _id: before._id, seq: before.seq, main: before.main, bonus: before.bonus, lastEntry: { $ne: e._id } },
 			{
 				$inc: { main: outcome.main, bonus: outcome.bonus, seq: 1 },
 				$set: { lastEntry: e._id, lastMain: outcome.main, lastBonus: outcome.bonus, lastRefused: outcome.refused ?? "", updatedAt: now() },
@@ -237,35 +265,57 @@ export class Ledger {
 		return settled;
 	}
 
-	/** Proves balance = Σ applied ledger, per account (all accounts when none is given). */
-	async reconcile(accountId?: string): Promise<Reconciliation[]> {
-		let ids: string[];
-		if (accountId) ids = [accountId];
-		else {
-			const withBalance = (await this.balances.find({})).map(b => b._id);
-			const withPending = (await this.entries.find({ pending: true })).map(e => e.accountId);
-			ids = [...new Set([...withBalance, ...withPending])].sort();
+	/**
+	 * BIL-2: proves balance = Σ applied ledger, per account (all accounts when none is given), and
+	 * sets every balance that differs from the ledger (see the header). Rows are as found; a
+	 * differing one says whether it was repaired.
+	 */
+	async repair(accountId?: string): Promise<Repair[]> {
+		const out: Repair[] = [];
+		for (const id of await this.accountIds(accountId)) {
+			const facts = await this.factsOf(id);
+			const row: Repair = reconciliation(id, facts);
+			if (!row.ok) row.repaired = facts.consistent && !!facts.doc && !!(await this.restoreBalance(facts.doc, row.ledger));
+			out.push(row);
 		}
-		const out: Reconciliation[] = [];
-		for (const id of ids) out.push(await this.reconcileAccount(id));
 		return out;
 	}
 
-	private async reconcileAccount(accountId: string): Promise<Reconciliation> {
+	/** The repair's one conditional update: only the document as read, only its balances. Null when it moved meanwhile. */
+	async restoreBalance(seen: BalanceDoc, to: Balance): Promise<BalanceDoc | null> {
+		assertMicros(to.main);
+		assertMicros(to.bonus);
+		return this.balances.updateOne(
+			{ _id: seen._id, seq: seen.seq, main: seen.main, bonus: seen.bonus, lastEntry: seen.lastEntry },
+			{ $set: { main: to.main, bonus: to.bonus } },
+		);
+	}
+
+	private async accountIds(accountId?: string): Promise<string[]> {
+		if (accountId) return [accountId];
+		const withBalance = (await this.balances.find({})).map(b => b._id);
+		const withPending = (await this.entries.find({ pending: true })).map(e => e.accountId);
+		return [...new Set([...withBalance, ...withPending])].sort();
+	}
+
+	private async factsOf(accountId: string): Promise<AccountFacts> {
 		// A consistent view without transactions: the balance did not move while the ledger was read.
 		for (let attempt = 1; ; attempt++) {
 			const b1 = await this.balances.findById(accountId);
 			const applied = await this.entries.find({ accountId, state: "applied" });
 			const pending = await this.entries.count({ accountId, state: "pending" });
 			const b2 = await this.balances.findById(accountId);
-			if ((b1?.seq ?? 0) !== (b2?.seq ?? 0) && attempt < 20) {
+			const consistent = sameVersion(b1, b2);
+			if (!consistent && attempt < 20) {
 				await backoff(attempt);
 				continue;
 			}
-			const balance = { main: b2?.main ?? 0, bonus: b2?.bonus ?? 0 };
-			const last = b2 ? { entry: b2.lastEntry, main: b2.lastMain, bonus: b2.lastBonus, refused: b2.lastRefused } : undefined;
-			const ledger = ledgerTotals(applied, last);
-			return { accountId, balance, ledger, ok: balance.main === ledger.main && balance.bonus === ledger.bonus, pending };
+			return { doc: b2, applied, pending, consistent };
 		}
 	}
+}
+
+function reconciliation(accountId: string, facts: AccountFacts): Reconciliation {
+	const { balance, ledger, differs } = balanceDrift(facts.applied, facts.doc);
+	return { accountId, balance, ledger, ok: !differs, pending: facts.pending };
 }

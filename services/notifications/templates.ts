@@ -248,6 +248,26 @@ const TEMPLATES: Record<string, (d: Data) => Rendered> = {
 			inApp: { title: `Trial ends ${when}`, body: "Upgrade to keep your environments running." },
 		};
 	},
+	/** To administrators (BIL-2): a balance differed from its ledger and was set from it. Amounts are decimal strings. */
+	"balance-repaired"(d) {
+		const id = required(d, "accountId");
+		const [oldMain, oldBonus, newMain, newBonus] = ["oldMain", "oldBonus", "newMain", "newBonus"].map(k => required(d, k));
+		const lines = [
+			`The balance of account ${id} differed from the sum of its ledger and was set from the ledger.`,
+			`Main: ${oldMain} → ${newMain}`,
+			`Bonus: ${oldBonus} → ${newBonus}`,
+		];
+		const text = [lines[0], "", lines[1], lines[2], "", "The ledger is the truth; look for what wrote the balance (a torn or lost write, a manual edit)."].join(
+			"\n",
+		);
+		return {
+			subject: `Balance of account ${id} repaired from its ledger`,
+			text,
+			html: page("Balance repaired from the ledger", lines),
+			links: [],
+			inApp: { title: "Balance repaired from the ledger", body: `Account ${id}: main ${oldMain} → ${newMain}, bonus ${oldBonus} → ${newBonus}.` },
+		};
+	},
 };
 
 export function templateNames(): string[] {
