@@ -3,6 +3,14 @@
 // can be run on demand: POST /api/v1/admin/jobs/<service>.<job>/run → `<service>.runJob`.
 //
 //   jobs: { "password-expiry": { cron: "0 * * * *", async handler() { ...; return processed } } }
+//
+// A lease is held while its run's heartbeat is fresh: the run renews `heartbeatAt` every
+// LEASE_HEARTBEAT_MS, and a lease whose heartbeat is older than LEASE_STALE_MS belongs to a process
+// that died (kill -9, power cut, lost host), so any replica takes it over — within a minute, not
+// after the whole `leaseMs`. A holder on this host whose pid is gone is taken over at once (a
+// restart after kill -9 runs its jobs straight away). Every takeover is one conditional update
+// naming what it replaces, so two takers never both win.
+import { readlinkSync } from "fs";
 import { hostname } from "os";
 import cron, { type ScheduledTask } from "node-cron";
 import type { Context, Service, ServiceSchema } from "moleculer";
@@ -15,7 +23,11 @@ import { createDbMixin, DuplicateKeyError, type Store } from "./db.mixin";
 export interface JobDefinition {
 	/** cron expression, evaluated in UTC */
 	cron: string;
-	/** the longest a run may take before another replica may assume it died (ms) */
+	/**
+	 * The longest a run may take (ms) before another replica may assume it hung and run the job
+	 * again. The heartbeat tells a dead holder; this cap is for a live one whose run never ends
+	 * (a call that is never answered), which the heartbeat — a timer of its own — cannot tell.
+	 */
 	leaseMs?: number;
 	/** does the work with `ctx` for its calls; returns how many items it processed */
 	handler(this: Service, ctx: Context): Promise<number>;
@@ -31,10 +43,55 @@ type JobsService = Service & {
 // clock (which tests move by days).
 const wallNow = () => Date.now();
 const DAY_MS = 86_400_000;
+const DEFAULT_LEASE_MS = 10 * 60_000;
+/** How often a run renews its lease. */
+export const LEASE_HEARTBEAT_MS = 15_000;
+/**
+ * A lease whose heartbeat is older than this is a dead holder's: three heartbeats missed, with
+ * room for clock skew between hosts, and within the minute a takeover must take.
+ */
+export const LEASE_STALE_MS = 45_000;
 
-export function createJobsMixin(serviceName: string): Partial<ServiceSchema> {
+export interface LeaseTiming {
+	heartbeatMs: number;
+	staleMs: number;
+}
+
+/**
+ * This host as holders name it: the hostname, and on Linux the pid namespace, because two
+ * containers on one host (host network: one hostname) each have a pid 1 — only a pid of our own
+ * namespace can be asked whether it lives.
+ */
+export const LEASE_HOST = (() => {
+	try {
+		return `${hostname()}/${/\[(\d+)\]/.exec(readlinkSync("/proc/self/ns/pid"))?.[1] ?? ""}`;
+	} catch {
+		return hostname();
+	}
+})();
+
+/** Holders of the runs going on in this process (holder = `<host>:<pid>:<run>`, one per run). */
+const liveHolders = new Set<string>();
+
+/** Is `holder` a process on this host that no longer exists? Anything else may be alive. */
+export function holderIsDead(holder: string): boolean {
+	const m = /^(.*):(\d+):([^:]+)$/.exec(holder);
+	if (!m || m[1] !== LEASE_HOST) return false;
+	const pid = Number(m[2]);
+	// A pid is not reused while its process lives: ours, in a holder we do not run, is a previous one's.
+	if (pid === process.pid) return !liveHolders.has(holder);
+	try {
+		process.kill(pid, 0);
+		return false;
+	} catch (err) {
+		return (err as NodeJS.ErrnoException).code === "ESRCH"; // EPERM: it lives, as someone else
+	}
+}
+
+/** `timing` is for tests; a deployment keeps the defaults. */
+export function createJobsMixin(serviceName: string, timing: Partial<LeaseTiming> = {}): Partial<ServiceSchema> {
 	const leaseSpec = jobLeases(serviceName);
-	const holder = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+	const { heartbeatMs, staleMs } = { heartbeatMs: LEASE_HEARTBEAT_MS, staleMs: LEASE_STALE_MS, ...timing };
 
 	return defineMixin<JobsService>({
 		mixins: [createDbMixin([leaseSpec])],
@@ -62,6 +119,9 @@ export function createJobsMixin(serviceName: string): Partial<ServiceSchema> {
 				const leases = this.db[leaseSpec.name];
 				const fullName = `${serviceName}.${name}`;
 
+				// One holder per run: a run's heartbeat and release touch its own lease only.
+				const holder = `${LEASE_HOST}:${process.pid}:${Math.random().toString(36).slice(2, 10)}`;
+
 				if (tick) {
 					// One replica takes each scheduled tick; the others see the record and skip it.
 					try {
@@ -72,9 +132,15 @@ export function createJobsMixin(serviceName: string): Partial<ServiceSchema> {
 					}
 				}
 
-				const until = new Date(wallNow() + (job.leaseMs ?? 10 * 60_000));
-				const lease = { holder, until, expiresAt: new Date(until.getTime() + DAY_MS) };
-				let taken = await leases.updateOne({ _id: name, until: { $lt: new Date(wallNow()) } }, { $set: lease });
+				const now = wallNow();
+				const until = new Date(now + (job.leaseMs ?? DEFAULT_LEASE_MS));
+				const lease = { holder, heartbeatAt: new Date(now), until, expiresAt: new Date(until.getTime() + DAY_MS) };
+				// Free: released or past its cap, or its holder stopped beating. (A lease written before
+				// heartbeats has no heartbeatAt, matches no $lt, and lasts until `until` as it did.)
+				let taken = await leases.updateOne(
+					{ _id: name, $or: [{ until: { $lt: new Date(now) } }, { heartbeatAt: { $lt: new Date(now - staleMs) } }] },
+					{ $set: lease },
+				);
 				if (!taken) {
 					try {
 						taken = await leases.insert({ _id: name, ...lease });
@@ -83,16 +149,36 @@ export function createJobsMixin(serviceName: string): Partial<ServiceSchema> {
 					}
 				}
 				if (!taken) {
+					// Held by a process of this host that is gone: ours now, if no other taker replaced it first.
+					const current = await leases.findById(name);
+					if (current && holderIsDead(String(current.holder))) taken = await leases.updateOne({ _id: name, holder: current.holder }, { $set: lease });
+				}
+				if (!taken) {
 					if (tick) return { job: fullName, processed: 0, skipped: true };
 					throw conflict(`Job ${fullName} is running already`, { job: fullName });
 				}
+
+				liveHolders.add(holder);
+				const heartbeat = setInterval(() => {
+					leases.updateOne({ _id: name, holder }, { $set: { heartbeatAt: new Date(wallNow()) } }).then(
+						renewed => {
+							if (renewed || !liveHolders.has(holder)) return; // renewed, or the run ended meanwhile
+							clearInterval(heartbeat);
+							this.logger.warn(`Job ${fullName} lost its lease while running (past leaseMs, or its heartbeat came too late)`);
+						},
+						err => this.logger.warn(`Job ${fullName}: renewing its lease failed`, err),
+					);
+				}, heartbeatMs);
+				heartbeat.unref();
 				try {
 					// A scheduled tick has no caller: its calls start a context of their own.
 					const ctx = callerCtx ?? this.broker.ContextFactory.create(this.broker, null as never, {}, {});
 					const processed = await job.handler.call(this, ctx);
 					return { job: fullName, processed };
 				} finally {
-					await leases.updateOne({ _id: name, holder }, { $set: { until: new Date(0) } });
+					clearInterval(heartbeat);
+					liveHolders.delete(holder);
+					await leases.updateOne({ _id: name, holder }, { $set: { until: new Date(0), heartbeatAt: new Date(0) } });
 				}
 			},
 		},

@@ -218,9 +218,13 @@ export class Durability {
 			throw this.failed;
 		}
 	}
+	/** Closes the WAL's descriptor, after an fsync still running on it. */
 	close() {
-		if (this.fd !== null) closeSync(this.fd);
+		const fd = this.fd;
 		this.fd = null;
+		if (fd === null) return;
+		if (this.running) void this.running.then(() => closeSync(fd), () => closeSync(fd));
+		else closeSync(fd);
 	}
 }
 
@@ -250,12 +254,8 @@ export class SqliteFile {
 
 	/** `path` null: in memory. */
 	constructor(readonly path: string | null) {
-		this.db = new Database(path ?? ":memory:");
+		this.db = path ? openFile(path) : new Database(":memory:");
 		if (path) {
-			this.db.pragma("journal_mode = WAL");
-			this.db.pragma("synchronous = NORMAL");
-			this.db.pragma("busy_timeout = 5000");
-			this.db.pragma("cache_size = -8000");
 			this.checkAtOpen = statSync(path).size <= envInt("QM_START_CHECK_MAX_MB", 1024) * 1024 * 1024;
 			if (this.checkAtOpen) checkIntegrity(this.db, path);
 			// The database and its WAL exist now; their names are made durable once.
@@ -284,6 +284,12 @@ export class SqliteFile {
 		const have = new Set((this.db.pragma(`table_info(${name})`) as { name: string }[]).map(c => c.name));
 		const table: Table = { spec, columns, multi: new Set(), ttl: [] };
 		this.db.transaction(() => {
+			if (!have.has("crc")) {
+				// A table from before documents had checksums: each gets its own now.
+				this.db.exec(`ALTER TABLE ${name} ADD COLUMN crc INTEGER NOT NULL DEFAULT 0`);
+				const set = this.db.prepare(`UPDATE ${name} SET crc = ? WHERE _id = ?`);
+				for (const row of this.db.prepare(`SELECT _id, doc FROM ${name}`).all() as Row[]) set.run(crc32(row.doc), row._id);
+			}
 			for (const ix of spec.indexes ?? []) {
 				const col = columns.get(ix.field)!;
 				if (!have.has(`i_${ix.field}`)) {
@@ -386,14 +392,41 @@ function checkIntegrity(db: Db, path: string) {
 		const rows = db.pragma("quick_check") as { quick_check: string }[];
 		verdict = rows.map(r => r.quick_check).join("; ");
 	} catch (err) {
-		verdict = (err as Error).message;
+		db.close();
+		throw openError(path, err);
 	}
 	if (verdict !== "ok") {
 		db.close();
-		throw new Error(
-			`The database ${path} is damaged (SQLite quick_check: ${verdict.slice(0, 300)}). ` +
-				`Quartermaster will not start on it. Stop the platform and restore the last backup: qm restore <backup dir> (see README, "Backup and restore").`,
-		);
+		throw damaged(path, `SQLite quick_check: ${verdict.slice(0, 300)}`);
+	}
+}
+
+const damaged = (path: string, why: string) =>
+	new Error(
+		`The database ${path} is damaged (${why}). Quartermaster will not start on it. ` +
+			`Stop the platform and restore the last backup: qm restore <backup dir> (see README, "Backup and restore").`,
+	);
+
+/** SQLite's word that the file is not a sound database is damage; anything else (busy, permissions) is said as it is. */
+function openError(path: string, err: unknown) {
+	const code = (err as { code?: string }).code ?? "";
+	if (/^SQLITE_(CORRUPT|NOTADB)/.test(code)) return damaged(path, (err as Error).message);
+	return new Error(`Cannot open the database ${path}: ${(err as Error).message}`);
+}
+
+/** A database file in WAL mode with the settings the header explains. */
+function openFile(path: string): Db {
+	let db: Db | undefined;
+	try {
+		db = new Database(path);
+		db.pragma("journal_mode = WAL");
+		db.pragma("synchronous = NORMAL");
+		db.pragma("busy_timeout = 5000");
+		db.pragma("cache_size = -8000");
+		return db;
+	} catch (err) {
+		db?.close();
+		throw openError(path, err);
 	}
 }
 
@@ -470,8 +503,11 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 		return this.file.db;
 	}
 
-	/** Runs `fn` in one transaction; answers once what it (and every commit before it) wrote is durable. */
-	private async write<R>(fn: () => R, wrote: (r: R) => boolean = () => true): Promise<R> {
+	/**
+	 * Runs `fn` in one transaction; answers once what it (and every commit before it) wrote is
+	 * durable — or at once, committed, with `syncWithNext` (Store.insert).
+	 */
+	private async write<R>(fn: () => R, wrote: (r: R) => boolean = () => true, syncWithNext = false): Promise<R> {
 		let result: R;
 		try {
 			result = this.db.transaction(fn)();
@@ -480,7 +516,7 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 			throw err;
 		}
 		if (wrote(result)) this.file.durability.commit();
-		await this.file.durability.settled();
+		if (!syncWithNext) await this.file.durability.settled();
 		return result;
 	}
 
@@ -559,11 +595,15 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 		return doc;
 	}
 
-	insert(doc: T): Promise<T> {
-		return this.write(() => {
-			this.insertRow(doc);
-			return doc;
-		});
+	insert(doc: T, opts: { syncWithNext?: boolean } = {}): Promise<T> {
+		return this.write(
+			() => {
+				this.insertRow(doc);
+				return doc;
+			},
+			undefined,
+			opts.syncWithNext,
+		);
 	}
 
 	insertMany(docs: T[]): Promise<number[]> {

@@ -37,7 +37,12 @@ export interface Store<T extends Doc = Doc> {
 	readonly name: string;
 	/** insertMany is one transaction: no reader ever sees part of it (SQLite; not MongoDB's unordered insert). */
 	readonly atomicBatches: boolean;
-	insert(doc: T): Promise<T>;
+	/**
+	 * `syncWithNext`: answers once committed, and the write becomes durable with the next answered
+	 * write of the same service's database (which it precedes on every crash: SQLite's WAL is
+	 * replayed in order). For a record that only matters together with the write that follows it.
+	 */
+	insert(doc: T, opts?: { syncWithNext?: boolean }): Promise<T>;
 	/** Inserts each document; answers the indexes of those a unique index refused (the others are in). */
 	insertMany(docs: T[]): Promise<number[]>;
 	findOne(query: Query): Promise<T | null>;

@@ -323,15 +323,14 @@ const MeteringService = defineService<Self>({
 		 * crash at any point leaves it open, to be folded again from what it stored.
 		 */
 		async take(this: Self, list: Sample[], time: Date) {
-			const once = firstOfEachId(list);
-			// Ids claimed long ago are left out of the batch: a resend costs one read, not a batch.
-			const stored = new Set((await this.db.samples.find({ _id: { $in: once.map(s => s.id) } })).map(d => d._id));
-			const candidates = once.filter(s => !stored.has(s.id));
-			if (!candidates.length) return null;
+			const candidates = firstOfEachId(list);
 			const batch = newId();
 			this.inFlight.add(batch);
 			try {
-				await this.db.ingest_batches.insert(openBatch(batch, candidates, time));
+				// One fsync a batch: the batch is durable with its claims, which follow it in the same
+				// database (a crash keeps the batch whenever it keeps a claim). No read first: the
+				// unique index answers which ids were claimed before (a resend closes its batch at once).
+				await this.db.ingest_batches.insert(openBatch(batch, candidates, time), { syncWithNext: true });
 				const refused = new Set(await this.db.samples.insertMany(claims(batch, candidates, time)));
 				const taken = refused.size ? candidates.filter((_, i) => !refused.has(i)) : candidates;
 				if (taken.length) return { batch, taken };

@@ -1,0 +1,137 @@
+// Job leases (mixins/jobs.mixin.ts) when their holder died: a lease left by a process of this host
+// whose pid is gone is taken over at once, one left by another host once its heartbeat is older
+// than the stale limit, and a run that goes on keeps its lease by its heartbeat. Timings are
+// shrunk (heartbeat 50 ms, stale after 400 ms) so that minutes become a second.
+import { spawn } from "child_process";
+import { mkdtempSync, rmSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { ServiceBroker } from "moleculer";
+import type { Store } from "../../mixins/db.mixin";
+import { createJobsMixin, holderIsDead, LEASE_HOST } from "../../mixins/jobs.mixin";
+
+const HEARTBEAT_MS = 50;
+const STALE_MS = 400;
+const LEASES = "leasetest_job_leases";
+const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+
+type Outcome = { job: string; processed: number; skipped?: boolean };
+type Svc = { db: Record<string, Store>; runJob(name: string, tick?: Date): Promise<Outcome> };
+
+/** The pid of a process of this host that has exited. */
+async function deadPid(): Promise<number> {
+	const child = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
+	await new Promise(r => child.on("exit", r));
+	return child.pid!;
+}
+
+const tmp = mkdtempSync(join(tmpdir(), "qm-leases-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe.each([
+	["SQLite in memory", ":memory:"],
+	["SQLite files", join(tmp, "files")],
+])("job leases of a dead holder, on %s", (_name, dataDir) => {
+	let broker: ServiceBroker;
+	let svc: Svc;
+	let runs = 0;
+	let runMs = 0;
+
+	beforeAll(async () => {
+		process.env.DATA_DIR = dataDir;
+		delete process.env.MONGO_URI;
+		process.env.QM_JOBS = "off";
+		broker = new ServiceBroker({ logger: false });
+		svc = broker.createService({
+			name: "leasetest",
+			mixins: [createJobsMixin("leasetest", { heartbeatMs: HEARTBEAT_MS, staleMs: STALE_MS })],
+			jobs: {
+				work: {
+					cron: "0 0 1 1 *",
+					async handler() {
+						runs++;
+						await sleep(runMs);
+						return runs;
+					},
+				},
+			},
+		} as never) as unknown as Svc;
+		await broker.start();
+	});
+	afterAll(() => broker?.stop());
+	beforeEach(() => {
+		runMs = 0;
+	});
+
+	/**
+	 * The row a process killed in the middle of `work` leaves behind, written to the store here
+	 * because a killed process leaves exactly this row: its holder, its last heartbeat, and an
+	 * `until` ten minutes on that it never released.
+	 */
+	async function leftByKilledProcess(holder: string, heartbeatAgoMs: number) {
+		const now = Date.now();
+		const until = new Date(now + 10 * 60_000);
+		await svc.db[LEASES].updateOne(
+			{ _id: "work" },
+			{ $set: { holder, heartbeatAt: new Date(now - heartbeatAgoMs), until, expiresAt: new Date(until.getTime() + 86_400_000) } },
+			{ upsert: true },
+		);
+	}
+
+	const runTwice = async () => {
+		const both = await Promise.allSettled([svc.runJob("work"), svc.runJob("work")]);
+		return both.map(r => (r.status === "fulfilled" ? "ran" : (r.reason as { type?: string }).type)).sort();
+	};
+
+	it("takes over at once a lease whose holder on this host has a dead pid (a restart after kill -9)", async () => {
+		const pid = await deadPid();
+		const holder = `${LEASE_HOST}:${pid}:k9run`;
+		expect(holderIsDead(holder)).toBe(true);
+		await leftByKilledProcess(holder, 0); // its heartbeat is fresh: only the dead pid tells
+		const before = runs;
+		expect(await runTwice()).toEqual(["CONFLICT", "ran"]); // one taker wins
+		expect(runs).toBe(before + 1);
+		expect((await svc.runJob("work")).processed).toBe(before + 2); // and released it
+	});
+
+	it("does not take over a fresh lease of a live process of this host", async () => {
+		const holder = `${LEASE_HOST}:${process.ppid}:alive1`;
+		expect(holderIsDead(holder)).toBe(false);
+		await leftByKilledProcess(holder, 0);
+		await expect(svc.runJob("work")).rejects.toMatchObject({ type: "CONFLICT", code: 409 });
+		expect((await svc.runJob("work", new Date("2026-06-01T00:00:00Z"))).skipped).toBe(true); // a scheduled tick skips it
+	});
+
+	it("takes over a lease of another host once its heartbeat is older than the stale limit, not before", async () => {
+		const holder = "elsewhere.example:4242:other1";
+		expect(holderIsDead(holder)).toBe(false); // another host's pid means nothing here
+		await leftByKilledProcess(holder, STALE_MS / 4);
+		await expect(svc.runJob("work")).rejects.toMatchObject({ type: "CONFLICT", code: 409 });
+
+		await leftByKilledProcess(holder, STALE_MS + 50);
+		const before = runs;
+		expect(await runTwice()).toEqual(["CONFLICT", "ran"]);
+		expect(runs).toBe(before + 1);
+		const row = await svc.db[LEASES].findById("work");
+		expect(row!.holder).not.toBe(holder);
+		expect(new Date(row!.until as Date).getTime()).toBe(0); // released by its new holder
+	});
+
+	it("keeps the lease of a run longer than the stale limit by its heartbeat", async () => {
+		runMs = 4 * STALE_MS;
+		const before = runs;
+		const long = svc.runJob("work");
+		await sleep(50);
+		const first = await svc.db[LEASES].findById("work");
+		for (let waited = 0; waited < 3 * STALE_MS; waited += STALE_MS / 2) {
+			await sleep(STALE_MS / 2);
+			await expect(svc.runJob("work")).rejects.toMatchObject({ type: "CONFLICT" });
+		}
+		const renewed = await svc.db[LEASES].findById("work");
+		expect(renewed!.holder).toBe(first!.holder);
+		expect(new Date(renewed!.heartbeatAt as Date).getTime()).toBeGreaterThan(new Date(first!.heartbeatAt as Date).getTime() + STALE_MS);
+		expect(Date.now() - new Date(renewed!.heartbeatAt as Date).getTime()).toBeLessThan(STALE_MS);
+		expect((await long).processed).toBe(before + 1);
+		expect(runs).toBe(before + 1);
+	});
+});
