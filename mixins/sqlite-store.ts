@@ -53,12 +53,16 @@ export function encodeDoc(doc: Record<string, unknown>): string {
 	}
 }
 
-function reviveDate(_key: string, v: unknown) {
-	if (v !== null && typeof v === "object" && "$date" in v) {
-		const keys = Object.keys(v);
-		if (keys.length === 1) return new Date((v as { $date: number | null }).$date ?? NaN);
+/** {"$date": ms} objects back to Dates, in place (a walk after JSON.parse: several times faster than a reviver). */
+function reviveDates(v: unknown): unknown {
+	if (v === null || typeof v !== "object") return v;
+	if (!Array.isArray(v) && "$date" in v && Object.keys(v).length === 1) return new Date((v as { $date: number | null }).$date ?? NaN);
+	const o = v as Record<string, unknown>;
+	for (const k in o) {
+		const x = o[k];
+		if (x !== null && typeof x === "object") o[k] = reviveDates(x);
 	}
-	return v;
+	return o;
 }
 
 /** A stored document whose checksum no longer matches its bytes. */
@@ -66,7 +70,8 @@ export class CorruptDocumentError extends Error {}
 
 export function decodeDoc<T>(id: string, json: string): T {
 	const text = json === "{}" ? `{"_id":${JSON.stringify(id)}}` : `{"_id":${JSON.stringify(id)},${json.slice(1)}`;
-	return (json.includes('"$date"') ? JSON.parse(text, reviveDate) : JSON.parse(text)) as T;
+	const doc = JSON.parse(text);
+	return (json.includes('"$date"') ? reviveDates(doc) : doc) as T;
 }
 
 /** An array or object under an indexed field: SQL cannot narrow on it, so such rows are always candidates. */
@@ -280,7 +285,11 @@ export class SqliteFile {
 		const name = ident(spec.name);
 		const columns = new Map<string, string>();
 		for (const ix of spec.indexes ?? []) columns.set(ix.field, ident(`i_${ix.field}`));
-		this.db.exec(`CREATE TABLE IF NOT EXISTS ${name} (_id TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL, crc INTEGER NOT NULL) WITHOUT ROWID`);
+		// Small documents live in their primary key's b-tree (WITHOUT ROWID: one b-tree, not a table
+		// and an index); larger ones in a rowid table, where a row of a few KB still fits its page
+		// (read 5–10× faster than through a WITHOUT ROWID table's overflow pages, measured here).
+		const layout = spec.smallDocuments ? " WITHOUT ROWID" : "";
+		this.db.exec(`CREATE TABLE IF NOT EXISTS ${name} (_id TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL, crc INTEGER NOT NULL)${layout}`);
 		const have = new Set((this.db.pragma(`table_info(${name})`) as { name: string }[]).map(c => c.name));
 		const table: Table = { spec, columns, multi: new Set(), ttl: [] };
 		this.db.transaction(() => {

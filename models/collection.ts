@@ -1,5 +1,5 @@
 // A collection is declared once — name, indexes, and the typed fields MongoDB gets — and the db
-// mixin applies the same declaration to NeDB (embedded) and to a mongoose model (MONGO_URI).
+// mixin applies the same declaration to SQLite (embedded) and to a mongoose model (MONGO_URI).
 import type { SchemaDefinition } from "mongoose";
 
 export interface IndexSpec {
@@ -16,6 +16,8 @@ export interface CollectionSpec {
 	indexes?: IndexSpec[];
 	/** typed fields for mongoose; other fields are stored as they come (strict: false) */
 	fields?: SchemaDefinition;
+	/** many documents of a few hundred bytes at most: SQLite keeps them in their key's b-tree alone */
+	smallDocuments?: boolean;
 }
 
 export function collection(spec: CollectionSpec): CollectionSpec {

@@ -7,6 +7,7 @@ import { collection } from "./collection";
  */
 export const samples = collection({
 	name: "samples",
+	smallDocuments: true,
 	indexes: [{ field: "expiresAt", expireAfterSeconds: 0 }],
 	fields: { expiresAt: Date },
 });
