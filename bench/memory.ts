@@ -3,7 +3,8 @@
 // batches of 1,000 to one platform process (every service, SQLite files), then its RSS (now and
 // peak), its files, and how long a restart takes to answer /ready.
 // Targets: RSS under 400 MB after the 50 million; /ready within 5 s of a restart.
-// Run: npm run build && node dist/bench/memory.js   (BENCH_SAMPLES, default 50,000,000; BENCH_CONNECTIONS)
+// Run: npm run build && node dist/bench/memory.js   (BENCH_SAMPLES, default 50,000,000; BENCH_CONNECTIONS;
+// BENCH_NODE_OPTIONS for the platform process)
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
@@ -15,6 +16,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
 const BATCH = 1000;
 const ADMIN = { email: "orchestrator@example.com", password: "Bench-0rchestrator-pass!" };
 const MINUTE = 60_000;
+const REPORT_MS = Number(process.env.BENCH_REPORT_SECONDS ?? 30) * 1000;
 
 function memoryOf(pid: number) {
 	const status = readFileSync(`/proc/${pid}/status`, "utf8");
@@ -32,6 +34,8 @@ async function main() {
 		QM_JOBS: "off",
 		QM_ADMIN_EMAIL: ADMIN.email,
 		QM_ADMIN_PASSWORD: ADMIN.password,
+		// e.g. --max-old-space-size=256: how lazily V8 collects decides most of the RSS under load
+		...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
 	};
 	const base = `http://127.0.0.1:${port}`;
 	let proc: QmProcess = spawnQm("platform", env);
@@ -98,7 +102,7 @@ async function main() {
 					const r = (await call("/metering/usage", JSON.parse(body(b)), token)) as { accepted: number; rejected: unknown[] };
 					if (r.accepted !== BATCH) throw new Error(`batch ${b}: accepted ${r.accepted}, rejected ${JSON.stringify(r.rejected).slice(0, 300)}`);
 					posted += BATCH;
-					if (Date.now() - lastReport > 30_000) {
+					if (Date.now() - lastReport > REPORT_MS) {
 						lastReport = Date.now();
 						const m = memoryOf(proc.proc.pid!);
 						console.log(`${posted} samples in ${Math.round((Date.now() - t0) / 1000)} s (${Math.round(posted / ((Date.now() - t0) / 1000))}/s); RSS ${m.rssMB} MB, peak ${m.peakMB} MB`);
