@@ -177,7 +177,9 @@ function conditionSql(field: FieldSql, cond: unknown, params: unknown[]): string
 function onlyStrings(cond: unknown): boolean {
 	if (typeof cond === "string") return true;
 	if (!isOperatorObject(cond)) return false;
-	return Object.entries(cond).every(([op, v]) => (op === "$eq" && typeof v === "string") || (op === "$in" && Array.isArray(v) && v.every(x => typeof x === "string")));
+	return Object.entries(cond).every(
+		([op, v]) => (op === "$eq" && typeof v === "string") || (op === "$in" && Array.isArray(v) && v.every(x => typeof x === "string")),
+	);
 }
 
 /** A top-level field of the stored JSON, quoted for SQLite's JSON path. */
@@ -212,6 +214,9 @@ export class Durability {
 	private synced = 0;
 	private running: Promise<void> | null = null;
 	private failed: Error | null = null;
+	/** a transaction is open: what it holds is answered after its commit (and the fsync after that) */
+	open = false;
+	private nextCommit: { promise: Promise<void>; resolve: () => void } | null = null;
 	/** how the WAL is synced (tests replace it to hold an fsync back) */
 	static fsync: (fd: number, done: (err: NodeJS.ErrnoException | null) => void) => void = fsync;
 	constructor(
@@ -221,16 +226,34 @@ export class Durability {
 	commit() {
 		this.committed++;
 		if (!this.walPath) this.synced = this.committed; // in memory: nothing to sync
+		this.nextCommit?.resolve();
+		this.nextCommit = null;
+	}
+	/** The commit of the open transaction failed: nothing it held happened, and the store stops. */
+	fail(err: Error) {
+		this.failed = new StorageFailedError(`a commit failed (${err.message}): storage stopped; restart the platform`);
+		this.nextCommit?.resolve();
+		this.nextCommit = null;
 	}
 	async settled(): Promise<void> {
-		if (this.failed) throw this.failed;
-		const target = this.committed;
+		const target = this.committed + (this.open ? 1 : 0);
 		while (this.synced < target) {
+			if (this.failed) throw this.failed;
+			if (this.committed < target) {
+				if (!this.nextCommit) {
+					let resolve!: () => void;
+					const promise = new Promise<void>(r => (resolve = r));
+					this.nextCommit = { promise, resolve };
+				}
+				await this.nextCommit.promise;
+				continue;
+			}
 			this.running ??= this.syncOnce().finally(() => {
 				this.running = null;
 			});
 			await this.running;
 		}
+		if (this.failed) throw this.failed;
 	}
 	private async syncOnce() {
 		const target = this.committed;
@@ -246,12 +269,20 @@ export class Durability {
 			throw this.failed;
 		}
 	}
-	/** Closes the WAL's descriptor, after an fsync still running on it. */
+	/**
+	 * The database was closed, which checkpoints the WAL into the database file and syncs it: every
+	 * commit is durable. Closes the WAL's descriptor, after an fsync still running on it.
+	 */
 	close() {
+		this.synced = this.committed;
 		const fd = this.fd;
 		this.fd = null;
 		if (fd === null) return;
-		if (this.running) void this.running.then(() => closeSync(fd), () => closeSync(fd));
+		if (this.running)
+			void this.running.then(
+				() => closeSync(fd),
+				() => closeSync(fd),
+			);
 		else closeSync(fd);
 	}
 }
@@ -389,20 +420,51 @@ export class SqliteFile {
 			for (const { column, seconds } of t.ttl) {
 				const name = ident(t.spec.name);
 				const del = this.statement(`DELETE FROM ${name} WHERE _id IN (SELECT _id FROM ${name} WHERE ${column} < ? LIMIT ${SWEEP_ROWS})`);
-				const n = del.run(nowMs - seconds * 1000).changes;
-				if (n) this.durability.commit();
-				removed += n;
+				removed += this.write(() => del.run(nowMs - seconds * 1000).changes);
 			}
 		}
 		return removed;
 	}
 
+	/**
+	 * Runs `fn` atomically (a transaction, or a savepoint of the open one). On a file, the writes of
+	 * one turn of the event loop share one transaction, committed when the turn ends (setImmediate):
+	 * concurrent requests write each b-tree page once per commit instead of once each, and share
+	 * its fsync (Durability). A write that fails rolls back alone (its savepoint).
+	 */
+	write<R>(fn: () => R): R {
+		if (!this.path) {
+			const r = this.db.transaction(fn)();
+			this.durability.commit();
+			return r;
+		}
+		if (!this.durability.open) {
+			this.db.exec("BEGIN IMMEDIATE");
+			this.durability.open = true;
+			setImmediate(() => this.commitOpen());
+		}
+		return this.db.transaction(fn)();
+	}
+
+	private commitOpen() {
+		if (!this.durability.open) return;
+		this.durability.open = false;
+		try {
+			this.db.exec("COMMIT");
+			this.durability.commit();
+		} catch (err) {
+			if (this.db.inTransaction) this.db.exec("ROLLBACK");
+			this.durability.fail(err as Error);
+		}
+	}
+
 	close() {
 		if (this.sweeper) clearInterval(this.sweeper);
 		this.sweeper = null;
+		if (this.db.open) this.commitOpen();
 		this.statements.clear();
-		this.durability.close();
 		if (this.db.open) this.db.close();
+		this.durability.close();
 	}
 }
 
@@ -540,15 +602,14 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 	 * Runs `fn` in one transaction; answers once what it (and every commit before it) wrote is
 	 * durable — or at once, committed, with `syncWithNext` (Store.insert).
 	 */
-	private async write<R>(fn: () => R, wrote: (r: R) => boolean = () => true, syncWithNext = false): Promise<R> {
+	private async write<R>(fn: () => R, syncWithNext = false): Promise<R> {
 		let result: R;
 		try {
-			result = this.db.transaction(fn)();
+			result = this.file.write(fn);
 		} catch (err) {
 			if (isUniqueViolation(err)) throw new DuplicateKeyError(this.name);
 			throw err;
 		}
-		if (wrote(result)) this.file.durability.commit();
 		if (!syncWithNext) await this.file.durability.settled();
 		return result;
 	}
@@ -629,14 +690,10 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 	}
 
 	insert(doc: T, opts: { syncWithNext?: boolean } = {}): Promise<T> {
-		return this.write(
-			() => {
-				this.insertRow(doc);
-				return doc;
-			},
-			undefined,
-			opts.syncWithNext,
-		);
+		return this.write(() => {
+			this.insertRow(doc);
+			return doc;
+		}, opts.syncWithNext);
 	}
 
 	insertMany(docs: T[]): Promise<number[]> {
@@ -653,7 +710,7 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 				}
 			}
 			return refused;
-		}, refused => refused.length < docs.length);
+		});
 	}
 
 	findOne(query: Query): Promise<T | null> {
@@ -687,43 +744,34 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 	}
 
 	updateOne(query: Query, update: Update, opts: { upsert?: boolean } = {}): Promise<T | null> {
-		return this.write(
-			() => {
-				const doc = this.matching(query)[0];
-				if (doc) {
-					this.writeRow(this.updated(doc, update));
-					return doc;
-				}
-				if (!opts.upsert) return null;
-				const seed = this.updated(upsertSeed(query) as T, update);
-				this.insertRow(seed);
-				return seed;
-			},
-			doc => doc !== null,
-		);
+		return this.write(() => {
+			const doc = this.matching(query)[0];
+			if (doc) {
+				this.writeRow(this.updated(doc, update));
+				return doc;
+			}
+			if (!opts.upsert) return null;
+			const seed = this.updated(upsertSeed(query) as T, update);
+			this.insertRow(seed);
+			return seed;
+		});
 	}
 
 	updateMany(query: Query, update: Update): Promise<number> {
-		return this.write(
-			() => {
-				const docs = this.matching(query);
-				for (const d of docs) this.writeRow(this.updated(d, update));
-				return docs.length;
-			},
-			n => n > 0,
-		);
+		return this.write(() => {
+			const docs = this.matching(query);
+			for (const d of docs) this.writeRow(this.updated(d, update));
+			return docs.length;
+		});
 	}
 
 	remove(query: Query): Promise<number> {
-		return this.write(
-			() => {
-				if (!Object.keys(query).length) return this.file.statement(`DELETE FROM ${this.table}`).run().changes;
-				const ids = this.matching(query).map(d => d._id);
-				if (!ids.length) return 0;
-				return this.file.statement(`DELETE FROM ${this.table} WHERE _id IN (SELECT value FROM json_each(?))`).run(JSON.stringify(ids)).changes;
-			},
-			n => n > 0,
-		);
+		return this.write(() => {
+			if (!Object.keys(query).length) return this.file.statement(`DELETE FROM ${this.table}`).run().changes;
+			const ids = this.matching(query).map(d => d._id);
+			if (!ids.length) return 0;
+			return this.file.statement(`DELETE FROM ${this.table} WHERE _id IN (SELECT value FROM json_each(?))`).run(JSON.stringify(ids)).changes;
+		});
 	}
 }
 
