@@ -59,7 +59,9 @@ async function main() {
 		let session = "";
 		// (The bootstrap admin may come up just after /ready.)
 		await waitUntil(async () => !!(session = ((await call("/auth/signin", ADMIN).catch(() => ({}))) as { session?: string }).session ?? ""), 20_000, 100);
-		const { token } = (await call("/tokens", { password: ADMIN.password, description: "bench", apiList: ["metering.usage.Ingest"] }, session)) as { token: string };
+		const { token } = (await call("/tokens", { password: ADMIN.password, description: "bench", apiList: ["metering.usage.Ingest"] }, session)) as {
+			token: string;
+		};
 		// 1,000 nodes: 21 environments of 3 layers × 16 nodes (the last layers trimmed to 1,000).
 		const nodes: { envId: string; nodeId: string }[] = [];
 		for (let i = 0; nodes.length < 1000; i++) {
@@ -105,7 +107,9 @@ async function main() {
 					if (Date.now() - lastReport > REPORT_MS) {
 						lastReport = Date.now();
 						const m = memoryOf(proc.proc.pid!);
-						console.log(`${posted} samples in ${Math.round((Date.now() - t0) / 1000)} s (${Math.round(posted / ((Date.now() - t0) / 1000))}/s); RSS ${m.rssMB} MB, peak ${m.peakMB} MB`);
+						console.log(
+							`${posted} samples in ${Math.round((Date.now() - t0) / 1000)} s (${Math.round(posted / ((Date.now() - t0) / 1000))}/s); RSS ${m.rssMB} MB, peak ${m.peakMB} MB`,
+						);
 					}
 				}
 			}),
@@ -115,7 +119,9 @@ async function main() {
 		const files = readdirSync(dir)
 			.filter(f => f.endsWith(".sqlite"))
 			.map(f => `${f} ${Math.round(statSync(join(dir, f)).size / 1e6)} MB`);
-		console.log(`ingested ${posted} samples in ${Math.round(seconds)} s (${Math.round(posted / seconds)} samples/s); RSS ${after.rssMB} MB, peak ${after.peakMB} MB`);
+		console.log(
+			`ingested ${posted} samples in ${Math.round(seconds)} s (${Math.round(posted / seconds)} samples/s); RSS ${after.rssMB} MB, peak ${after.peakMB} MB`,
+		);
 		console.log(`files: ${files.join(", ")}`);
 		console.log(`stopped: exit ${await proc.stop()}`);
 		proc = spawnQm("platform", env);
@@ -123,7 +129,9 @@ async function main() {
 		const idle = memoryOf(proc.proc.pid!);
 		console.log(`restart: /ready after ${restartMs} ms; RSS ${idle.rssMB} MB`);
 		const pass = after.rssMB < 400 && after.peakMB < 400 && restartMs < 5000;
-		console.log(`memory: RSS ${after.rssMB} MB (peak ${after.peakMB} MB; target < 400 MB), restart ${restartMs} ms (target < 5,000 ms) → ${pass ? "PASS" : "FAIL"}`);
+		console.log(
+			`memory: RSS ${after.rssMB} MB (peak ${after.peakMB} MB; target < 400 MB), restart ${restartMs} ms (target < 5,000 ms) → ${pass ? "PASS" : "FAIL"}`,
+		);
 	} catch (err) {
 		console.error(proc.output().slice(-4000));
 		throw err;

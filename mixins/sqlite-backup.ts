@@ -16,7 +16,6 @@ import {
 	closeSync,
 	copyFileSync,
 	existsSync,
-	fsyncSync,
 	mkdirSync,
 	openSync,
 	readdirSync,
@@ -31,6 +30,7 @@ import { join, resolve } from "path";
 import Database from "better-sqlite3";
 import { appVersion } from "../lib/config";
 import { acquireDataDirLock, describeLock, liveLocks } from "./data-dir-lock";
+import { syncPath } from "./sqlite-store";
 
 export const MANIFEST = "manifest.json";
 const FORMAT = "quartermaster-backup/1";
@@ -98,12 +98,12 @@ export async function backupDataDir(dataDir: string, destDir: string): Promise<M
 		// Opened read-write: closing checkpoints and removes the copy's -wal/-shm.
 		const verdict = quickCheck(dest);
 		if (verdict !== "ok") throw new Error(`The copy of ${name} failed SQLite's quick_check (${verdict.slice(0, 300)}); the backup in ${destDir} is incomplete`);
-		syncFile(dest);
+		syncPath(dest);
 		files.push({ ...fileFacts(destDir, name), quickCheck: "ok" });
 	}
 	if (existsSync(join(dataDir, MASTER_KEY))) {
 		copyFileSync(join(dataDir, MASTER_KEY), join(destDir, MASTER_KEY));
-		syncFile(join(destDir, MASTER_KEY));
+		syncPath(join(destDir, MASTER_KEY));
 		files.push(fileFacts(destDir, MASTER_KEY));
 	}
 	const manifest: Manifest = { format: FORMAT, version: appVersion(), createdAt: new Date().toISOString(), dataDir, files };
@@ -156,11 +156,11 @@ export async function restoreDataDir(backupDir: string, dataDir: string): Promis
 					throw new Error(`${join(backupDir, f.name)} failed SQLite's quick_check (${verdict.slice(0, 300)}): nothing was restored`);
 				}
 			}
-			syncFile(tmp);
+			syncPath(tmp);
 		}
 		const movedAside = moveAside(dataDir, manifest);
 		for (const f of manifest.files) renameSync(join(dataDir, `${f.name}.restoring`), join(dataDir, f.name));
-		syncDirectory(dataDir);
+		syncPath(dataDir);
 		return { manifest, movedAside };
 	} finally {
 		release();
@@ -175,8 +175,8 @@ function moveAside(dataDir: string, manifest: Manifest): string | null {
 	const aside = join(dataDir, `pre-restore-${new Date().toISOString().replace(/[:.]/g, "-")}`);
 	mkdirSync(aside);
 	for (const n of names) renameSync(join(dataDir, n), join(aside, n));
-	syncDirectory(aside);
-	syncDirectory(dataDir);
+	syncPath(aside);
+	syncPath(dataDir);
 	return aside;
 }
 
@@ -194,31 +194,13 @@ function fileFacts(dir: string, name: string): BackupFile {
 	return { name, bytes: statSync(path).size, sha256: hash.digest("hex") };
 }
 
-function syncFile(path: string) {
-	const fd = openSync(path, "r+");
-	try {
-		fsyncSync(fd);
-	} finally {
-		closeSync(fd);
-	}
-}
-
-function syncDirectory(dir: string) {
-	const fd = openSync(dir, "r");
-	try {
-		fsyncSync(fd);
-	} finally {
-		closeSync(fd);
-	}
-}
-
 /** Written to a temporary name, synced, renamed, the directory synced: the file is whole or absent. */
 function writeDurably(path: string, text: string) {
 	const tmp = `${path}.tmp`;
 	writeFileSync(tmp, text);
-	syncFile(tmp);
+	syncPath(tmp);
 	renameSync(tmp, path);
-	syncDirectory(join(path, ".."));
+	syncPath(join(path, ".."));
 }
 
 function removeIfPresent(path: string) {

@@ -2,290 +2,56 @@
 // (`<service>.sqlite`; each service owns its data), or in memory with DATA_DIR=:memory:.
 //
 // A collection is a table `(_id TEXT PRIMARY KEY, doc TEXT, crc, i_<field> …)`: the document as
-// JSON (Dates as {"$date": ms}), its CRC-32 (SQLite keeps no checksums of its own: a document whose
-// bytes changed on disk is refused on every read, never served), and one column per declared index holding that field's value, under a
-// real SQLite index (unique ones raise DuplicateKeyError; sparse ones are partial indexes). A query
-// is narrowed in SQL through `_id` and the indexed columns, then matched exactly with mingo, a
-// MongoDB query-language library, which also applies updates: the semantics are MongoDB's and no
-// lookup on an indexed field scans a table. better-sqlite3 is synchronous, so each operation runs
-// in one transaction with no await inside it: a conditional update is atomic against every other
-// caller of this process.
+// JSON (Dates as {"$date": ms}), its CRC-32 (SQLite keeps no checksums of its own: a document
+// whose bytes changed on disk is refused on every read, never served), and one column per
+// declared index holding that field's value under a real SQLite index (unique ones raise
+// DuplicateKeyError; sparse ones are partial indexes). A query is narrowed in SQL — `_id`, the
+// indexed columns, and other top-level fields read from the JSON in C — then matched exactly with
+// mingo, a MongoDB query-language library, which also applies updates: the semantics are
+// MongoDB's. better-sqlite3 is synchronous, so an operation runs with no await inside it: a
+// conditional update is atomic against every other caller of this process.
 //
-// Durability — group commit. Databases run in WAL mode with synchronous=NORMAL: a transaction's
-// commit appends its frames to the `-wal` file without waiting for the disk. An operation does not
-// answer then: it waits for an fsync of the WAL file that started after its commit (Durability
-// below), run on libuv's thread pool. Commits that land while one fsync runs share the next one,
-// so concurrent requests pay one fsync between them, and the event loop never blocks on the disk.
-// What an answer reports is therefore in a synced WAL: exactly what synchronous=FULL gives (which
-// fsyncs the WAL in every commit, on the event loop — ~0.3 ms measured here, times every write).
-// Checkpoints sync the WAL before and the database after copying, as SQLite always does. Reads
-// wait too, for every commit before them: nothing a client is told can rest on an unsynced write.
-import { closeSync, existsSync, fsync, fsyncSync, openSync, readdirSync, readSync, statSync } from "fs";
+// Durability — group commit. Databases run in WAL mode with synchronous=NORMAL. The writes of one
+// turn of the event loop share one transaction (each in its own savepoint, so a failed one rolls
+// back alone), committed when the turn ends: a commit appends its pages to the `-wal` file without
+// waiting for the disk. No operation answers then: it waits for an fsync of the WAL that started
+// after its commit (Durability below), run on libuv's thread pool. Commits that land while one
+// fsync runs share the next one, so concurrent requests pay one fsync — and write each b-tree page
+// once — between them, and the event loop never blocks on the disk. What an answer reports is
+// therefore in a synced WAL: what synchronous=FULL gives (which fsyncs the WAL in every commit, on
+// the event loop — ~0.3 ms measured here, times every write). Checkpoints sync the WAL before and
+// the database after copying, as SQLite always does. Reads wait too, for every commit before them
+// (and the open transaction): nothing a client is told can rest on an unsynced write. SQLite
+// replays the WAL in commit order, so a crash that keeps a commit keeps every one before it.
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readSync, statSync } from "fs";
 import { basename, dirname, join } from "path";
 import { crc32 } from "zlib";
 import Database from "better-sqlite3";
-import type { Query as MingoQuery } from "mingo";
 import type { CollectionSpec, IndexSpec } from "../models/collection";
 import { envInt } from "../lib/config";
 import { newId } from "../lib/crypto";
+import { Durability } from "./durability";
+import {
+	applyUpdate,
+	columnValue,
+	conditionSql,
+	CorruptDocumentError,
+	decodeDoc,
+	encodeDoc,
+	getPath,
+	ident,
+	jsonPath,
+	mingoQuery,
+	MULTI,
+	onlyStrings,
+	upsertSeed,
+	type Value,
+} from "./sqlite-documents";
 import { DuplicateKeyError, type Doc, type FindOptions, type Query, type Store, type Update } from "./store";
 
+export { Durability, StorageFailedError } from "./durability";
+
 type Db = Database.Database;
-
-/*
- * mingo, used through its parts: a query with only the query operators in its context, and the
- * update operators applied one by one. (Its front doors copy every operator table of the library
- * into a new context on each call — measured as most of the store's time on busy paths.)
- */
-// Subpath modules (package exports; this project's TypeScript resolution does not read them).
-/* eslint-disable @typescript-eslint/no-var-requires */
-const { Context } = require("mingo/core");
-const { Query } = require("mingo/query") as { Query: new (c: object, o: object) => MingoQuery };
-const QUERY_CONTEXT = Context.init().addQueryOps(require("mingo/operators/query"));
-const UPDATE_OPERATORS = require("mingo/operators/update") as Record<string, (expr: unknown) => (doc: Record<string, unknown>) => unknown>;
-/* eslint-enable @typescript-eslint/no-var-requires */
-const mingoQuery = (condition: Record<string, unknown>) => new Query(condition, { context: QUERY_CONTEXT });
-
-/** Applies a MongoDB update document ($set, $inc, $unset, $push, $pull, $max, …) to `doc`, in place. */
-function applyUpdate(doc: Record<string, unknown>, update: Record<string, unknown>) {
-	for (const [op, expr] of Object.entries(update)) {
-		const apply = UPDATE_OPERATORS[op];
-		if (!op.startsWith("$") || !apply) throw new Error(`Unsupported update operator ${op}`);
-		apply(expr)(doc);
-	}
-}
-type Value = string | number | Buffer | null;
-
-/* ---------- documents ---------- */
-
-function dateTag(this: Date) {
-	return { $date: this.getTime() };
-}
-
-/** The document without its `_id` as JSON, Dates as {"$date": ms}. */
-export function encodeDoc(doc: Record<string, unknown>): string {
-	const { _id, ...rest } = doc;
-	void _id;
-	// Set for this one synchronous call only: JSON.stringify asks toJSON before any replacer.
-	const saved = Date.prototype.toJSON;
-	Date.prototype.toJSON = dateTag as unknown as () => string;
-	try {
-		return JSON.stringify(rest);
-	} finally {
-		Date.prototype.toJSON = saved;
-	}
-}
-
-/** {"$date": ms} objects back to Dates, in place (a walk after JSON.parse: several times faster than a reviver). */
-function reviveDates(v: unknown): unknown {
-	if (v === null || typeof v !== "object") return v;
-	if (!Array.isArray(v) && "$date" in v && Object.keys(v).length === 1) return new Date((v as { $date: number | null }).$date ?? NaN);
-	const o = v as Record<string, unknown>;
-	for (const k in o) {
-		const x = o[k];
-		if (x !== null && typeof x === "object") o[k] = reviveDates(x);
-	}
-	return o;
-}
-
-/** A stored document whose checksum no longer matches its bytes. */
-export class CorruptDocumentError extends Error {}
-
-export function decodeDoc<T>(id: string, json: string): T {
-	const text = json === "{}" ? `{"_id":${JSON.stringify(id)}}` : `{"_id":${JSON.stringify(id)},${json.slice(1)}`;
-	const doc = JSON.parse(text);
-	return (json.includes('"$date"') ? reviveDates(doc) : doc) as T;
-}
-
-/** An array or object under an indexed field: SQL cannot narrow on it, so such rows are always candidates. */
-const MULTI = Buffer.from([0]);
-
-/** What an indexed column holds for a value: scalars as themselves (Dates as ms, booleans as 1/0). */
-function columnValue(v: unknown): Value {
-	if (v === undefined || v === null) return null;
-	switch (typeof v) {
-		case "string":
-			return v;
-		case "number":
-			return Number.isFinite(v) ? v : null;
-		case "boolean":
-			return v ? 1 : 0;
-	}
-	if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v.getTime();
-	return MULTI;
-}
-
-/** A scalar a query compares with, as its column holds it; undefined when SQL cannot use it. */
-function scalarParam(v: unknown): Value | undefined {
-	if (typeof v === "string" || (typeof v === "number" && Number.isFinite(v)) || typeof v === "boolean") return columnValue(v);
-	if (v instanceof Date && !Number.isNaN(v.getTime())) return v.getTime();
-	return undefined;
-}
-
-function getPath(doc: Record<string, unknown>, path: string): unknown {
-	if (!path.includes(".")) return doc[path];
-	let v: unknown = doc;
-	for (const part of path.split(".")) {
-		if (v === null || typeof v !== "object") return undefined;
-		v = (v as Record<string, unknown>)[part];
-	}
-	return v;
-}
-
-const isOperatorObject = (v: unknown): v is Record<string, unknown> =>
-	v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Date) && Object.keys(v).length > 0 && Object.keys(v).every(k => k.startsWith("$"));
-
-const RANGE: Record<string, string> = { $gt: ">", $gte: ">=", $lt: "<", $lte: "<=", $eq: "=" };
-
-/**
- * Where SQL reads a field: an indexed column (Dates as ms, booleans as 1/0, whatever the value), or
- * the document's JSON, where a Date is the number under "$date". `kind` is the query value's.
- */
-type FieldSql = (kind: "date" | "scalar") => string;
-
-/**
- * SQL that every document matching `cond` on a field satisfies (a superset: mingo decides
- * exactly), or null when SQL cannot narrow on it.
- */
-function conditionSql(field: FieldSql, cond: unknown, params: unknown[]): string | null {
-	const kind = (v: unknown) => (v instanceof Date ? "date" : "scalar");
-	const scalar = scalarParam(cond);
-	if (scalar !== undefined) {
-		params.push(scalar);
-		return `${field(kind(cond))} = ?`;
-	}
-	if (!isOperatorObject(cond)) return null;
-	const parts: string[] = [];
-	for (const [op, v] of Object.entries(cond)) {
-		if (op === "$in" && Array.isArray(v) && !v.length) parts.push("0");
-		else if (op === "$in" && Array.isArray(v)) {
-			const list = v.map(scalarParam);
-			if (list.some(x => x === undefined || x === null) || new Set(v.map(kind)).size > 1) continue;
-			params.push(JSON.stringify(list));
-			parts.push(`${field(kind(v[0]))} IN (SELECT value FROM json_each(?))`);
-		} else if (RANGE[op] && typeof v !== "boolean") {
-			const p = scalarParam(v);
-			if (p === undefined || p === null) continue;
-			params.push(p);
-			parts.push(`${field(kind(v))} ${RANGE[op]} ?`);
-		}
-	}
-	return parts.length ? parts.join(" AND ") : null;
-}
-
-/** A condition that is a string, or `$eq`/`$in` of strings only. */
-function onlyStrings(cond: unknown): boolean {
-	if (typeof cond === "string") return true;
-	if (!isOperatorObject(cond)) return false;
-	return Object.entries(cond).every(
-		([op, v]) => (op === "$eq" && typeof v === "string") || (op === "$in" && Array.isArray(v) && v.every(x => typeof x === "string")),
-	);
-}
-
-/** A top-level field of the stored JSON, quoted for SQLite's JSON path. */
-const jsonPath = (field: string) => `'$."${field.replace(/'/g, "''").replace(/"/g, '\\"')}"'`;
-
-/** The document an upsert starts from: the query's equality conditions (as MongoDB builds it). */
-function upsertSeed(query: Query): Doc {
-	const seed: Record<string, unknown> = {};
-	for (const [k, v] of Object.entries(query)) {
-		if (k.startsWith("$")) continue;
-		const value = isOperatorObject(v) ? ("$eq" in v ? v.$eq : undefined) : v;
-		if (value === undefined) continue;
-		if (k.includes(".")) applyUpdate(seed, { $set: { [k]: value } });
-		else seed[k] = value;
-	}
-	return seed as Doc;
-}
-
-const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
-
-/* ---------- durability: group commit ---------- */
-
-/** Thrown by every operation after an fsync failed: what the disk holds is unknown until a restart. */
-export class StorageFailedError extends Error {}
-
-/**
- * Counts commits and syncs the WAL file for them: `settled()` answers once an fsync that started
- * after the latest commit has finished. One fsync runs at a time; commits meanwhile share the next.
- */
-export class Durability {
-	private committed = 0;
-	private synced = 0;
-	private running: Promise<void> | null = null;
-	private failed: Error | null = null;
-	/** a transaction is open: what it holds is answered after its commit (and the fsync after that) */
-	open = false;
-	private nextCommit: { promise: Promise<void>; resolve: () => void } | null = null;
-	/** how the WAL is synced (tests replace it to hold an fsync back) */
-	static fsync: (fd: number, done: (err: NodeJS.ErrnoException | null) => void) => void = fsync;
-	constructor(
-		private readonly walPath: string | null,
-		private fd: number | null = null,
-	) {}
-	commit() {
-		this.committed++;
-		if (!this.walPath) this.synced = this.committed; // in memory: nothing to sync
-		this.nextCommit?.resolve();
-		this.nextCommit = null;
-	}
-	/** The commit of the open transaction failed: nothing it held happened, and the store stops. */
-	fail(err: Error) {
-		this.failed = new StorageFailedError(`a commit failed (${err.message}): storage stopped; restart the platform`);
-		this.nextCommit?.resolve();
-		this.nextCommit = null;
-	}
-	async settled(): Promise<void> {
-		const target = this.committed + (this.open ? 1 : 0);
-		while (this.synced < target) {
-			if (this.failed) throw this.failed;
-			if (this.committed < target) {
-				if (!this.nextCommit) {
-					let resolve!: () => void;
-					const promise = new Promise<void>(r => (resolve = r));
-					this.nextCommit = { promise, resolve };
-				}
-				await this.nextCommit.promise;
-				continue;
-			}
-			this.running ??= this.syncOnce().finally(() => {
-				this.running = null;
-			});
-			await this.running;
-		}
-		if (this.failed) throw this.failed;
-	}
-	private async syncOnce() {
-		const target = this.committed;
-		try {
-			// The WAL keeps its inode while the database is open (a checkpoint rewrites it in place).
-			this.fd ??= openSync(this.walPath!, "r");
-			const fd = this.fd;
-			await new Promise<void>((resolve, reject) => Durability.fsync(fd, err => (err ? reject(err) : resolve())));
-			this.synced = Math.max(this.synced, target);
-		} catch (err) {
-			// After a failed fsync the kernel may have dropped the dirty pages: never retry and report success.
-			this.failed = new StorageFailedError(`fsync of ${this.walPath} failed (${(err as Error).message}): storage stopped; restart the platform`);
-			throw this.failed;
-		}
-	}
-	/**
-	 * The database was closed, which checkpoints the WAL into the database file and syncs it: every
-	 * commit is durable. Closes the WAL's descriptor, after an fsync still running on it.
-	 */
-	close() {
-		this.synced = this.committed;
-		const fd = this.fd;
-		this.fd = null;
-		if (fd === null) return;
-		if (this.running)
-			void this.running.then(
-				() => closeSync(fd),
-				() => closeSync(fd),
-			);
-		else closeSync(fd);
-	}
-}
 
 /* ---------- a database file ---------- */
 
@@ -318,7 +84,7 @@ export class SqliteFile {
 			this.checkAtOpen = statSync(path).size <= envInt("QM_START_CHECK_MAX_MB", 256) * 1024 * 1024;
 			if (this.checkAtOpen) checkIntegrity(this.db, path);
 			// The database and its WAL exist now; their names are made durable once.
-			syncDirectory(dirname(path));
+			syncPath(dirname(path));
 		}
 		this.durability = new Durability(path ? `${path}-wal` : null);
 	}
@@ -525,8 +291,9 @@ function openFile(path: string): Db {
 	}
 }
 
-function syncDirectory(dir: string) {
-	const fd = openSync(dir, "r");
+/** fsync of a file or a directory (a read-only descriptor is enough on Linux). */
+export function syncPath(path: string) {
+	const fd = openSync(path, "r");
 	try {
 		fsyncSync(fd);
 	} finally {

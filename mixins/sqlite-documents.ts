@@ -1,0 +1,175 @@
+// The SQLite store's pure parts: documents as JSON text and back (Dates as {"$date": ms}), the
+// values indexed columns hold, the SQL a query condition narrows to (always a superset of what
+// matches: mingo decides exactly), the document an upsert starts from, and mingo itself — a
+// query with only the query operators in its context, and the update operators one by one.
+import type { Query as MingoQuery } from "mingo";
+import type { Doc, Query } from "./store";
+
+/*
+ * mingo, used through its parts: a query with only the query operators in its context, and the
+ * update operators applied one by one. (Its front doors copy every operator table of the library
+ * into a new context on each call — measured as most of the store's time on busy paths.)
+ */
+// Subpath modules (package exports; this project's TypeScript resolution does not read them).
+/* eslint-disable @typescript-eslint/no-var-requires */
+const { Context } = require("mingo/core");
+const { Query } = require("mingo/query") as { Query: new (c: object, o: object) => MingoQuery };
+const QUERY_CONTEXT = Context.init().addQueryOps(require("mingo/operators/query"));
+const UPDATE_OPERATORS = require("mingo/operators/update") as Record<string, (expr: unknown) => (doc: Record<string, unknown>) => unknown>;
+/* eslint-enable @typescript-eslint/no-var-requires */
+export const mingoQuery = (condition: Record<string, unknown>) => new Query(condition, { context: QUERY_CONTEXT });
+
+/** Applies a MongoDB update document ($set, $inc, $unset, $push, $pull, $max, …) to `doc`, in place. */
+export function applyUpdate(doc: Record<string, unknown>, update: Record<string, unknown>) {
+	for (const [op, expr] of Object.entries(update)) {
+		const apply = UPDATE_OPERATORS[op];
+		if (!op.startsWith("$") || !apply) throw new Error(`Unsupported update operator ${op}`);
+		apply(expr)(doc);
+	}
+}
+
+export type Value = string | number | Buffer | null;
+
+/* ---------- documents ---------- */
+
+function dateTag(this: Date) {
+	return { $date: this.getTime() };
+}
+
+/** The document without its `_id` as JSON, Dates as {"$date": ms}. */
+export function encodeDoc(doc: Record<string, unknown>): string {
+	const { _id, ...rest } = doc;
+	void _id;
+	// Set for this one synchronous call only: JSON.stringify asks toJSON before any replacer.
+	const saved = Date.prototype.toJSON;
+	Date.prototype.toJSON = dateTag as unknown as () => string;
+	try {
+		return JSON.stringify(rest);
+	} finally {
+		Date.prototype.toJSON = saved;
+	}
+}
+
+/** {"$date": ms} objects back to Dates, in place (a walk after JSON.parse: several times faster than a reviver). */
+function reviveDates(v: unknown): unknown {
+	if (v === null || typeof v !== "object") return v;
+	if (!Array.isArray(v) && "$date" in v && Object.keys(v).length === 1) return new Date((v as { $date: number | null }).$date ?? NaN);
+	const o = v as Record<string, unknown>;
+	for (const k in o) {
+		const x = o[k];
+		if (x !== null && typeof x === "object") o[k] = reviveDates(x);
+	}
+	return o;
+}
+
+/** A stored document whose checksum no longer matches its bytes. */
+export class CorruptDocumentError extends Error {}
+
+export function decodeDoc<T>(id: string, json: string): T {
+	const text = json === "{}" ? `{"_id":${JSON.stringify(id)}}` : `{"_id":${JSON.stringify(id)},${json.slice(1)}`;
+	const doc = JSON.parse(text);
+	return (json.includes('"$date"') ? reviveDates(doc) : doc) as T;
+}
+
+/** An array or object under an indexed field: SQL cannot narrow on it, so such rows are always candidates. */
+export const MULTI = Buffer.from([0]);
+
+/** What an indexed column holds for a value: scalars as themselves (Dates as ms, booleans as 1/0). */
+export function columnValue(v: unknown): Value {
+	if (v === undefined || v === null) return null;
+	switch (typeof v) {
+		case "string":
+			return v;
+		case "number":
+			return Number.isFinite(v) ? v : null;
+		case "boolean":
+			return v ? 1 : 0;
+	}
+	if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v.getTime();
+	return MULTI;
+}
+
+/** A scalar a query compares with, as its column holds it; undefined when SQL cannot use it. */
+function scalarParam(v: unknown): Value | undefined {
+	if (typeof v === "string" || (typeof v === "number" && Number.isFinite(v)) || typeof v === "boolean") return columnValue(v);
+	if (v instanceof Date && !Number.isNaN(v.getTime())) return v.getTime();
+	return undefined;
+}
+
+export function getPath(doc: Record<string, unknown>, path: string): unknown {
+	if (!path.includes(".")) return doc[path];
+	let v: unknown = doc;
+	for (const part of path.split(".")) {
+		if (v === null || typeof v !== "object") return undefined;
+		v = (v as Record<string, unknown>)[part];
+	}
+	return v;
+}
+
+export const isOperatorObject = (v: unknown): v is Record<string, unknown> =>
+	v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Date) && Object.keys(v).length > 0 && Object.keys(v).every(k => k.startsWith("$"));
+
+const RANGE: Record<string, string> = { $gt: ">", $gte: ">=", $lt: "<", $lte: "<=", $eq: "=" };
+
+/**
+ * Where SQL reads a field: an indexed column (Dates as ms, booleans as 1/0, whatever the value), or
+ * the document's JSON, where a Date is the number under "$date". `kind` is the query value's.
+ */
+export type FieldSql = (kind: "date" | "scalar") => string;
+
+/**
+ * SQL that every document matching `cond` on a field satisfies (a superset: mingo decides
+ * exactly), or null when SQL cannot narrow on it.
+ */
+export function conditionSql(field: FieldSql, cond: unknown, params: unknown[]): string | null {
+	const kind = (v: unknown) => (v instanceof Date ? "date" : "scalar");
+	const scalar = scalarParam(cond);
+	if (scalar !== undefined) {
+		params.push(scalar);
+		return `${field(kind(cond))} = ?`;
+	}
+	if (!isOperatorObject(cond)) return null;
+	const parts: string[] = [];
+	for (const [op, v] of Object.entries(cond)) {
+		if (op === "$in" && Array.isArray(v) && !v.length) parts.push("0");
+		else if (op === "$in" && Array.isArray(v)) {
+			const list = v.map(scalarParam);
+			if (list.some(x => x === undefined || x === null) || new Set(v.map(kind)).size > 1) continue;
+			params.push(JSON.stringify(list));
+			parts.push(`${field(kind(v[0]))} IN (SELECT value FROM json_each(?))`);
+		} else if (RANGE[op] && typeof v !== "boolean") {
+			const p = scalarParam(v);
+			if (p === undefined || p === null) continue;
+			params.push(p);
+			parts.push(`${field(kind(v))} ${RANGE[op]} ?`);
+		}
+	}
+	return parts.length ? parts.join(" AND ") : null;
+}
+
+/** A condition that is a string, or `$eq`/`$in` of strings only. */
+export function onlyStrings(cond: unknown): boolean {
+	if (typeof cond === "string") return true;
+	if (!isOperatorObject(cond)) return false;
+	return Object.entries(cond).every(
+		([op, v]) => (op === "$eq" && typeof v === "string") || (op === "$in" && Array.isArray(v) && v.every(x => typeof x === "string")),
+	);
+}
+
+/** A top-level field of the stored JSON, quoted for SQLite's JSON path. */
+export const jsonPath = (field: string) => `'$."${field.replace(/'/g, "''").replace(/"/g, '\\"')}"'`;
+
+/** The document an upsert starts from: the query's equality conditions (as MongoDB builds it). */
+export function upsertSeed(query: Query): Doc {
+	const seed: Record<string, unknown> = {};
+	for (const [k, v] of Object.entries(query)) {
+		if (k.startsWith("$")) continue;
+		const value = isOperatorObject(v) ? ("$eq" in v ? v.$eq : undefined) : v;
+		if (value === undefined) continue;
+		if (k.includes(".")) applyUpdate(seed, { $set: { [k]: value } });
+		else seed[k] = value;
+	}
+	return seed as Doc;
+}
+
+export const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
