@@ -57,9 +57,25 @@ export interface Manifest {
 
 const isDatabase = (name: string) => name.endsWith(".sqlite");
 
-/** The embedded databases in `dir` (not their -wal/-shm). */
+/**
+ * The order databases are copied in: a producer before its consumer, so a copy never holds a
+ * consumer's work whose source the producer's copy lacks. Metering marks an hour delivered only
+ * after billing charged it: copied first, metering may hold an hour as undelivered that billing's
+ * later copy charged (delivered again after a restore, and charged once: charges are keyed by
+ * hour and revision) — never one delivered that billing's copy has not charged (lost).
+ */
+const COPY_ORDER = ["metering"];
+const billingLast = (name: string) => (name === "billing.sqlite" ? 1 : 0);
+const rank = (name: string) => {
+	const i = COPY_ORDER.indexOf(name.replace(/\.sqlite$/, ""));
+	return i < 0 ? COPY_ORDER.length : i;
+};
+
+/** The embedded databases in `dir` (not their -wal/-shm), in the order they are copied. */
 export function databaseFiles(dir: string): string[] {
-	return readdirSync(dir).filter(isDatabase).sort();
+	return readdirSync(dir)
+		.filter(isDatabase)
+		.sort((a, b) => billingLast(a) - billingLast(b) || rank(a) - rank(b) || a.localeCompare(b));
 }
 
 /** SQLite's quick_check of a database file: "ok" or what it found. */

@@ -26,6 +26,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { api, waitUntil, type Reply } from "../helpers/http";
+import { addCustomer, checkLedger, ledgerOf, micros, repairProblems, type Customer, type Row } from "../helpers/metered";
 import { assertBuilt, freePort, ROOT, spawnQm, type QmProcess } from "../helpers/processes";
 
 const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 20);
@@ -42,9 +43,6 @@ const KILL_AFTER = { min: 300, max: 2000 };
  * the platform writes expires on the wall clock that sweeps expired documents (TTL indexes).
  */
 const T0 = Math.ceil(Date.now() / HOUR) * HOUR + 24 * HOUR + 10 * MINUTE;
-/** A balance set from its ledger is logged thus by services/billing/repair.ts; it must never happen. */
-const REPAIRED = /differed from its ledger|were set from their ledger|Ledger mismatch/;
-
 jest.setTimeout(Math.max(300_000, ROUNDS * 15_000));
 
 type Sample = {
@@ -58,13 +56,6 @@ type Sample = {
 	trafficInMB: number;
 	trafficOutMB: number;
 };
-interface Customer {
-	id: string;
-	email: string;
-	/** a PAT reading the account's balance, ledger and usage */
-	reader: string;
-	envs: { id: string; nodeIds: string[] }[];
-}
 interface Fund {
 	key: string;
 	accountId: string;
@@ -77,22 +68,6 @@ interface Batch {
 	samples: Sample[];
 	answered: boolean;
 	round: number;
-}
-interface Row {
-	id: string;
-	kind: string;
-	amount: string;
-	balanceAfter: { main: string; bonus: string };
-	description: string;
-	envId?: string;
-}
-
-/** Exact decimal string → integer micros (API.md: money as exact decimal strings). */
-function micros(s: string): number {
-	const m = /^(-?)(\d+)(?:\.(\d{1,6}))?$/.exec(s);
-	if (!m) throw new Error(`not a money amount: ${s}`);
-	const v = Number(m[2]) * 1e6 + Number((m[3] ?? "").padEnd(6, "0"));
-	return m[1] ? -v : v;
 }
 const rand = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
 const pick = <T>(list: T[]) => list[Math.floor(Math.random() * list.length)];
@@ -236,18 +211,6 @@ describe("crash test: SIGKILL at random moments under load, real process and fil
 		return b;
 	}
 
-	/** Every applied ledger row of an account, oldest first. */
-	async function ledgerOf(c: Customer): Promise<Row[]> {
-		const rows: Row[] = [];
-		for (let page = 1; ; page++) {
-			const r = await http.get(`/billing/transactions?page=${page}&pageSize=100`, { token: c.reader });
-			if (r.status !== 200) throw new Error(`ledger of ${c.email} answered ${r.status}: ${r.text}`);
-			rows.push(...r.body.rows);
-			if (page >= r.body.totalPages) break;
-		}
-		return rows.reverse();
-	}
-
 	/* ---------- setup, in the first process ---------- */
 
 	beforeAll(async () => {
@@ -262,41 +225,8 @@ describe("crash test: SIGKILL at random moments under load, real process and fil
 		ingestToken = pat.body.token;
 		await job("metering.close-hours"); // metering starts closing with the hour it first runs in
 		for (let i = 0; i < CUSTOMERS; i++) {
-			const email = `crash-${i}@example.com`;
-			expect((await http.post("/auth/signup", { email, acceptTerms: true })).status).toBe(202);
-			const mail = await http.get(`/admin/outbox?to=${encodeURIComponent(email)}`, { token: admin });
-			const link = (mail.body.rows as { template: string; links: string[] }[]).find(m => m.template === "activation")?.links[0];
-			const activated = await http.post("/auth/activate", { token: new URL(link!).searchParams.get("token"), password: CUSTOMER_PASSWORD });
-			expect(activated.status).toBe(200);
-			const id = activated.body.account.id as string;
-			expect((await http.post(`/admin/accounts/${id}/group`, { group: "billing" }, { token: admin })).status).toBe(200);
-			const session = (await http.post("/auth/signin", { email, password: CUSTOMER_PASSWORD })).body.session;
-			const reader = await http.post(
-				"/tokens",
-				{
-					password: CUSTOMER_PASSWORD,
-					description: "crash test reader",
-					apiList: ["billing.account.GetAccount", "billing.account.GetFundAccountHistory", "environment.control.GetStats"],
-				},
-				{ token: session },
-			);
-			expect(reader.status).toBe(201);
-			const c: Customer = { id, email, reader: reader.body.token, envs: [] };
-			for (let j = 0; j < ENVS_PER_CUSTOMER; j++) {
-				const r = await http.post(
-					"/environments",
-					{
-						name: `crash-${i}-${j}`,
-						nodes: [
-							{ layer: "cp", type: "tomcat", count: 2, reservedCloudlets: 1, scalingLimit: 16 },
-							{ layer: "sqldb", type: "mysql", reservedCloudlets: 2, scalingLimit: 16 },
-						],
-					},
-					{ token: session },
-				);
-				expect(r.status).toBe(201);
-				c.envs.push({ id: r.body.id, nodeIds: (r.body.nodes as { nodeIds: string[] }[]).flatMap(n => n.nodeIds) });
-			}
+			const c = await addCustomer(http, admin, `crash-${i}@example.com`, CUSTOMER_PASSWORD, ENVS_PER_CUSTOMER, `crash-${i}`);
+			const id = c.id;
 			customers.push(c);
 			const problems: string[] = [];
 			const f = newFund(id);
@@ -459,27 +389,11 @@ describe("crash test: SIGKILL at random moments under load, real process and fil
 		let entries = 0;
 		let charges = 0;
 		for (const c of customers) {
-			const rows = await ledgerOf(c);
-			const balance = (await http.get("/billing/balance", { token: c.reader })).body as { main: string; bonus: string };
+			const checked = await checkLedger(http, c);
+			const rows = checked.rows;
 			entries += rows.length;
-			// Balance = Σ ledger, and each entry's balance-after = the one before + what it moved.
-			let total = 0;
-			for (const row of rows) {
-				total += micros(row.amount);
-				const after = micros(row.balanceAfter.main) + micros(row.balanceAfter.bonus);
-				if (after !== total) {
-					problems.push(
-						`${c.email}: entry ${row.id} (${row.kind} ${row.amount}) has balance-after ${after / 1e6}, the ledger before it + its amount is ${total / 1e6}`,
-					);
-					total = after; // one report per break
-				}
-			}
-			const sum = rows.reduce((a, row) => a + micros(row.amount), 0);
-			if (micros(balance.main) + micros(balance.bonus) !== sum)
-				problems.push(`${c.email}: balance ${balance.main} + bonus ${balance.bonus} ≠ Σ ledger ${sum / 1e6} (${rows.length} entries)`);
-			const last = rows[rows.length - 1];
-			if (last && (last.balanceAfter.main !== balance.main || last.balanceAfter.bonus !== balance.bonus))
-				problems.push(`${c.email}: balance ${JSON.stringify(balance)} ≠ the last entry's balance-after ${JSON.stringify(last.balanceAfter)}`);
+			charges += checked.charges;
+			problems.push(...checked.problems);
 			// Every fund once, as answered.
 			const fundRows = new Map<string, Row[]>();
 			for (const row of rows.filter(x => x.description.startsWith("crash-fund "))) {
@@ -496,13 +410,6 @@ describe("crash test: SIGKILL at random moments under load, real process and fil
 					problems.push(`${c.email}: fund ${f.key} answered entry ${f.entryId} of ${f.body.amount}; the ledger holds ${JSON.stringify(found[0])}`);
 			}
 			for (const [key, list] of fundRows) problems.push(`${c.email}: the ledger holds ${list.length} entries of fund ${key}, never sent to this account`);
-			// One charge per environment-hour.
-			const perHour = new Map<string, number>();
-			for (const row of rows.filter(x => x.kind === "charge" && x.envId)) {
-				charges++;
-				perHour.set(`${row.envId} ${row.description}`, (perHour.get(`${row.envId} ${row.description}`) ?? 0) + 1);
-			}
-			for (const [hour, n] of perHour) if (n > 1) problems.push(`${c.email}: ${n} charges for ${hour}`);
 		}
 
 		// Every sample id sent is counted once in its node's hours.
@@ -526,14 +433,7 @@ describe("crash test: SIGKILL at random moments under load, real process and fil
 		}
 
 		// No balance was ever set from its ledger: not at this start, not by billing.reconcile.
-		const repairs = outputs
-			.concat(proc!.output())
-			.flatMap(o => o.split("\n"))
-			.filter(l => REPAIRED.test(l));
-		for (const l of repairs) problems.push(`billing repaired a balance: ${l.slice(0, 400)}`);
-		const notices = await http.get(`/admin/outbox?to=${encodeURIComponent(ADMIN.email)}&pageSize=100`, { token: admin });
-		const repaired = (notices.body.rows as { template: string; text: string }[]).filter(m => m.template === "balance-repaired");
-		for (const m of repaired) problems.push(`administrators were told of a repaired balance: ${m.text.slice(0, 300)}`);
+		problems.push(...(await repairProblems(http, admin, ADMIN.email, outputs.concat(proc!.output()))));
 
 		return { funds: [...funds.values()].filter(f => f.entryId).length, resentFunds, samples, resentBatches, charges, entries, problems };
 	}
@@ -565,7 +465,7 @@ describe("crash test: SIGKILL at random moments under load, real process and fil
 		const v = await verify(ROUNDS + 1);
 		expect(v.problems).toEqual([]);
 		for (const c of customers) {
-			const rows = await ledgerOf(c);
+			const rows = await ledgerOf(http, c);
 			for (const e of c.envs) {
 				const hours = rows.filter(r => r.kind === "charge" && r.envId === e.id).map(r => r.description);
 				expect({ env: e.id, charged: hours.length, distinct: new Set(hours).size }).toEqual({ env: e.id, charged: closedHours, distinct: closedHours });

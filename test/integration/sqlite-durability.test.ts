@@ -3,7 +3,9 @@
 // group commit and belongs to one service; a write is answered only after the fsync that covers
 // it; a damaged database or NeDB files stop the start with a message that names them; a backup
 // taken while money moves restores to balances that equal their ledgers, and restore refuses to
-// run beside a platform.
+// run beside a platform. A backup taken while usage is ingested, hours are closed and charged and
+// funds are posted restores to a platform whose balances equal their ledgers, with no
+// environment-hour charged twice, that carries on charging without charging one twice.
 import { spawn } from "child_process";
 import { closeSync, existsSync, fstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from "fs";
 import { hostname, tmpdir } from "os";
@@ -11,6 +13,7 @@ import { join } from "path";
 import Database from "better-sqlite3";
 import { Durability, openSqliteFiles, serviceOfFile } from "../../mixins/sqlite-store";
 import { api, waitUntil, type Api } from "../helpers/http";
+import { addCustomer, checkLedger, ledgerOf, repairProblems, type Customer } from "../helpers/metered";
 import { createAccount, startPlatform, type Platform } from "../helpers/platform";
 import { assertBuilt, ENTRY, freePort, ROOT, spawnQm, type QmProcess } from "../helpers/processes";
 
@@ -53,10 +56,10 @@ function exited(p: QmProcess, timeoutMs: number): Promise<number | null> {
 	});
 }
 
-/** Starts `qm` on `dataDir` and waits until it is ready. */
-async function startQm(name: string, dataDir: string) {
+/** Starts `qm` on `dataDir` (with `env` besides) and waits until it is ready. */
+async function startQm(name: string, dataDir: string, env: Record<string, string> = {}) {
 	const port = await freePort();
-	const proc = spawnQm(name, { PORT: String(port), DATA_DIR: dataDir, QM_JOBS: "off", QM_ADMIN_EMAIL: ADMIN.email, QM_ADMIN_PASSWORD: ADMIN.password });
+	const proc = spawnQm(name, { PORT: String(port), DATA_DIR: dataDir, QM_JOBS: "off", QM_ADMIN_EMAIL: ADMIN.email, QM_ADMIN_PASSWORD: ADMIN.password, ...env });
 	const base = `http://127.0.0.1:${port}`;
 	try {
 		await waitUntil(async () => (await fetch(`${base}/ready`)).status === 200, 20_000, 50);
@@ -314,7 +317,10 @@ describe("qm backup beside a running platform, qm restore", () => {
 		const databases = readdirSync(dataDir)
 			.filter(f => f.endsWith(".sqlite"))
 			.sort();
-		expect(manifest.files.filter((f: { name: string }) => f.name.endsWith(".sqlite")).map((f: { name: string }) => f.name)).toEqual(databases);
+		const copied = manifest.files.filter((f: { name: string }) => f.name.endsWith(".sqlite")).map((f: { name: string }) => f.name);
+		expect([...copied].sort()).toEqual(databases);
+		// A producer before its consumer: metering first, billing last (mixins/sqlite-backup.ts).
+		expect([copied[0], copied[copied.length - 1]]).toEqual(["metering.sqlite", "billing.sqlite"]);
 		expect(manifest.files.map((f: { name: string }) => f.name)).toContain("master.key");
 		for (const name of databases) expect(backup.output).toContain(name);
 		expect(readdirSync(backupDir).filter(f => /-(wal|shm)$/.test(f))).toEqual([]);
@@ -370,6 +376,225 @@ describe("qm backup beside a running platform, qm restore", () => {
 		}
 		// The ledger check at start found nothing to repair.
 		expect(second.proc.output()).not.toMatch(/set from their ledger|differed from its ledger|Ledger mismatch/);
+		expect(await second.proc.stop()).toBe(0);
+		running = [];
+	});
+
+	it("restores a backup taken while usage is ingested, hours are closed and charged and funds are posted: balances equal their ledgers, no hour is charged twice, and charging carries on", async () => {
+		const HOUR = 3_600_000;
+		const MINUTE = 60_000;
+		const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+		const rand = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
+		// The platform clock a day ahead of the wall clock (nothing written expires on the wall clock
+		// that sweeps TTL indexes), at 10 past an hour; each step of the charging loop moves it an hour on.
+		const T0 = Math.ceil(Date.now() / HOUR) * HOUR + 24 * HOUR + 10 * MINUTE;
+		const clockEnv = { QM_TEST_CLOCK: "1" };
+		type Qm = Awaited<ReturnType<typeof startQm>>;
+		let clock = { at: T0, setAt: Date.now() };
+		let clockHighest = T0; // the latest instant ever asked for
+		const platformNow = () => clock.at + (Date.now() - clock.setAt);
+		async function setClock(q: Qm, at: number) {
+			clockHighest = Math.max(clockHighest, at);
+			const r = await q.http.post("/admin/clock", { now: new Date(at).toISOString() }, { token: q.admin });
+			if (r.status !== 200) throw new Error(`setting the clock answered ${r.status}: ${r.text}`);
+			clock = { at, setAt: Date.now() };
+		}
+		async function signIn(q: Qm) {
+			q.admin = await waitUntil(async () => {
+				const r = await q.http.post("/auth/signin", ADMIN);
+				return r.status === 200 && (r.body.session as string);
+			});
+		}
+		async function job(q: Qm, name: string): Promise<number> {
+			const r = await q.http.post(`/admin/jobs/${name}/run`, undefined, { token: q.admin });
+			if (r.status !== 200) throw new Error(`${name} answered ${r.status}: ${r.text}`);
+			return r.body.processed as number;
+		}
+		/** Every ledger checked (balance = Σ ledger, balance-after chain, ≤ 1 charge per environment-hour), and no repair. */
+		async function check(q: Qm, customers: Customer[], outputs: string[]) {
+			const problems: string[] = [];
+			const ledgers = new Map<string, Awaited<ReturnType<typeof checkLedger>>>();
+			for (const c of customers) {
+				const checked = await checkLedger(q.http, c);
+				problems.push(...checked.problems);
+				ledgers.set(c.id, checked);
+			}
+			problems.push(...(await repairProblems(q.http, q.admin, ADMIN.email, outputs)));
+			return { problems, ledgers, charges: [...ledgers.values()].reduce((a, l) => a + l.charges, 0) };
+		}
+
+		/* ---------- the platform, its customers with environments, their opening funds ---------- */
+		const dataDir = tempDir("metered");
+		const first = await startQm("metered", dataDir, clockEnv);
+		running.push(first.proc);
+		await setClock(first, T0);
+		await signIn(first); // a session from before the clock moved a day on has expired
+		const pat = await first.http.post(
+			"/tokens",
+			{ password: ADMIN.password, description: "orchestrator", apiList: ["metering.usage.Ingest"] },
+			{ token: first.admin },
+		);
+		expect(pat.status).toBe(201);
+		const ingestToken = pat.body.token as string;
+		await job(first, "metering.close-hours"); // metering starts closing with the hour it first runs in
+		const customers: Customer[] = [];
+		for (let i = 0; i < 2; i++) {
+			const c = await addCustomer(first.http, first.admin, `metered${i}@example.com`, PASSWORD, 2);
+			customers.push(c);
+			const opening = await first.http.post(
+				`/admin/accounts/${c.id}/fund`,
+				{ amount: "500.00", note: "opening" },
+				{ token: first.admin, headers: { "idempotency-key": `opening-${c.id}` } },
+			);
+			expect(opening.status).toBe(201);
+		}
+
+		/* ---------- the load: funds, usage batches, and hours closed and charged as the clock moves ---------- */
+		const problems: string[] = [];
+		let stop = false;
+		const acked = new Map(customers.map(c => [c.id, 0]));
+		let fundSeq = 0;
+		let batches = 0;
+		let batchSeq = 0;
+		const chargeRuns: { from: number; to: number; processed: number }[] = [];
+		let hoursMoved = 0;
+		/** Runs `step` until told to stop; what goes wrong is a problem, and ends it. */
+		const loop = (step: () => Promise<void>) =>
+			(async () => {
+				try {
+					while (!stop) await step();
+				} catch (err) {
+					problems.push((err as Error).message);
+				}
+			})();
+		const funders = customers.map(c =>
+			loop(async () => {
+				const r = await first.http.post(
+					`/admin/accounts/${c.id}/fund`,
+					{ amount: "1.00", note: "backup under charging" },
+					{ token: first.admin, headers: { "idempotency-key": `metered-${++fundSeq}` } },
+				);
+				if (r.status !== 201) throw new Error(`fund answered ${r.status}: ${r.text.slice(0, 300)}`);
+				acked.set(c.id, acked.get(c.id)! + 1);
+			}),
+		);
+		const ingester = loop(async () => {
+			const n = ++batchSeq;
+			const now = platformNow();
+			const samples = Array.from({ length: 20 }, (_, i) => {
+				const c = customers[rand(0, customers.length - 1)];
+				const e = c.envs[rand(0, c.envs.length - 1)];
+				return {
+					id: `m${n}-${i}`,
+					envId: e.id,
+					nodeId: e.nodeIds[rand(0, e.nodeIds.length - 1)],
+					// Some land in an hour closed already: a late sample, a new revision of the hour (MTR-2).
+					time: new Date(Math.max(T0, now - rand(0, 30 * MINUTE))).toISOString(),
+					ramMiB: rand(0, 2048),
+					cpuMHz: rand(0, 2000),
+					diskMB: 1000,
+					trafficInMB: rand(0, 5),
+					trafficOutMB: rand(0, 5),
+				};
+			});
+			const r = await first.http.post("/metering/usage", { samples }, { token: ingestToken });
+			if (r.status !== 200 || r.body.accepted !== samples.length)
+				throw new Error(`a batch of ${samples.length} fresh samples answered ${r.status}: ${r.text.slice(0, 300)}`);
+			batches++;
+		});
+		const charging = loop(async () => {
+			await setClock(first, platformNow() + HOUR);
+			// A session lasts 24 hours of platform time however busy: a new one now and then.
+			if (++hoursMoved % 8 === 0) await signIn(first);
+			await job(first, "metering.close-hours");
+			const from = Date.now();
+			const processed = await job(first, "billing.charge");
+			chargeRuns.push({ from, to: Date.now(), processed });
+			await sleep(25);
+		});
+		const chargedRuns = (from = 0, to = Infinity) => chargeRuns.filter(r => r.processed > 0 && r.from >= from && r.to <= to).length;
+		const allAcked = () => [...acked.values()].reduce((a, b) => a + b, 0);
+
+		// Charges, funds and batches before the backup; then backups until one ran beside all three
+		// (a run of billing.charge that charged something began and ended while `qm backup` ran).
+		let backupDir = "";
+		let backup = { code: null as number | null, output: "" };
+		const chargedBefore = new Map<string, string[]>();
+		const ackedBefore = new Map<string, number>();
+		let during = { funds: 0, batches: 0, chargeRuns: 0 };
+		try {
+			await waitUntil(async () => problems.length > 0 || (chargedRuns() >= 2 && [...acked.values()].every(v => v >= 3) && batches >= 3), 30_000, 20);
+			for (let attempt = 1; attempt <= 3 && !problems.length; attempt++) {
+				for (const c of customers)
+					chargedBefore.set(
+						c.id,
+						(await ledgerOf(first.http, c)).filter(r => r.kind === "charge").map(r => r.id),
+					);
+				for (const [id, v] of acked) ackedBefore.set(id, v);
+				const fundsBefore = allAcked();
+				const batchesBefore = batches;
+				backupDir = join(tempDir("backup"), "charging");
+				const from = Date.now();
+				backup = await qm(["backup", backupDir], { DATA_DIR: dataDir });
+				during = { funds: allAcked() - fundsBefore, batches: batches - batchesBefore, chargeRuns: chargedRuns(from, Date.now()) };
+				if (backup.code !== 0 || (during.funds > 0 && during.batches > 0 && during.chargeRuns > 0)) break;
+			}
+		} finally {
+			stop = true;
+			await Promise.all([...funders, ingester, charging]);
+		}
+		expect(problems).toEqual([]);
+		expect([backup.code, backup.output]).toEqual([0, expect.stringContaining("billing.sqlite")]);
+		// The backup really ran beside all three.
+		expect({ ...during, besideAll: during.funds > 0 && during.batches > 0 && during.chargeRuns > 0 }).toMatchObject({ besideAll: true });
+		const firstOutput = first.proc.output();
+		expect(await first.proc.stop()).toBe(0);
+		expect(firstOutput).not.toMatch(/set from their ledger|differed from its ledger|Ledger mismatch/);
+
+		/* ---------- restored into a fresh DATA_DIR ---------- */
+		const restoredDir = tempDir("restored-charging");
+		const restore = await qm(["restore", backupDir], { DATA_DIR: restoredDir });
+		expect([restore.code, restore.output]).toEqual([0, expect.stringContaining("billing.sqlite")]);
+		const second = await startQm("restored-charging", restoredDir, clockEnv);
+		running.push(second.proc);
+		// It runs on the wall clock: moved past the last instant the first one was set to (and entries
+		// a request left pending are old enough for billing.reconcile to settle); then a new session.
+		await setClock(second, clockHighest + 2 * MINUTE);
+		await signIn(second);
+
+		// As the backup left it: balances = ledgers, at most one charge per environment-hour, and the
+		// charges and funds answered before the backup began are in it.
+		const restored = await check(second, customers, [second.proc.output()]);
+		expect(restored.problems).toEqual([]);
+		for (const c of customers) {
+			const rows = restored.ledgers.get(c.id)!.rows;
+			const ids = new Set(rows.map(r => r.id));
+			expect([c.email, chargedBefore.get(c.id)!.filter(id => !ids.has(id))]).toEqual([c.email, []]);
+			const refills = rows.filter(r => r.kind === "refill" && r.description.includes("backup under charging")).length;
+			expect([c.email, refills >= ackedBefore.get(c.id)!, refills <= acked.get(c.id)!]).toEqual([c.email, true, true]);
+		}
+		expect(restored.charges).toBeGreaterThan(0);
+
+		// It carries on: reconcile, close and charge what is due, then an hour later again.
+		await job(second, "billing.reconcile");
+		await job(second, "metering.close-hours");
+		await job(second, "billing.charge");
+		const carried = await check(second, customers, [second.proc.output()]);
+		expect(carried.problems).toEqual([]);
+		await setClock(second, Math.ceil(platformNow() / HOUR) * HOUR + 30 * MINUTE); // clear of the grace period's edge
+		expect(await job(second, "metering.close-hours")).toBeGreaterThan(0);
+		expect(await job(second, "billing.charge")).toBeGreaterThan(0);
+		const later = await check(second, customers, [second.proc.output()]);
+		expect(later.problems).toEqual([]);
+		expect(later.charges).toBeGreaterThanOrEqual(carried.charges + customers.length * 2); // the new hour, once per environment
+
+		const closedHours = (Math.floor((platformNow() - 5 * MINUTE) / HOUR) * HOUR - Math.floor(T0 / HOUR) * HOUR) / HOUR;
+		// Exactly once: none lost between the copies (the backup copies metering before billing), none twice.
+		expect(later.charges).toBe(closedHours * customers.length * 2);
+		console.log(
+			`backup under charging: ${hoursMoved} hours moved, ${chargeRuns.length} charge runs (${chargedRuns()} charged); during the backup ${during.funds} funds, ${during.batches} batches, ${during.chargeRuns} charging runs;` +
+				` restored ${restored.charges} charges (${[...chargedBefore.values()].reduce((a, l) => a + l.length, 0)} read before the backup), ${later.charges} after carrying on, for ${closedHours} closed hours × ${customers.length * 2} environments`,
+		);
 		expect(await second.proc.stop()).toBe(0);
 		running = [];
 	});
