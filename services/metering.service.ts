@@ -34,7 +34,7 @@ import { HOUR_MS, hourOf, recordId, type UsageRecord } from "../lib/usage-record
 import { createDbMixin, DuplicateKeyError, type Doc, type Store } from "../mixins/db.mixin";
 import { createJobsMixin } from "../mixins/jobs.mixin";
 import { envHours, ingestBatches, meteringState, samples } from "../models/metering";
-import { buildRecord, type Inventory } from "./metering/env-hours";
+import { buildRecord, usageHours, type Inventory } from "./metering/env-hours";
 import { claims, firstOfEachId, openBatch, staleBefore, storedSamples, type BatchDoc, type SampleDoc } from "./metering/batches";
 import { foldBatch, PendingHours, RetiredBatchKeys, type NodeBucket, type PendingHour } from "./metering/pending";
 import { checkSample, isRejection, MAX_BATCH, type Rejection, type Sample } from "./metering/samples";
@@ -219,27 +219,11 @@ const MeteringService = defineService<Self>({
 				if (errors.length) throw validationError(errors);
 				await this.flush(); // what this replica accepted is shown
 				const rows = await this.db.env_hours.find({ envId: env.envId, hour: { $gte: hourOf(from), $lt: to } }, { sort: { hour: 1 } });
-				const hours = new Map<number, Record<string, unknown>[]>();
-				for (const h of rows) {
-					if (!h.nodes) continue;
-					const list = Object.entries(h.nodes)
-						.sort(([a], [b]) => a.localeCompare(b))
-						.map(([nodeId, b]) => ({
-							nodeId,
-							peakRamMiB: b.peakRamMiB,
-							avgCpuMHz: b.cpuCount ? Math.round((b.cpuSum / b.cpuCount) * 1000) / 1000 : 0,
-							peakDiskMB: b.peakDiskMB,
-							trafficInMB: Math.round(b.trafficInMB * 1e6) / 1e6,
-							trafficOutMB: Math.round(b.trafficOutMB * 1e6) / 1e6,
-							samples: b.samples,
-						}));
-					hours.set(h.hour, list);
-				}
 				return {
 					envId: env.envId,
 					from: new Date(from).toISOString(),
 					to: new Date(to).toISOString(),
-					hours: [...hours].map(([hour, nodes]) => ({ hour: new Date(hour).toISOString(), nodes })),
+					hours: usageHours(rows),
 				};
 			},
 		},

@@ -37,3 +37,23 @@ export function buildRecord(inv: Inventory, hour: number, rev: number, buckets: 
 	});
 	return { envId: inv.envId, hour, rev, ownerId: inv.ownerId, name: inv.name, running: inv.running, subscription: inv.subscription, ssl: inv.ssl, nodes };
 }
+
+/** GET /environments/{id}/usage: each hour with samples, its nodes' buckets as shown (in node order). */
+export function usageHours(rows: { hour: number; nodes?: Record<string, Omit<Bucket, "nodeId">> }[]) {
+	return rows
+		.filter(h => h.nodes)
+		.map(h => ({
+			hour: new Date(h.hour).toISOString(),
+			nodes: Object.entries(h.nodes!)
+				.sort(([a], [b]) => a.localeCompare(b))
+				.map(([nodeId, b]) => ({
+					nodeId,
+					peakRamMiB: b.peakRamMiB,
+					avgCpuMHz: b.cpuCount ? Math.round((b.cpuSum / b.cpuCount) * 1000) / 1000 : 0,
+					peakDiskMB: b.peakDiskMB,
+					trafficInMB: tidy(b.trafficInMB),
+					trafficOutMB: tidy(b.trafficOutMB),
+					samples: b.samples,
+				})),
+		}));
+}

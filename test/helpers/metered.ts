@@ -4,6 +4,38 @@
 // one before + its amount, at most one charge per environment-hour, no balance set from its ledger.
 import { waitUntil, type Api } from "./http";
 
+export interface Sample {
+	id: string;
+	envId: string;
+	nodeId: string;
+	time: string;
+	ramMiB: number;
+	cpuMHz: number;
+	diskMB: number;
+	trafficInMB: number;
+	trafficOutMB: number;
+}
+
+export const rand = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
+
+/**
+ * A sample of a random node of `env` at most 30 minutes before `now` (not before `t0`): some land
+ * in an hour closed already after a clock move — a late sample, a new revision of the hour (MTR-2).
+ */
+export function randomSample(id: string, env: { id: string; nodeIds: string[] }, now: number, t0: number): Sample {
+	return {
+		id,
+		envId: env.id,
+		nodeId: env.nodeIds[rand(0, env.nodeIds.length - 1)],
+		time: new Date(Math.max(t0, now - rand(0, 30 * 60_000))).toISOString(),
+		ramMiB: rand(0, 2048),
+		cpuMHz: rand(0, 2000),
+		diskMB: 1000,
+		trafficInMB: rand(0, 5),
+		trafficOutMB: rand(0, 5),
+	};
+}
+
 /** How services/billing/repair.ts logs a balance set from its ledger (or one it could not check): it must never happen. */
 export const REPAIRED = /differed from its ledger|were set from their ledger|Ledger mismatch/;
 

@@ -26,7 +26,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { api, waitUntil, type Reply } from "../helpers/http";
-import { addCustomer, checkLedger, ledgerOf, micros, repairProblems, type Customer, type Row } from "../helpers/metered";
+import { addCustomer, checkLedger, ledgerOf, micros, rand, randomSample, repairProblems, type Customer, type Row, type Sample } from "../helpers/metered";
 import { assertBuilt, freePort, ROOT, spawnQm, type QmProcess } from "../helpers/processes";
 
 const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 20);
@@ -45,17 +45,6 @@ const KILL_AFTER = { min: 300, max: 2000 };
 const T0 = Math.ceil(Date.now() / HOUR) * HOUR + 24 * HOUR + 10 * MINUTE;
 jest.setTimeout(Math.max(300_000, ROUNDS * 15_000));
 
-type Sample = {
-	id: string;
-	envId: string;
-	nodeId: string;
-	time: string;
-	ramMiB: number;
-	cpuMHz: number;
-	diskMB: number;
-	trafficInMB: number;
-	trafficOutMB: number;
-};
 interface Fund {
 	key: string;
 	accountId: string;
@@ -69,7 +58,6 @@ interface Batch {
 	answered: boolean;
 	round: number;
 }
-const rand = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
 const pick = <T>(list: T[]) => list[Math.floor(Math.random() * list.length)];
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
@@ -192,18 +180,7 @@ describe("crash test: SIGKILL at random moments under load, real process and fil
 		const samples = Array.from({ length: rand(20, 80) }, (_, i): Sample => {
 			const c = pick(customers);
 			const e = pick(c.envs);
-			return {
-				id: `s${n}-${i}`,
-				envId: e.id,
-				nodeId: pick(e.nodeIds),
-				// Some land in the hour before, closed already after a clock move: a late sample (MTR-2).
-				time: new Date(Math.max(T0, now - rand(0, 30 * MINUTE))).toISOString(),
-				ramMiB: rand(0, 2048),
-				cpuMHz: rand(0, 2000),
-				diskMB: 1000,
-				trafficInMB: rand(0, 5),
-				trafficOutMB: rand(0, 5),
-			};
+			return randomSample(`s${n}-${i}`, e, now, T0);
 		});
 		for (const s of samples) sentPerNode.set(`${s.envId}/${s.nodeId}`, (sentPerNode.get(`${s.envId}/${s.nodeId}`) ?? 0) + 1);
 		const b = { samples, answered: false, round };

@@ -13,7 +13,7 @@ import { join } from "path";
 import Database from "better-sqlite3";
 import { Durability, openSqliteFiles, serviceOfFile } from "../../mixins/sqlite-store";
 import { api, waitUntil, type Api } from "../helpers/http";
-import { addCustomer, checkLedger, ledgerOf, repairProblems, type Customer } from "../helpers/metered";
+import { addCustomer, checkLedger, ledgerOf, rand, randomSample, repairProblems, type Customer } from "../helpers/metered";
 import { createAccount, startPlatform, type Platform } from "../helpers/platform";
 import { assertBuilt, ENTRY, freePort, ROOT, spawnQm, type QmProcess } from "../helpers/processes";
 
@@ -384,7 +384,6 @@ describe("qm backup beside a running platform, qm restore", () => {
 		const HOUR = 3_600_000;
 		const MINUTE = 60_000;
 		const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
-		const rand = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
 		// The platform clock a day ahead of the wall clock (nothing written expires on the wall clock
 		// that sweeps TTL indexes), at 10 past an hour; each step of the charging loop moves it an hour on.
 		const T0 = Math.ceil(Date.now() / HOUR) * HOUR + 24 * HOUR + 10 * MINUTE;
@@ -484,18 +483,7 @@ describe("qm backup beside a running platform, qm restore", () => {
 			const samples = Array.from({ length: 20 }, (_, i) => {
 				const c = customers[rand(0, customers.length - 1)];
 				const e = c.envs[rand(0, c.envs.length - 1)];
-				return {
-					id: `m${n}-${i}`,
-					envId: e.id,
-					nodeId: e.nodeIds[rand(0, e.nodeIds.length - 1)],
-					// Some land in an hour closed already: a late sample, a new revision of the hour (MTR-2).
-					time: new Date(Math.max(T0, now - rand(0, 30 * MINUTE))).toISOString(),
-					ramMiB: rand(0, 2048),
-					cpuMHz: rand(0, 2000),
-					diskMB: 1000,
-					trafficInMB: rand(0, 5),
-					trafficOutMB: rand(0, 5),
-				};
+				return randomSample(`m${n}-${i}`, e, now, T0);
 			});
 			const r = await first.http.post("/metering/usage", { samples }, { token: ingestToken });
 			if (r.status !== 200 || r.body.accepted !== samples.length)
