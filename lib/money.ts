@@ -72,11 +72,13 @@ export function formatMoney(micros: Micros, decimals = 2): string {
  */
 export function formatExact(micros: Micros): string {
 	assertMicros(micros);
-	const out = new Big(micros)
-		.div(MICROS_PER_UNIT)
-		.toFixed(MONEY_DECIMALS)
-		.replace(/(\.\d\d\d*?)0+$/, "$1");
-	return out === "-0.00" ? "0.00" : out;
+	// String work on the integer's digits, no division: exact, and the billing history formats
+	// hundreds of thousands of these (big.js was most of its time).
+	const digits = String(Math.abs(micros)).padStart(MONEY_DECIMALS + 1, "0");
+	let end = digits.length;
+	while (end > digits.length - MONEY_DECIMALS + 2 && digits.charCodeAt(end - 1) === 48) end--;
+	const out = `${digits.slice(0, -MONEY_DECIMALS)}.${digits.slice(-MONEY_DECIMALS, end)}`;
+	return micros < 0 ? `-${out}` : out;
 }
 
 /** Unit prices are shown to 4 decimals (BIL-1: "0.0043"). */

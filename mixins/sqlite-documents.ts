@@ -36,10 +36,14 @@ function dateTag(this: Date) {
 	return { $date: this.getTime() };
 }
 
-/** The document without its `_id` as JSON, Dates as {"$date": ms}. */
-export function encodeDoc(doc: Record<string, unknown>): string {
-	const { _id, ...rest } = doc;
-	void _id;
+/** The document as JSON, Dates as {"$date": ms}; without its `_id` (the row's key holds it) unless `withId`. */
+export function encodeDoc(doc: Record<string, unknown>, withId = false): string {
+	let rest = doc;
+	if (!withId) {
+		const { _id, ...others } = doc;
+		void _id;
+		rest = others;
+	}
 	// Set for this one synchronous call only: JSON.stringify asks toJSON before any replacer.
 	const saved = Date.prototype.toJSON;
 	Date.prototype.toJSON = dateTag as unknown as () => string;
@@ -53,7 +57,7 @@ export function encodeDoc(doc: Record<string, unknown>): string {
 /** {"$date": ms} objects back to Dates, in place (a walk after JSON.parse: several times faster than a reviver). */
 function reviveDates(v: unknown): unknown {
 	if (v === null || typeof v !== "object") return v;
-	if (!Array.isArray(v) && "$date" in v && Object.keys(v).length === 1) return new Date((v as { $date: number | null }).$date ?? NaN);
+	if (isDateTag(v)) return new Date(v.$date ?? NaN);
 	const o = v as Record<string, unknown>;
 	for (const k in o) {
 		const x = o[k];
@@ -65,10 +69,35 @@ function reviveDates(v: unknown): unknown {
 /** A stored document whose checksum no longer matches its bytes. */
 export class CorruptDocumentError extends Error {}
 
-export function decodeDoc<T>(id: string, json: string): T {
-	const text = json === "{}" ? `{"_id":${JSON.stringify(id)}}` : `{"_id":${JSON.stringify(id)},${json.slice(1)}`;
+/** A stored document back (`id` null: the JSON holds its `_id`). */
+export function decodeDoc<T>(id: string | null, json: string): T {
+	const text = id === null ? json : json === "{}" ? `{"_id":${JSON.stringify(id)}}` : `{"_id":${JSON.stringify(id)},${json.slice(1)}`;
 	const doc = JSON.parse(text);
-	return (json.includes('"$date"') ? reviveDates(doc) : doc) as T;
+	const dates = occurrences(json, '"$date"');
+	// Most Dates are top-level (createdAt, updatedAt): the walk goes deeper only when some are not.
+	if (dates && reviveTopLevelDates(doc) < dates) reviveDates(doc);
+	return doc as T;
+}
+
+function occurrences(text: string, word: string): number {
+	let n = 0;
+	for (let i = text.indexOf(word); i !== -1; i = text.indexOf(word, i + word.length)) n++;
+	return n;
+}
+
+const isDateTag = (v: unknown): v is { $date: number | null } =>
+	v !== null && typeof v === "object" && !Array.isArray(v) && "$date" in v && Object.keys(v).length === 1;
+
+function reviveTopLevelDates(doc: Record<string, unknown>): number {
+	let n = 0;
+	for (const k in doc) {
+		const v = doc[k];
+		if (isDateTag(v)) {
+			doc[k] = new Date(v.$date ?? NaN);
+			n++;
+		}
+	}
+	return n;
 }
 
 /** An array or object under an indexed field: SQL cannot narrow on it, so such rows are always candidates. */
@@ -157,6 +186,29 @@ export function onlyStrings(cond: unknown): boolean {
 }
 
 /** A top-level field of the stored JSON, quoted for SQLite's JSON path. */
+/** `doc` with `_id` and `paths` only (MongoDB's inclusion projection; dotted paths through objects). */
+export function project<T extends { _id: string }>(doc: T, paths: string[]): T {
+	const out: Record<string, unknown> = { _id: doc._id };
+	for (const path of paths) {
+		const parts = path.split(".");
+		let from: unknown = doc;
+		let to = out;
+		for (let i = 0; i < parts.length; i++) {
+			if (!isPlainObject(from) || !(parts[i] in from)) break;
+			from = from[parts[i]];
+			if (i === parts.length - 1) to[parts[i]] = from;
+			else if (isPlainObject(from)) to = (to[parts[i]] ??= {}) as Record<string, unknown>;
+			else break;
+		}
+	}
+	return out as T;
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Date);
+
+/** Whether a document projected to `have` holds `path` whole (`rated` holds `rated.nodes`). */
+export const covers = (have: string[], path: string) => have.some(h => path === h || path.startsWith(`${h}.`));
+
 export const jsonPath = (field: string) => `'$."${field.replace(/'/g, "''").replace(/"/g, '\\"')}"'`;
 
 /** The document an upsert starts from: the query's equality conditions (as MongoDB builds it). */

@@ -44,6 +44,8 @@ import {
 	mingoQuery,
 	MULTI,
 	onlyStrings,
+	covers,
+	project,
 	upsertSeed,
 	type Value,
 } from "./sqlite-documents";
@@ -62,6 +64,8 @@ interface Table {
 	/** indexed fields some document holds an array or object in (their rows stay candidates) */
 	multi: Set<string>;
 	ttl: { column: string; seconds: number }[];
+	/** CollectionSpec.projections: each one's JSON and checksum columns */
+	projections: { fields: string[]; doc: string; crc: string }[];
 }
 
 const SWEEP_MS = 60_000;
@@ -104,14 +108,18 @@ export class SqliteFile {
 	private createTable(spec: CollectionSpec): Table {
 		const name = ident(spec.name);
 		const columns = new Map<string, string>();
-		for (const ix of spec.indexes ?? []) columns.set(ix.field, ident(`i_${ix.field}`));
+		for (const field of indexedFields(spec)) columns.set(field, ident(`i_${field}`));
 		// Small documents live in their primary key's b-tree (WITHOUT ROWID: one b-tree, not a table
 		// and an index); larger ones in a rowid table, where a row of a few KB still fits its page
 		// (read 5–10× faster than through a WITHOUT ROWID table's overflow pages, measured here).
 		const layout = spec.smallDocuments ? " WITHOUT ROWID" : "";
 		this.db.exec(`CREATE TABLE IF NOT EXISTS ${name} (_id TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL, crc INTEGER NOT NULL)${layout}`);
 		const have = new Set((this.db.pragma(`table_info(${name})`) as { name: string }[]).map(c => c.name));
-		const table: Table = { spec, columns, multi: new Set(), ttl: [] };
+		const projections = (spec.projections ?? []).map(fields => {
+			const key = crc32(fields.join(",")).toString(16);
+			return { fields, doc: ident(`p_${key}`), crc: ident(`pc_${key}`) };
+		});
+		const table: Table = { spec, columns, multi: new Set(), ttl: [], projections };
 		this.db.transaction(() => {
 			if (!have.has("crc")) {
 				// A table from before documents had checksums: each gets its own now.
@@ -119,15 +127,29 @@ export class SqliteFile {
 				const set = this.db.prepare(`UPDATE ${name} SET crc = ? WHERE _id = ?`);
 				for (const row of this.db.prepare(`SELECT _id, doc FROM ${name}`).all() as Row[]) set.run(crc32(row.doc), row._id);
 			}
-			for (const ix of spec.indexes ?? []) {
-				const col = columns.get(ix.field)!;
-				if (!have.has(`i_${ix.field}`)) {
+			for (const [field, col] of columns) {
+				if (!have.has(`i_${field}`)) {
 					this.db.exec(`ALTER TABLE ${name} ADD COLUMN ${col}`);
-					this.backfill(spec, ix);
+					this.backfill(spec, field);
 				}
-				this.db.exec(indexSql(spec.name, ix, col));
-				if (ix.expireAfterSeconds !== undefined) table.ttl.push({ column: col, seconds: ix.expireAfterSeconds });
-				if (this.db.prepare(`SELECT 1 FROM ${name} WHERE ${col} = ? LIMIT 1`).get(MULTI)) table.multi.add(ix.field);
+				if (this.db.prepare(`SELECT 1 FROM ${name} WHERE ${col} = ? LIMIT 1`).get(MULTI)) table.multi.add(field);
+			}
+			for (const p of projections) {
+				if (have.has(p.doc.slice(1, -1))) continue;
+				this.db.exec(`ALTER TABLE ${name} ADD COLUMN ${p.doc} TEXT`);
+				this.db.exec(`ALTER TABLE ${name} ADD COLUMN ${p.crc} INTEGER`);
+				const set = this.db.prepare(`UPDATE ${name} SET ${p.doc} = ?, ${p.crc} = ? WHERE _id = ?`);
+				for (const row of this.db.prepare(`SELECT _id, doc, crc FROM ${name}`).all() as Row[]) {
+					set.run(...projectionValues(this.decode(spec.name, row), p.fields), row._id);
+				}
+			}
+			// Indexes no longer declared go (e.g. one a compound index replaced).
+			const declared = new Set((spec.indexes ?? []).map(ix => indexName(spec.name, ix)));
+			const existing = this.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND name LIKE 'ix\\_%' ESCAPE '\\'`).pluck().all(spec.name) as string[];
+			for (const ix of existing) if (!declared.has(ix)) this.db.exec(`DROP INDEX ${ident(ix)}`);
+			for (const ix of spec.indexes ?? []) {
+				this.db.exec(indexSql(spec.name, ix, [ix.field, ...(ix.then ?? [])].map(f => columns.get(f)!)));
+				if (ix.expireAfterSeconds !== undefined) table.ttl.push({ column: columns.get(ix.field)!, seconds: ix.expireAfterSeconds });
 			}
 		})();
 		this.durability.commit();
@@ -135,31 +157,38 @@ export class SqliteFile {
 	}
 
 	/** A column added to a table that has rows: filled from the documents. */
-	private backfill(spec: CollectionSpec, ix: IndexSpec) {
+	private backfill(spec: CollectionSpec, field: string) {
 		const name = ident(spec.name);
-		const set = this.db.prepare(`UPDATE ${name} SET ${ident(`i_${ix.field}`)} = ? WHERE _id = ?`);
-		for (const row of this.db.prepare(`SELECT _id, doc, crc FROM ${name}`).iterate() as Iterable<Row>) {
-			set.run(columnValue(getPath(this.decode(spec.name, row), ix.field)), row._id);
+		const set = this.db.prepare(`UPDATE ${name} SET ${ident(`i_${field}`)} = ? WHERE _id = ?`);
+		for (const row of this.db.prepare(`SELECT _id, doc, crc FROM ${name}`).all() as Row[]) {
+			set.run(columnValue(getPath(this.decode(spec.name, row), field)), row._id);
 		}
 	}
 
 	/** A row as its document, refused when its checksum does not match. */
-	decode<T>(table: string, row: Row): T {
+	/** A row's document (or stored projection: `withId`, its JSON holds the `_id`), its checksum checked. */
+	decode<T>(table: string, row: Row, withId = false): T {
 		if (crc32(row.doc) !== row.crc) {
 			throw new CorruptDocumentError(
 				`Document ${JSON.stringify(row._id)} of ${table} in ${this.path ?? "memory"} fails its checksum: the file was damaged. Restore the last backup (qm restore <backup dir>).`,
 			);
 		}
-		return decodeDoc<T>(row._id, row.doc);
+		return decodeDoc<T>(withId ? null : row._id, row.doc);
 	}
 
 	/** Every document's checksum in a table (start check): the first damaged one throws. */
 	private verifyDocuments(table: string) {
-		const rows = this.db.prepare(`SELECT _id, doc, crc FROM ${ident(table)}`).iterate() as Iterable<Row>;
-		for (const row of rows) {
-			if (crc32(row.doc) === row.crc) continue;
+		for (const { doc, crc } of [{ doc: "doc", crc: "crc" }, ...this.tables.get(table)!.projections]) {
+			const rows = this.db.prepare(`SELECT _id, ${doc} AS doc, ${crc} AS crc FROM ${ident(table)}`).iterate() as Iterable<Row>;
+			let damaged: Row | undefined;
+			for (const row of rows) {
+				if (crc32(row.doc) === row.crc) continue;
+				damaged = row;
+				break; // ends the statement: the database can close
+			}
+			if (!damaged) continue;
 			this.close();
-			this.decode(table, row); // throws, naming the document and the file
+			this.decode(table, damaged); // throws, naming the document and the file
 		}
 	}
 
@@ -234,10 +263,22 @@ export class SqliteFile {
 	}
 }
 
-function indexSql(table: string, ix: IndexSpec, col: string) {
-	const name = ident(`ix_${table}_${ix.field}`);
-	const partial = ix.sparse ? ` WHERE ${col} IS NOT NULL` : "";
-	return `CREATE ${ix.unique ? "UNIQUE " : ""}INDEX IF NOT EXISTS ${name} ON ${ident(table)} (${col})${partial}`;
+/** Every field an index names, once: each has its own column. */
+const indexedFields = (spec: CollectionSpec) => [...new Set((spec.indexes ?? []).flatMap(ix => [ix.field, ...(ix.then ?? [])]))];
+
+const sameFields = (a: string[], b: string[]) => a.length === new Set(b).size && a.every(f => b.includes(f));
+
+/** A projection's JSON and its checksum, for its columns. */
+function projectionValues(doc: Doc, fields: string[]): [string, number] {
+	const json = encodeDoc(project(doc, fields), true);
+	return [json, crc32(json)];
+}
+
+const indexName = (table: string, ix: IndexSpec) => `ix_${table}_${[ix.field, ...(ix.then ?? [])].join("_")}`;
+
+function indexSql(table: string, ix: IndexSpec, cols: string[]) {
+	const partial = ix.sparse ? ` WHERE ${cols[0]} IS NOT NULL` : "";
+	return `CREATE ${ix.unique ? "UNIQUE " : ""}INDEX IF NOT EXISTS ${ident(indexName(table, ix))} ON ${ident(table)} (${cols.join(", ")})${partial}`;
 }
 
 /**
@@ -357,6 +398,7 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 		this.table = ident(this.name);
 		this.fields = [...meta.columns.keys()];
 		const cols = this.fields.map(f => meta.columns.get(f)!);
+		cols.push(...meta.projections.flatMap(p => [p.doc, p.crc]));
 		this.insertSql = `INSERT INTO ${this.table} (_id, doc, crc${cols.map(c => `, ${c}`).join("")}) VALUES (?, ?, ?${cols.map(() => ", ?").join("")})`;
 		this.updateSql = `UPDATE ${this.table} SET doc = ?, crc = ?${cols.map(c => `, ${c} = ?`).join("")} WHERE _id = ?`;
 	}
@@ -387,6 +429,7 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 		return result;
 	}
 
+	/** The values of the indexed columns, then of the projections' columns. */
 	private columnValues(doc: Doc): Value[] {
 		const values: Value[] = [];
 		for (const f of this.fields) {
@@ -394,6 +437,7 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 			if (v === MULTI) this.meta.multi.add(f);
 			values.push(v);
 		}
+		for (const p of this.meta.projections) values.push(...projectionValues(doc, p.fields));
 		return values;
 	}
 
@@ -410,9 +454,10 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 
 	/**
 	 * The rows SQL can tell might match (through `_id`, indexed columns and the JSON), and what of
-	 * the query SQL has not decided exactly (for mingo).
+	 * the query SQL has not decided exactly (for mingo). With `fields`, a stored projection holding
+	 * them is read instead of the whole document when there is one (CollectionSpec.projections).
 	 */
-	private candidates(query: Query): { rows: Row[]; rest: Query } {
+	private candidates(query: Query, fields?: string[]): { rows: Row[]; rest: Query; projected: boolean; exact: boolean } {
 		const where: string[] = [];
 		const params: unknown[] = [];
 		const rest: Query = {};
@@ -436,17 +481,23 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 			const sql = conditionSql(kind => (kind === "date" ? `json_extract(doc, ${path.slice(0, -1)}."$date"')` : `json_extract(doc, ${path})`), cond, params);
 			if (sql) where.push(`(${sql} OR json_type(doc, ${path}) = 'array')`);
 		}
-		const sql = `SELECT _id, doc, crc FROM ${this.table}${where.length ? ` WHERE ${where.join(" AND ")}` : ""}`;
-		return { rows: this.file.statement(sql).all(...params) as Row[], rest };
+		// A stored projection serves when it holds the fields asked for and those mingo still tests.
+		const need = [...(fields ?? []), ...Object.keys(rest)];
+		const p = fields && need.every(f => !f.startsWith("$")) ? this.meta.projections.find(p => need.every(f => covers(p.fields, f))) : undefined;
+		const sql = `SELECT _id, ${p ? `${p.doc} AS doc, ${p.crc} AS crc` : "doc, crc"} FROM ${this.table}${where.length ? ` WHERE ${where.join(" AND ")}` : ""}`;
+		return { rows: this.file.statement(sql).all(...params) as Row[], rest, projected: !!p, exact: !!p && sameFields(p.fields, need) };
 	}
 
-	/** The documents matching `query` exactly (MongoDB semantics, through mingo). */
-	private matching(query: Query): T[] {
-		const { rows, rest } = this.candidates(query);
-		const docs = rows.map(r => this.file.decode<T>(this.name, r));
-		if (!Object.keys(rest).length) return docs;
+	/**
+	 * The documents matching `query` exactly (MongoDB semantics, through mingo); with `fields`,
+	 * holding at least those (`exact`: only those).
+	 */
+	private matching(query: Query, fields?: string[]): { docs: T[]; exact: boolean } {
+		const { rows, rest, projected, exact } = this.candidates(query, fields);
+		const docs = rows.map(r => this.file.decode<T>(this.name, r, projected));
+		if (!Object.keys(rest).length) return { docs, exact };
 		const mingo = mingoQuery(rest);
-		return docs.filter(d => mingo.test(d));
+		return { docs: docs.filter(d => mingo.test(d)), exact };
 	}
 
 	private updated(doc: T, update: Update): T {
@@ -481,7 +532,7 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 	}
 
 	findOne(query: Query): Promise<T | null> {
-		return this.read(() => this.matching(query)[0] ?? null);
+		return this.read(() => this.matching(query).docs[0] ?? null);
 	}
 
 	findById(id: string): Promise<T | null> {
@@ -493,26 +544,31 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 
 	find(query: Query, opts: FindOptions = {}): Promise<T[]> {
 		return this.read(() => {
-			const docs = this.matching(query);
-			if (!opts.sort && !opts.skip && !opts.limit) return docs;
-			let cursor = mingoQuery({}).find<T>(docs);
-			if (opts.sort) cursor = cursor.sort(opts.sort);
-			if (opts.skip) cursor = cursor.skip(opts.skip);
-			if (opts.limit) cursor = cursor.limit(opts.limit);
-			return cursor.all() as T[];
+			const { fields } = opts;
+			const sorted = Object.keys(opts.sort ?? {});
+			const found = this.matching(query, fields && [...fields, ...sorted]);
+			let docs = found.docs;
+			if (opts.sort || opts.skip || opts.limit) {
+				let cursor = mingoQuery({}).find<T>(docs);
+				if (opts.sort) cursor = cursor.sort(opts.sort);
+				if (opts.skip) cursor = cursor.skip(opts.skip);
+				if (opts.limit) cursor = cursor.limit(opts.limit);
+				docs = cursor.all() as T[];
+			}
+			return fields && !(found.exact && sorted.every(f => fields.includes(f))) ? docs.map(d => project(d, fields)) : docs;
 		});
 	}
 
 	count(query: Query): Promise<number> {
 		return this.read(() => {
 			if (!Object.keys(query).length) return (this.file.statement(`SELECT count(*) AS n FROM ${this.table}`).get() as { n: number }).n;
-			return this.matching(query).length;
+			return this.matching(query).docs.length;
 		});
 	}
 
 	updateOne(query: Query, update: Update, opts: { upsert?: boolean } = {}): Promise<T | null> {
 		return this.write(() => {
-			const doc = this.matching(query)[0];
+			const doc = this.matching(query).docs[0];
 			if (doc) {
 				this.writeRow(this.updated(doc, update));
 				return doc;
@@ -526,7 +582,7 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 
 	updateMany(query: Query, update: Update): Promise<number> {
 		return this.write(() => {
-			const docs = this.matching(query);
+			const { docs } = this.matching(query);
 			for (const d of docs) this.writeRow(this.updated(d, update));
 			return docs.length;
 		});
@@ -535,7 +591,7 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 	remove(query: Query): Promise<number> {
 		return this.write(() => {
 			if (!Object.keys(query).length) return this.file.statement(`DELETE FROM ${this.table}`).run().changes;
-			const ids = this.matching(query).map(d => d._id);
+			const ids = this.matching(query).docs.map(d => d._id);
 			if (!ids.length) return 0;
 			return this.file.statement(`DELETE FROM ${this.table} WHERE _id IN (SELECT value FROM json_each(?))`).run(JSON.stringify(ids)).changes;
 		});

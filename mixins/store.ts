@@ -15,6 +15,12 @@ export type Doc = { _id: string } & Record<string, unknown>;
 export type Query = Record<string, unknown>;
 export type Update = Record<string, unknown>;
 export interface FindOptions {
+	/**
+	 * Only these fields (and `_id`), as MongoDB's inclusion projection: top-level names or dotted
+	 * paths through objects; a path a document lacks is left out. For reads of a few fields of many
+	 * large documents (the billing history): declare the list in CollectionSpec.projections.
+	 */
+	fields?: string[];
 	sort?: Record<string, 1 | -1>;
 	skip?: number;
 	limit?: number;

@@ -74,10 +74,14 @@ export const idempotency = collection({
  * rated, what the ledger was asked for, the entry its last change asked for, and the rated line items that
  * the billing history shows (services/billing/charging.ts).
  */
+/** What the billing history reads of a charge document (a month of them: thousands of ~1.4 KB documents). */
+export const HISTORY_FIELDS = ["envId", "name", "hour", "rated.nodes", "rated.options"];
+
 export const charges = collection({
 	name: "env_charges",
-	// Only high-cardinality keys (an hour's key would hold every environment of the hour).
-	indexes: [{ field: "accountId" }, { field: "envId" }],
+	// An account's hours in time order (the billing history reads a period of them); an environment's.
+	indexes: [{ field: "accountId", then: ["hour"] }, { field: "envId" }],
+	projections: [HISTORY_FIELDS],
 	fields: {
 		envId: String,
 		accountId: String,

@@ -4,6 +4,8 @@ import type { SchemaDefinition } from "mongoose";
 
 export interface IndexSpec {
 	field: string;
+	/** a compound index: these fields after `field`, in order (e.g. an account's hours, in time order) */
+	then?: string[];
 	unique?: boolean;
 	/** unique only among documents that have the field */
 	sparse?: boolean;
@@ -18,6 +20,12 @@ export interface CollectionSpec {
 	fields?: SchemaDefinition;
 	/** many documents of a few hundred bytes at most: SQLite keeps them in their key's b-tree alone */
 	smallDocuments?: boolean;
+	/**
+	 * Field lists that reads ask for often over many large documents (`find(q, {fields})`): SQLite
+	 * keeps each one's JSON, checksummed, beside the document and reads that instead, so such a read
+	 * parses only those fields (MongoDB projects on the server).
+	 */
+	projections?: string[][];
 }
 
 export function collection(spec: CollectionSpec): CollectionSpec {

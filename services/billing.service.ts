@@ -22,7 +22,7 @@ import { createJobsMixin } from "../mixins/jobs.mixin";
 import { nodeGroupRule, reservedAboveLimit, type NodeGroup } from "../lib/topology-rules";
 import { usageQueue, usageStreamMode } from "../lib/usage-stream";
 import { recordId, type UsageRecord } from "../lib/usage-record";
-import { balances, charges, idempotency, ledger, priceSnapshots, pricingModels, tariffs } from "../models/billing";
+import { balances, charges, HISTORY_FIELDS, idempotency, ledger, priceSnapshots, pricingModels, tariffs } from "../models/billing";
 import { Charger, type AccountTerms, type ChargeDoc } from "./billing/charging";
 import { buildHistory, historyCsv, INTERVALS, type Interval } from "./billing/history";
 import { modelView, PriceBook, tariffView, type ModelDoc, type ModelInput, type SnapshotDoc, type TariffDoc, type TariffInput } from "./billing/price-book";
@@ -327,7 +327,7 @@ const BillingService = defineService<Self>({
 				if (errors.length) throw validationError(errors);
 				const query: Record<string, unknown> = { accountId: ctx.meta.user!.id, hour: { $gte: from.getTime(), $lt: to.getTime() } };
 				if (ctx.params.envId) query.envId = ctx.params.envId;
-				const hours = await this.db.env_charges.find(query);
+				const hours = await this.db.env_charges.find(query, { fields: HISTORY_FIELDS });
 				const history = buildHistory(hours, {
 					from: from.getTime(),
 					to: to.getTime(),

@@ -13,7 +13,7 @@ export interface ChargedHour {
 	envId: string;
 	name: string;
 	hour: number;
-	rated: RatedEnvHour;
+	rated: Pick<RatedEnvHour, "nodes" | "options">;
 }
 
 interface NodeAcc {
@@ -196,54 +196,41 @@ const csvCell = (v: unknown) => {
 	return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 
-/** The same history as CSV ("Download CSV"): one row per node (or layer) and option, then the total. */
+const CSV_HEAD = [
+	"intervalStart",
+	"intervalEnd",
+	"envId",
+	"envName",
+	"nodeId",
+	"layer",
+	"option",
+	"quantity",
+	"reservedCloudletHours",
+	"dynamicCloudletHours",
+	"storageGBh",
+	"trafficGB",
+	"cost",
+	"currency",
+].join(",");
+
+/**
+ * The same history as CSV ("Download CSV"): one row per node (or layer) and option, then the total.
+ * Lines are written whole: a month of hourly rows is ~40,000 of them. Numbers, decimal strings
+ * and ISO times never need quoting; names and ids go through csvCell.
+ */
 export function historyCsv(h: History): string {
-	const head = [
-		"intervalStart",
-		"intervalEnd",
-		"envId",
-		"envName",
-		"nodeId",
-		"layer",
-		"option",
-		"quantity",
-		"reservedCloudletHours",
-		"dynamicCloudletHours",
-		"storageGBh",
-		"trafficGB",
-		"cost",
-		"currency",
-	];
-	const lines = [head.join(",")];
+	const cur = csvCell(h.currency);
+	const lines = [CSV_HEAD];
 	for (const i of h.intervals) {
 		for (const e of i.environments) {
+			const env = `${i.start},${i.end},${csvCell(e.envId)},${csvCell(e.name)}`;
 			for (const n of e.nodes) {
-				lines.push(
-					[
-						i.start,
-						i.end,
-						e.envId,
-						e.name,
-						(n as { nodeId?: string }).nodeId ?? "",
-						n.layer,
-						"",
-						"",
-						n.reservedCloudletHours,
-						n.dynamicCloudletHours,
-						n.storageGBh,
-						n.trafficGB,
-						n.cost,
-						h.currency,
-					]
-						.map(csvCell)
-						.join(","),
-				);
+				const nodeId = csvCell((n as { nodeId?: string }).nodeId);
+				lines.push(`${env},${nodeId},${csvCell(n.layer)},,,${n.reservedCloudletHours},${n.dynamicCloudletHours},${n.storageGBh},${n.trafficGB},${n.cost},${cur}`);
 			}
-			for (const opt of e.options) {
-				lines.push([i.start, i.end, e.envId, e.name, "", "", opt.name, opt.quantity, "", "", "", "", opt.cost, h.currency].map(csvCell).join(","));
-			}
+			for (const opt of e.options) lines.push(`${env},,,${csvCell(opt.name)},${opt.quantity},,,,,${opt.cost},${cur}`);
 		}
 	}
-	lines.push(["total", "", "", "", "", "", "", "", "", "", "", "", h.total, h.currency].map(csvCell).join(","));
+	lines.push(`total,,,,,,,,,,,,${h.total},${cur}`);
 	return `${lines.join("\n")}\n`;
 }

@@ -2,6 +2,7 @@
  * BIL-1: money is exact — integer micro-units inside, decimal strings at the edges, big.js for
  * every multiplication and rounding (half-up, once), never a float in between.
  */
+import Big from "big.js";
 import { divideRound, formatExact, formatMoney, formatUnitPrice, MAX_MICROS, multiplyRound, parseMoney, sumMicros } from "../../lib/money";
 
 describe("parseMoney", () => {
@@ -88,6 +89,21 @@ describe("formatExact", () => {
 	])("%i micros → %s (at least 2 decimals, every one the micros need)", (micros, text) => {
 		expect(formatExact(micros)).toBe(text);
 		expect(parseMoney(text, "x")).toBe(micros);
+	});
+
+	test("agrees with big.js on every magnitude and sign, and parses back to the same micros", () => {
+		const byBig = (m: number) => {
+			const s = new Big(m).div(1_000_000).toFixed(6).replace(/(\.\d\d\d*?)0+$/, "$1");
+			return s === "-0.00" ? "0.00" : s;
+		};
+		let seed = 12345;
+		const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+		for (let i = 0; i < 20_000; i++) {
+			const m = (next() % 2 ? -1 : 1) * Math.floor((next() / 2 ** 31) * 10 ** (i % 16)) + 0; // + 0: never -0
+			const text = formatExact(m);
+			expect(text).toBe(byBig(m));
+			expect(parseMoney(text, "x")).toBe(m);
+		}
 	});
 });
 

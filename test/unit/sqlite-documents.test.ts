@@ -2,17 +2,25 @@
 // and back, and the SQL a condition narrows to never leaves out a document MongoDB's semantics
 // (mingo) would match — checked on a table of documents of every type the store meets.
 import Database from "better-sqlite3";
-import { columnValue, conditionSql, decodeDoc, encodeDoc, jsonPath, mingoQuery, onlyStrings, upsertSeed } from "../../mixins/sqlite-documents";
+import { columnValue, conditionSql, covers, decodeDoc, encodeDoc, jsonPath, mingoQuery, onlyStrings, project, upsertSeed } from "../../mixins/sqlite-documents";
 
 describe("documents as JSON", () => {
 	it.each([
 		["flat", { _id: "a", n: 1, s: "x", b: true, z: null }],
 		["dates at any depth", { _id: "b", at: new Date(5), nested: { at: new Date(7), list: [new Date(9), { at: new Date(11) }] } }],
 		["no field but _id", { _id: "d" }],
+		["top-level dates only", { _id: "e", createdAt: new Date(1), updatedAt: new Date(2), n: { x: 1 } }],
+		["a top-level date and a deep one", { _id: "f", createdAt: new Date(1), deep: [{ at: new Date(3) }] }],
+		["a string that mentions $date", { _id: "g", note: '{"$date":1}', at: new Date(4) }],
 	])("%s: decode(encode(doc)) is the document", (_name, doc) => {
 		const back = decodeDoc<Record<string, unknown>>(doc._id, encodeDoc(doc));
 		expect(back).toEqual(doc);
 		expect(encodeDoc(doc)).not.toContain('"_id"'); // the key is its own column
+	});
+
+	it("decodes a document whose JSON holds its _id (a stored projection)", () => {
+		const doc = { _id: "p", at: new Date(5), n: 1 };
+		expect(decodeDoc(null, encodeDoc(doc, true))).toEqual(doc);
 	});
 
 	it("keeps an invalid date invalid", () => {
@@ -93,5 +101,30 @@ describe("conditions in SQL: a superset of what matches", () => {
 
 	it("starts an upsert from the query's equalities, as MongoDB does", () => {
 		expect(upsertSeed({ _id: "k", a: 1, "b.c": "x", d: { $eq: 2 }, e: { $gt: 3 }, $or: [{ f: 1 }] })).toEqual({ _id: "k", a: 1, b: { c: "x" }, d: 2 });
+	});
+});
+
+describe("projections", () => {
+	const doc = { _id: "x", a: 1, b: { c: 2, d: [1, 2], e: null }, f: [{ g: 1 }], at: new Date(3), n: null };
+	it.each<[string[], Record<string, unknown>]>([
+		[["a"], { _id: "x", a: 1 }],
+		[["b.c", "b.e"], { _id: "x", b: { c: 2, e: null } }],
+		[["b", "b.c"], { _id: "x", b: doc.b }],
+		[["at", "n"], { _id: "x", at: new Date(3), n: null }], // a stored null stays
+		[["missing", "b.missing"], { _id: "x", b: {} }], // what MongoDB answers
+		[["a.deeper"], { _id: "x" }], // through a number: nothing
+		[["f.g"], { _id: "x" }], // through an array: not supported, nothing
+	])("%j keeps only those fields", (fields, expected) => {
+		expect(project(doc, fields)).toEqual(expected);
+	});
+
+	it.each<[string[], string, boolean]>([
+		[["rated"], "rated.nodes", true],
+		[["rated.nodes"], "rated.nodes", true],
+		[["rated.nodes"], "rated", false],
+		[["rated.nodes"], "rated.nodesX", false],
+		[["hour"], "hours", false],
+	])("a projection to %j holds %s: %s", (have, path, expected) => {
+		expect(covers(have, path)).toBe(expected);
 	});
 });
