@@ -612,9 +612,8 @@ const BillingService = defineService<Self>({
 			});
 		},
 
-		/** BIL-2, once at start: what a crash left pending is settled, then every balance is checked against its ledger. */
+		/** BIL-2, once at start, after what a crash left pending is settled: every balance is checked against its ledger. */
 		async repairAtStart(this: Self) {
-			await this.ledger.recover(0);
 			const rows = await this.repairBalances();
 			const repaired = rows.filter(r => r.repaired).length;
 			if (repaired) this.logger.warn(`Start: ${repaired} of ${rows.length} balances were set from their ledger`);
@@ -653,8 +652,11 @@ const BillingService = defineService<Self>({
 
 	async started(this: Self) {
 		await this.priceBook.seed();
-		// In the background: a large ledger must not hold up the start. Settling beside a live
-		// request of another replica is harmless, hence no age limit here.
+		// Before the first answer: an entry a crash left between the balance and the ledger would
+		// show a balance its transactions do not sum to. Only pending entries are read; settling
+		// beside a live request of another replica is harmless, hence no age limit here.
+		await this.ledger.recover(0);
+		// In the background: summing every account's ledger must not hold up the start.
 		this.startupRepair = this.repairAtStart().catch(err => this.logger.error("Ledger recovery and balance repair at start failed", err));
 		if (usageStreamMode() === "jetstream") {
 			this.queue = usageQueue(this.logger);
