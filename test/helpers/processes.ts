@@ -1,7 +1,7 @@
 // Quartermaster processes for tests: `node dist/bin/qm.js` exactly as `npm start` runs it after the
 // build, with the environment a deployment would give it. Output is kept for assertions.
 import { spawn, type ChildProcess } from "child_process";
-import { existsSync } from "fs";
+import { existsSync, readFileSync } from "fs";
 import { createServer, createConnection, type AddressInfo } from "net";
 import { dirname, join } from "path";
 
@@ -63,10 +63,18 @@ export interface QmProcess {
 	stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** The Node flags `npm start` gives the platform (package.json), its shell defaults (`${QM_HEAP_MB:-256}`) applied. */
+export function startFlags(): string[] {
+	const start = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start;
+	const flags = /^node ((?:--\S+ )*)/.exec(start)?.[1].trim() ?? "";
+	return flags ? flags.split(" ").map(f => f.replace(/\$\{(\w+):-([^}]*)\}/g, (_m, name: string, fallback: string) => process.env[name] || fallback)) : [];
+}
+
+/** The platform (or the services in env.SERVICES) as `npm start` runs it: its Node flags, then `nodeArgs`. */
 export function spawnQm(name: string, env: Record<string, string>, nodeArgs: string[] = []): QmProcess {
 	assertBuilt();
 	let out = "";
-	const proc = spawn(process.execPath, [...nodeArgs, ENTRY], {
+	const proc = spawn(process.execPath, [...startFlags(), ...nodeArgs, ENTRY], {
 		cwd: ROOT,
 		env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", LOG_LEVEL: "info", BCRYPT_COST: "4", ...env },
 		stdio: ["ignore", "pipe", "pipe"],
