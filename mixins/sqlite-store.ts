@@ -36,6 +36,7 @@ import {
 	columnValue,
 	conditionSql,
 	CorruptDocumentError,
+	covers,
 	decodeDoc,
 	encodeDoc,
 	getPath,
@@ -44,7 +45,6 @@ import {
 	mingoQuery,
 	MULTI,
 	onlyStrings,
-	covers,
 	project,
 	upsertSeed,
 	type Value,
@@ -64,8 +64,8 @@ interface Table {
 	/** indexed fields some document holds an array or object in (their rows stay candidates) */
 	multi: Set<string>;
 	ttl: { column: string; seconds: number }[];
-	/** CollectionSpec.projections: each one's JSON and checksum columns */
-	projections: { fields: string[]; doc: string; crc: string }[];
+	/** CollectionSpec.projections: each one's JSON and checksum columns (and whether the file had them) */
+	projections: { fields: string[]; stored: boolean; doc: string; crc: string }[];
 }
 
 const SWEEP_MS = 60_000;
@@ -115,9 +115,10 @@ export class SqliteFile {
 		const layout = spec.smallDocuments ? " WITHOUT ROWID" : "";
 		this.db.exec(`CREATE TABLE IF NOT EXISTS ${name} (_id TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL, crc INTEGER NOT NULL)${layout}`);
 		const have = new Set((this.db.pragma(`table_info(${name})`) as { name: string }[]).map(c => c.name));
+		// A projection's columns are named by its fields: another list is another projection.
 		const projections = (spec.projections ?? []).map(fields => {
 			const key = crc32(fields.join(",")).toString(16);
-			return { fields, doc: ident(`p_${key}`), crc: ident(`pc_${key}`) };
+			return { fields, stored: have.has(`p_${key}`), doc: ident(`p_${key}`), crc: ident(`pc_${key}`) };
 		});
 		const table: Table = { spec, columns, multi: new Set(), ttl: [], projections };
 		this.db.transaction(() => {
@@ -135,7 +136,7 @@ export class SqliteFile {
 				if (this.db.prepare(`SELECT 1 FROM ${name} WHERE ${col} = ? LIMIT 1`).get(MULTI)) table.multi.add(field);
 			}
 			for (const p of projections) {
-				if (have.has(p.doc.slice(1, -1))) continue;
+				if (p.stored) continue;
 				this.db.exec(`ALTER TABLE ${name} ADD COLUMN ${p.doc} TEXT`);
 				this.db.exec(`ALTER TABLE ${name} ADD COLUMN ${p.crc} INTEGER`);
 				const set = this.db.prepare(`UPDATE ${name} SET ${p.doc} = ?, ${p.crc} = ? WHERE _id = ?`);
@@ -165,7 +166,6 @@ export class SqliteFile {
 		}
 	}
 
-	/** A row as its document, refused when its checksum does not match. */
 	/** A row's document (or stored projection: `withId`, its JSON holds the `_id`), its checksum checked. */
 	decode<T>(table: string, row: Row, withId = false): T {
 		if (crc32(row.doc) !== row.crc) {
