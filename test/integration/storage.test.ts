@@ -29,8 +29,10 @@ interface Backend {
 const tmp = mkdtempSync(join(tmpdir(), "qm-storage-"));
 let mongoStop: (() => Promise<void>) | undefined;
 
+// Read once: the SQLite legs run first and clear MONGO_URI for their brokers.
+const mongoUri = process.env.MONGO_URI;
 const mongoReason =
-	process.env.MONGO_URI || process.env.MONGOMS_SYSTEM_BINARY
+	mongoUri || process.env.MONGOMS_SYSTEM_BINARY
 		? undefined
 		: "MongoDB leg skipped: set MONGO_URI or MONGOMS_SYSTEM_BINARY to run it (no MongoDB server on this machine)";
 const backends: Backend[] = [
@@ -40,7 +42,7 @@ const backends: Backend[] = [
 		name: "MongoDB",
 		skip: mongoReason,
 		env: async () => {
-			if (process.env.MONGO_URI) return { MONGO_URI: process.env.MONGO_URI };
+			if (mongoUri) return { MONGO_URI: mongoUri };
 			const { MongoMemoryServer } = await import("mongodb-memory-server-core");
 			const server = await MongoMemoryServer.create({ binary: { systemBinary: process.env.MONGOMS_SYSTEM_BINARY } });
 			mongoStop = () => server.stop().then(() => undefined);
@@ -125,6 +127,13 @@ describe.each(backends.map(b => [b.name, b] as const))("Store on %s", (_name, ba
 			expect(await ctx.db.test_people.count({ createdAt: { $gte: new Date(base + 5 * 3600_000), $lt: new Date(base + 8 * 3600_000) } })).toBe(3);
 		});
 
+		it("reads only the fields asked for, dotted paths included", async () => {
+			await ctx.db.test_people.insert({ _id: "f1", email: "f1@example.com", name: "Fay", age: 40, address: { city: "Oslo", zip: "0150" } });
+			expect(await ctx.db.test_people.find({ _id: "f1" }, { fields: ["name", "address.city", "missing"] })).toEqual([
+				{ _id: "f1", name: "Fay", address: { city: "Oslo" } },
+			]);
+		});
+
 		it("inserts many, answering which ones a unique index refused, the others in", async () => {
 			await ctx.db.test_people.insert({ _id: "m2", email: "m2@example.com" });
 			const refused = await ctx.db.test_people.insertMany([
@@ -177,6 +186,13 @@ describe.each(backends.map(b => [b.name, b] as const))("Store on %s", (_name, ba
 			expect(results.filter(Boolean)).toHaveLength(7);
 			expect((await ctx.db.test_counters.findById("places"))!.used).toBe(7);
 			expect(new Set(results.filter(Boolean).map(r => r!.used))).toEqual(new Set([1, 2, 3, 4, 5, 6, 7]));
+		});
+
+		it("adds past 32 bits without wrapping around (money in micro-units)", async () => {
+			await ctx.db.test_counters.insert({ _id: "big", n: 2_147_483_000 });
+			expect(await ctx.db.test_counters.updateOne({ _id: "big" }, { $inc: { n: 1000 } })).toMatchObject({ n: 2_147_484_000 });
+			expect(await ctx.db.test_counters.updateMany({ _id: "big" }, { $inc: { n: -2_147_484_001 } })).toBe(1);
+			expect(await ctx.db.test_counters.count({ _id: "big", n: -1 })).toBe(1);
 		});
 
 		it("counts parallel hits on a new counter without losing one", async () => {
