@@ -12,8 +12,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The suites the MongoDB leg runs, in order.
+# The suites the MongoDB leg runs, in order: the storage contract, then each end-to-end and
+# integration file that runs the platform in its own process, each on a database of its own
+# (a file's platform expects a fresh store, as it gets a fresh DATA_DIR embedded).
 TEST_PATHS=(test/integration/storage.test.ts)
+PER_FILE_PATHS=(
+	test/e2e/*.test.ts
+	test/integration/{balance-repair,charging,one-time-codes,quota-reservations,sessions-and-mail,token-revocation,two-replicas}.test.ts
+)
+# Not here: test/e2e/start.test.ts and the process tests (spawned platforms take their own
+# environment: embedded); test/integration/ledger.test.ts (its 10,000-movement stress test takes
+# ~280 s on FerretDB, where every query scans its table); metering-recovery and usage-stream
+# (their tests share one DATA_DIR-shaped fixture per file).
 
 FERRETDB_VERSION=v1.24.2
 FERRETDB_MODULE=github.com/FerretDB/FerretDB
@@ -125,5 +135,25 @@ fi
 npm run --silent build
 status=0
 npx jest "${TEST_PATHS[@]}" || status=$?
+# Each file's database: MONGO_URI's with the database name replaced (its options kept).
+uri="${MONGO_URI%%\?*}"
+query=""
+[[ "$MONGO_URI" == *"?"* ]] && query="?${MONGO_URI#*\?}"
+scheme="${uri%%://*}://"
+hosts="${uri#*://}"
+hosts="${hosts%%/*}"
+for file in "${PER_FILE_PATHS[@]}"; do
+	[ "$file" = test/e2e/start.test.ts ] && continue
+	name="$(basename "$file" .test.ts | tr -c 'a-z0-9\n' '_')"
+	log="$(mktemp)"
+	file_status=0
+	MONGO_URI="$scheme$hosts/qm_$name$query" npx jest "$file" >"$log" 2>&1 || file_status=$?
+	echo "== $file on database qm_$name: $(grep -E '^Tests:' "$log" | tr -s ' ')"
+	if [ "$file_status" -ne 0 ]; then
+		status=1
+		grep -E -A12 '^  ● ' "$log" | head -n 60
+	fi
+	rm -f "$log"
+done
 [ -z "${run_dir:-}" ] || [ "$status" -eq 0 ] || { echo "== FerretDB's log (errors):"; tail -n 20 "$run_dir/ferretdb.log" | cut -c1-400; }
 exit "$status"

@@ -118,8 +118,10 @@ const QuotasService = defineService<Self>({
 				const id = `${accountId}|${key}`;
 				const take = () => this.db.quota_usage.updateOne(limit < 0 ? { _id: id } : { _id: id, used: { $lte: limit - amount } }, { $inc: { used: amount } });
 				let usage = await take();
-				if (!usage && !(await this.db.quota_usage.findById(id))) {
-					// First use of this quota by the account: create the counter, then take again.
+				if (!usage) {
+					// Over the limit, or the account's first use of this quota: the counter is created
+					// if missing and taken again. (Looking first would race: a concurrent first use may
+					// create it between the take and the look, and this request be refused under its limit.)
 					await this.db.quota_usage.insert({ _id: id, accountId, key, used: 0 }).catch(err => {
 						if (!(err instanceof DuplicateKeyError)) throw err;
 					});

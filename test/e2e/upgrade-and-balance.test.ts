@@ -98,8 +98,11 @@ describe("upgrade and balance-driven status", () => {
 		await p.http.post("/account/upgrade", { billingInfo: INFO, acceptTerms: true }, { token: session });
 		await fund(u.id, "15.00");
 		await waitUntil(async () => (await me(session)).status === "active", 1000);
-		expect((await p.http.get(`/environments/${running.id}`, { token: session })).body.status).toBe("running");
-		expect((await p.http.get(`/environments/${idle.id}`, { token: session })).body.status).toBe("stopped");
+		// The status is written first, then its environments are started (a crash between leaves
+		// an active account with environments to start, never a deactivated one running them).
+		const envStatus = async (id: string) => (await p.http.get(`/environments/${id}`, { token: session })).body.status;
+		await waitUntil(async () => (await envStatus(running.id)) === "running", 2000);
+		expect(await envStatus(idle.id)).toBe("stopped");
 	});
 
 	it("converts at once when the provider does not wait for the first fund", async () => {
@@ -124,11 +127,11 @@ describe("upgrade and balance-driven status", () => {
 		// The trial bonus (10.00) goes first (BIL-3): 17.50 leaves main at -2.50.
 		await charge(u.id, "17.50");
 		await waitUntil(async () => (await me(u.session)).status === "deactivated", 1000);
-		expect((await p.http.get(`/environments/${env.id}`, { token: u.session })).body.status).toBe("stopped");
+		await waitUntil(async () => (await p.http.get(`/environments/${env.id}`, { token: u.session })).body.status === "stopped", 2000);
 		expect((await p.http.get("/billing/balance", { token: u.session })).body.main).toBe("-2.50");
 
 		await fund(u.id, "10.00");
 		await waitUntil(async () => (await me(u.session)).status === "active", 1000);
-		expect((await p.http.get(`/environments/${env.id}`, { token: u.session })).body.status).toBe("running");
+		await waitUntil(async () => (await p.http.get(`/environments/${env.id}`, { token: u.session })).body.status === "running", 2000);
 	});
 });
