@@ -146,10 +146,19 @@ export class SqliteFile {
 			}
 			// Indexes no longer declared go (e.g. one a compound index replaced).
 			const declared = new Set((spec.indexes ?? []).map(ix => indexName(spec.name, ix)));
-			const existing = this.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND name LIKE 'ix\\_%' ESCAPE '\\'`).pluck().all(spec.name) as string[];
+			const existing = this.db
+				.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND name LIKE 'ix\\_%' ESCAPE '\\'`)
+				.pluck()
+				.all(spec.name) as string[];
 			for (const ix of existing) if (!declared.has(ix)) this.db.exec(`DROP INDEX ${ident(ix)}`);
 			for (const ix of spec.indexes ?? []) {
-				this.db.exec(indexSql(spec.name, ix, [ix.field, ...(ix.then ?? [])].map(f => columns.get(f)!)));
+				this.db.exec(
+					indexSql(
+						spec.name,
+						ix,
+						[ix.field, ...(ix.then ?? [])].map(f => columns.get(f)!),
+					),
+				);
 				if (ix.expireAfterSeconds !== undefined) table.ttl.push({ column: columns.get(ix.field)!, seconds: ix.expireAfterSeconds });
 			}
 		})();

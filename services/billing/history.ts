@@ -226,7 +226,9 @@ export function historyCsv(h: History): string {
 			const env = `${i.start},${i.end},${csvCell(e.envId)},${csvCell(e.name)}`;
 			for (const n of e.nodes) {
 				const nodeId = csvCell((n as { nodeId?: string }).nodeId);
-				lines.push(`${env},${nodeId},${csvCell(n.layer)},,,${n.reservedCloudletHours},${n.dynamicCloudletHours},${n.storageGBh},${n.trafficGB},${n.cost},${cur}`);
+				lines.push(
+					`${env},${nodeId},${csvCell(n.layer)},,,${n.reservedCloudletHours},${n.dynamicCloudletHours},${n.storageGBh},${n.trafficGB},${n.cost},${cur}`,
+				);
 			}
 			for (const opt of e.options) lines.push(`${env},,,${csvCell(opt.name)},${opt.quantity},,,,,${opt.cost},${cur}`);
 		}

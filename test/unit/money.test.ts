@@ -93,7 +93,10 @@ describe("formatExact", () => {
 
 	test("agrees with big.js on every magnitude and sign, and parses back to the same micros", () => {
 		const byBig = (m: number) => {
-			const s = new Big(m).div(1_000_000).toFixed(6).replace(/(\.\d\d\d*?)0+$/, "$1");
+			const s = new Big(m)
+				.div(1_000_000)
+				.toFixed(6)
+				.replace(/(\.\d\d\d*?)0+$/, "$1");
 			return s === "-0.00" ? "0.00" : s;
 		};
 		let seed = 12345;
