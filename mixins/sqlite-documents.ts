@@ -85,8 +85,7 @@ function occurrences(text: string, word: string): number {
 	return n;
 }
 
-const isDateTag = (v: unknown): v is { $date: number | null } =>
-	v !== null && typeof v === "object" && !Array.isArray(v) && "$date" in v && Object.keys(v).length === 1;
+const isDateTag = (v: unknown): v is { $date: number | null } => isPlainObject(v) && "$date" in v && Object.keys(v).length === 1;
 
 function reviveTopLevelDates(doc: Record<string, unknown>): number {
 	let n = 0;
@@ -185,7 +184,6 @@ export function onlyStrings(cond: unknown): boolean {
 	);
 }
 
-/** A top-level field of the stored JSON, quoted for SQLite's JSON path. */
 /** `doc` with `_id` and `paths` only (MongoDB's inclusion projection; dotted paths through objects). */
 export function project<T extends { _id: string }>(doc: T, paths: string[]): T {
 	const out: Record<string, unknown> = { _id: doc._id };
@@ -209,6 +207,7 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null &
 /** Whether a document projected to `have` holds `path` whole (`rated` holds `rated.nodes`). */
 export const covers = (have: string[], path: string) => have.some(h => path === h || path.startsWith(`${h}.`));
 
+/** A top-level field of the stored JSON, quoted for SQLite's JSON path. */
 export const jsonPath = (field: string) => `'$."${field.replace(/'/g, "''").replace(/"/g, '\\"')}"'`;
 
 /** The document an upsert starts from: the query's equality conditions (as MongoDB builds it). */
