@@ -48,10 +48,7 @@ async function main() {
 	};
 	// BENCH_PROFILE=gateway writes a V8 CPU profile of that process into ./profiles when it stops.
 	const profile = (s: string) => (process.env.BENCH_PROFILE === s ? ["--cpu-prof", "--cpu-prof-dir=profiles"] : []);
-	// The gateway's process holds no collection, so it never connects to MongoDB, and lib/readiness.ts
-	// answers 503 "database disconnected" for it forever when it has MONGO_URI: it runs without it.
-	const envOf = (s: string): Record<string, string> => (s === "gateway" ? Object.fromEntries(Object.entries(env).filter(([k]) => k !== "MONGO_URI")) : env);
-	const procs: QmProcess[] = Object.keys(ALL_SERVICES).map(s => spawnQm(s, { ...envOf(s), SERVICES: s, NODE_ID: `bench-${s}` }, profile(s)));
+	const procs: QmProcess[] = Object.keys(ALL_SERVICES).map(s => spawnQm(s, { ...env, SERVICES: s, NODE_ID: `bench-${s}` }, profile(s)));
 	const base = `http://127.0.0.1:${port}`;
 	try {
 		// Nine processes creating their collections on one FerretDB take longer than 30 s to be ready.

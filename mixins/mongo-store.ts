@@ -351,6 +351,11 @@ function connectDatabase(): Promise<Database> {
 	return connecting;
 }
 
+/** Whether a collection of this process is on MongoDB (a gateway-only process holds none). */
+export function databaseInUse(): boolean {
+	return users > 0;
+}
+
 async function releaseDatabase() {
 	if (--users > 0) return;
 	connecting = null;

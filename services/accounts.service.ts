@@ -77,6 +77,8 @@ type Self = Service & {
 	view(a: AccountDoc, group?: GroupDoc): Promise<Record<string, unknown>>;
 	seedGroups(): Promise<void>;
 	bootstrapAdmin(): Promise<void>;
+	/** True once the built-in groups and the bootstrap admin exist (GET /ready waits for it). */
+	seeded: boolean;
 	createAccount(fields: Pick<AccountDoc, "email" | "name" | "group" | "role">, password: string, ctx: Context): Promise<AccountDoc>;
 };
 
@@ -557,6 +559,14 @@ const AccountsService = defineService<Self>({
 
 		/* ---- internal ---- */
 
+		/** For GET /ready: a sign-in right after ready must find the bootstrap admin. */
+		seeded: {
+			visibility: "public",
+			handler(this: Self) {
+				return { seeded: this.seeded };
+			},
+		},
+
 		/** The gateway's ctx.meta.user. */
 		identity: {
 			visibility: "public",
@@ -873,9 +883,13 @@ const AccountsService = defineService<Self>({
 	},
 
 	async started(this: Self) {
+		this.seeded = false;
 		await this.seedGroups();
 		// In the background: in distributed mode `auth` may start after us.
-		this.bootstrapAdmin().catch(err => this.logger.error("Bootstrap admin failed", err));
+		this.bootstrapAdmin().then(
+			() => (this.seeded = true),
+			err => this.logger.error("Bootstrap admin failed", err),
+		);
 	},
 });
 

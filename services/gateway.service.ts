@@ -210,10 +210,16 @@ export function createGatewayService() {
 						"GET /health"(this: Self, _req: Req, res: Res) {
 							this.sendJson(res, 200, { status: "ok" });
 						},
-						"GET /ready"(this: Self, _req: Req, res: Res) {
+						async "GET /ready"(this: Self, _req: Req, res: Res) {
 							const missing = servicesBehind(servedEntries()).filter(s => !this.broker.registry.hasService(s, undefined as never));
 							const { ready, problems } = processReadiness(this.broker);
-							if (ready && missing.length === 0) this.sendJson(res, 200, { status: "ready" });
+							// Ready means a sign-in works: the built-in groups and the bootstrap admin exist.
+							if (
+								!missing.includes("accounts") &&
+								!(await this.broker.call<{ seeded: boolean }, object>("accounts.seeded", {}, { timeout: 2000 }).catch(() => null))?.seeded
+							)
+								problems.push("accounts seeding");
+							if (ready && problems.length === 0 && missing.length === 0) this.sendJson(res, 200, { status: "ready" });
 							else this.sendJson(res, 503, { status: "unavailable", missing, problems });
 						},
 					},

@@ -78,4 +78,26 @@ describe("npm start (embedded mode)", () => {
 		expect(await second.proc.stop()).toBe(0);
 		running = undefined;
 	});
+
+	it("answers /ready only once the bootstrap admin can sign in (issue 14, item 9)", async () => {
+		const port = await freePort();
+		const dir = mkdtempSync(join(tmpdir(), "qm-ready-"));
+		const password = "Ready-means-r3ady!";
+		const proc = spawnQm("platform", {
+			PORT: String(port),
+			DATA_DIR: dir,
+			SMTP_URL: mail.url,
+			QM_ADMIN_EMAIL: "first@example.com",
+			QM_ADMIN_PASSWORD: password,
+		});
+		try {
+			const base = `http://127.0.0.1:${port}`;
+			await waitUntil(async () => (await fetch(`${base}/ready`).catch(() => null))?.status === 200, 20_000, 10);
+			// The first request after the first 200: the admin exists, the groups and pricing too.
+			expect((await api(`${base}/api/v1`).post("/auth/signin", { email: "first@example.com", password })).status).toBe(200);
+		} finally {
+			await proc.stop("SIGKILL");
+			rmSync(dir, { recursive: true, force: true });
+		}
+	});
 });
