@@ -5,14 +5,20 @@
  * because those schemas accept unknown fields, also checked for fields the API does not know
  * (a misspelt `livenesProbe` would otherwise pass here and be refused by `kubectl apply`).
  * Then the project's own rules: one Deployment per service with probes, resources, a
- * PodDisruptionBudget, the restricted pod security profile, HPAs for the scalable services.
+ * PodDisruptionBudget, the restricted pod security profile, HPAs for the scalable services,
+ * MongoDB as a three-member replica set (rs0) with its init Job and MONGO_URI naming the set.
+ * The mongosh scripts of the probes and the init Job run here against a stand-in of mongosh's
+ * `rs`/`db` (no MongoDB server or Docker engine here): they are checked for what they decide,
+ * not against a real server.
  *
  * docker-compose.yml is checked by `docker-compose config -q` when the command exists (Debian
  * package `docker-compose`), and structurally in any case.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
+import * as vm from "vm";
 import * as ts from "typescript";
 import { parse, parseAllDocuments } from "yaml";
 import { ConfigMap, Namespace, Secret, Service } from "kubernetes-models/v1";
@@ -20,6 +26,7 @@ import { Deployment, StatefulSet } from "kubernetes-models/apps/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import { Ingress } from "kubernetes-models/networking.k8s.io/v1";
+import { Job } from "kubernetes-models/batch/v1";
 import { ALL_SERVICES } from "../../services";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -48,6 +55,7 @@ const MODELS: Record<string, new (data: any) => Model> = {
 	"policy/v1/PodDisruptionBudget": PodDisruptionBudget,
 	"autoscaling/v2/HorizontalPodAutoscaler": HorizontalPodAutoscaler,
 	"networking.k8s.io/v1/Ingress": Ingress,
+	"batch/v1/Job": Job,
 };
 
 function modelKey(doc: any): string {
@@ -181,6 +189,43 @@ function selects(selector: any, labels: Record<string, string>): boolean {
 	return Object.keys(match).length > 0 && Object.entries(match).every(([k, v]) => labels?.[k] === v);
 }
 
+/** What a mongosh script is given: the globals it uses (rs, db, print, sleep) and what it did. */
+interface FakeMongosh {
+	status?: () => unknown; // rs.status(); throws like mongosh when the set is not initiated
+	initiate?: (config: any) => unknown; // rs.initiate(config)
+	hello: () => Record<string, unknown>; // db.hello()
+}
+
+/**
+ * Runs a mongosh --eval script against the stand-in; resolves to the rs.initiate configurations it
+ * passed, and throws what the script threw (mongosh would exit non-zero).
+ */
+function runMongosh(script: string, fake: FakeMongosh): any[] {
+	const initiated: any[] = [];
+	const rs = {
+		status: fake.status ?? (() => ({ ok: 1 })),
+		initiate: (config: any) => {
+			initiated.push(config);
+			return fake.initiate ? fake.initiate(config) : { ok: 1 };
+		},
+	};
+	// The outer realm's Error and JSON, so that jest recognises what is thrown.
+	vm.runInNewContext(script, { rs, db: { hello: fake.hello }, print: () => undefined, sleep: () => undefined, Error, JSON });
+	return initiated;
+}
+
+/** A MongoDB server error the way the driver (and so mongosh) throws it. */
+function serverError(code: number, codeName: string): Error {
+	return Object.assign(new Error(`MongoServerError: ${codeName}`), { code, codeName });
+}
+
+/** mongodb://h1,h2/db?opts → its parts. */
+function parseMongoUri(uri: string): { hosts: string[]; db: string; options: URLSearchParams } {
+	const m = /^mongodb:\/\/([^/?]+)\/([^?]*)(?:\?(.*))?$/.exec(uri);
+	if (!m) throw new Error(`not a mongodb:// URI: ${uri}`);
+	return { hosts: m[1].split(","), db: m[2], options: new URLSearchParams(m[3] ?? "") };
+}
+
 // ---------------------------------------------------------------------------------------------
 
 describe("k8s manifests", () => {
@@ -252,6 +297,8 @@ describe("k8s manifests", () => {
 	});
 
 	const workloads = [...byKind("Deployment"), ...byKind("StatefulSet")];
+	// Jobs get their selector from the API server; their pods must meet the profile all the same.
+	const podOwners = [...workloads, ...byKind("Job")];
 
 	// The API server refuses a workload whose selector does not match its own pods; the schema
 	// cannot express that.
@@ -260,7 +307,7 @@ describe("k8s manifests", () => {
 	});
 
 	describe("pod templates meet the namespace's restricted pod security profile", () => {
-		it.each(workloads.map(m => [label(m), m] as const))("%s", (_name, m) => {
+		it.each(podOwners.map(m => [label(m), m] as const))("%s", (_name, m) => {
 			const pod = m.doc.spec.template.spec;
 			expect(pod.securityContext?.seccompProfile?.type).toBe("RuntimeDefault");
 			for (const c of pod.containers) {
@@ -396,6 +443,129 @@ describe("k8s manifests", () => {
 		const client = byKind("Service").find(m => m.doc.metadata.name === "nats")?.doc;
 		expect(client?.spec.ports.map((p: any) => p.port)).toContain(4222);
 	});
+
+	describe("MongoDB replica set rs0", () => {
+		const statefulSet = byKind("StatefulSet").find(m => m.doc.metadata.name === "mongodb")!.doc;
+		const podLabels = statefulSet.spec.template.metadata.labels;
+		const container = statefulSet.spec.template.spec.containers[0];
+		const service = byKind("Service").find(m => m.doc.metadata.name === statefulSet.spec.serviceName)?.doc;
+		const jobs = byKind("Job").filter(m => m.doc.metadata.name === "mongodb-init");
+		const job = jobs[0]?.doc;
+		const jobContainer = job?.spec.template.spec.containers[0];
+		const jobEnv = (name: string): string | undefined => jobContainer?.env?.find((e: any) => e.name === name)?.value;
+		// The members' DNS names, as the StatefulSet and its headless Service give them.
+		const members = [0, 1, 2].map(i => `${statefulSet.metadata.name}-${i}.${statefulSet.spec.serviceName}.${NAMESPACE}.svc:27017`);
+		const readiness = (): string => {
+			const cmd: string[] = container.readinessProbe?.exec?.command ?? [];
+			expect(cmd.slice(0, 3)).toEqual(["mongosh", "--quiet", "--eval"]);
+			return cmd[3];
+		};
+
+		it("runs three members of rs0 (mongod --replSet rs0 --bind_ip_all), started together", () => {
+			expect(statefulSet.spec.replicas).toBe(3);
+			expect(container.image).toBe("mongo:7");
+			expect(container.args).toEqual(["mongod", "--replSet", "rs0", "--bind_ip_all"]);
+			expect(container.command).toBeUndefined(); // the image's entrypoint stays
+			// OrderedReady would wait for mongodb-0 to be ready, which needs the set initiated with all three.
+			expect(statefulSet.spec.podManagementPolicy).toBe("Parallel");
+		});
+
+		it("has a headless Service that publishes members before they are ready", () => {
+			expect(service?.spec.clusterIP).toBe("None");
+			expect(service?.spec.publishNotReadyAddresses).toBe(true);
+			expect(selects(service?.spec.selector, podLabels)).toBe(true);
+			const port = service?.spec.ports.find((p: any) => p.port === 27017);
+			expect(resolvePort(container, port?.targetPort)).toBe(27017);
+		});
+
+		it("counts a member ready as a primary or a secondary only", () => {
+			const script = readiness();
+			expect(() => runMongosh(script, { hello: () => ({ isWritablePrimary: true, secondary: false }) })).not.toThrow();
+			expect(() => runMongosh(script, { hello: () => ({ isWritablePrimary: false, secondary: true }) })).not.toThrow();
+			// Before rs.initiate, and while starting up or recovering.
+			expect(() => runMongosh(script, { hello: () => ({ isWritablePrimary: false, secondary: false }) })).toThrow(/neither primary nor secondary/);
+			expect(() => runMongosh(script, { hello: () => ({ isWritablePrimary: false }) })).toThrow();
+			expect(container.livenessProbe).toBeDefined(); // liveness stays a TCP check: a secondary is alive
+		});
+
+		it("has a PodDisruptionBudget letting one member go at a time", () => {
+			const pdbs = byKind("PodDisruptionBudget").filter(m => selects(m.doc.spec.selector, podLabels));
+			expect(pdbs).toHaveLength(1);
+			expect(pdbs[0].doc.spec.maxUnavailable).toBe(1);
+			expect(pdbs[0].doc.spec.minAvailable).toBeUndefined();
+		});
+
+		it("is initiated by one Job (mongodb-init) that waits for the three members, then initiates on mongodb-0", () => {
+			expect(jobs).toHaveLength(1);
+			expect(jobs[0].file).toBe("12-mongodb-init.yaml"); // applied after the StatefulSet
+			expect(["OnFailure", "Never"]).toContain(job.spec.template.spec.restartPolicy);
+			expect(jobContainer.image).toBe(container.image);
+			expect(jobEnv("MEMBERS")).toBe(members.join(" "));
+			const [shell, flags] = jobContainer.command;
+			expect([shell, flags]).toEqual(["bash", "-ec"]);
+			const script: string = jobContainer.args[0];
+			const syntax = spawnSync("bash", ["-n", "-c", script], { encoding: "utf8" });
+			expect({ status: syntax.status, stderr: syntax.stderr }).toEqual({ status: 0, stderr: "" });
+
+			// Run the script with a stand-in mongosh on PATH that logs what it is asked.
+			const dir = fs.mkdtempSync(path.join(os.tmpdir(), "qm-mongosh-"));
+			try {
+				const log = path.join(dir, "log");
+				fs.writeFileSync(
+					path.join(dir, "mongosh"),
+					'#!/bin/sh\n[ "$2" = --host ] || exit 2\nif [ "$4" = --eval ] && [ "$5" = "$INIT_JS" ]; then echo "init $3"; else echo "ping $3"; fi >>"$LOG"\n',
+					{ mode: 0o755 },
+				);
+				const run = spawnSync(shell, [flags, script], {
+					encoding: "utf8",
+					timeout: 10_000,
+					env: { PATH: `${dir}:${process.env.PATH}`, LOG: log, MEMBERS: jobEnv("MEMBERS"), INIT_JS: jobEnv("INIT_JS") },
+				});
+				expect(run.status).toBe(0);
+				expect(fs.readFileSync(log, "utf8").trim().split("\n")).toEqual([...members.map(m => `ping ${m}`), `init ${members[0]}`]);
+			} finally {
+				fs.rmSync(dir, { recursive: true, force: true });
+			}
+		});
+
+		it("initiates rs0 with the three members, idempotently (AlreadyInitialized is success)", () => {
+			const script = jobEnv("INIT_JS")!;
+			const primary = () => ({ isWritablePrimary: true, primary: members[0] });
+			const [config] = runMongosh(script, { hello: primary });
+			expect(config).toEqual({ _id: "rs0", members: members.map((host, i) => ({ _id: i, host })) });
+
+			// Applied again, or the Job re-run: mongosh throws the server's AlreadyInitialized (23).
+			expect(() =>
+				runMongosh(script, {
+					hello: primary,
+					initiate: () => {
+						throw serverError(23, "AlreadyInitialized");
+					},
+				}),
+			).not.toThrow();
+			// Any other refusal fails the Job (which retries).
+			expect(() =>
+				runMongosh(script, {
+					hello: primary,
+					initiate: () => {
+						throw serverError(93, "InvalidReplicaSetConfig");
+					},
+				}),
+			).toThrow(/rs.initiate failed.*InvalidReplicaSetConfig/);
+			// It waits for a primary, and gives up (to be retried) when none comes.
+			let calls = 0;
+			expect(() => runMongosh(script, { hello: () => (++calls > 3 ? primary() : {}) })).not.toThrow();
+			expect(() => runMongosh(script, { hello: () => ({}) })).toThrow(/no primary/);
+		});
+
+		it("MONGO_URI in the ConfigMap names the three members and replicaSet=rs0", () => {
+			const config = byKind("ConfigMap").find(m => m.doc.metadata.name === "quartermaster-config")!.doc;
+			const uri = parseMongoUri(config.data.MONGO_URI);
+			expect(uri.hosts).toEqual(members);
+			expect(uri.db).toBe("quartermaster");
+			expect(uri.options.get("replicaSet")).toBe("rs0");
+		});
+	});
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -451,7 +621,7 @@ describe("docker-compose.yml", () => {
 			expect({ name, build: s.build, image: s.image }).toEqual({ name, build, image });
 			expect(env).toMatchObject({
 				TRANSPORTER: "nats://nats:4222",
-				MONGO_URI: "mongodb://mongo:27017/quartermaster",
+				MONGO_URI: "mongodb://mongo:27017/quartermaster?replicaSet=rs0",
 				HEALTH_PORT: String(HEALTH_PORT),
 			});
 			for (const key of ["PUBLIC_URL", "QM_MASTER_KEY", "SMTP_URL", "MAIL_FROM"]) expect(env).toHaveProperty(key);
@@ -462,7 +632,16 @@ describe("docker-compose.yml", () => {
 		expect(portsOf(all.gateway)).toContain("3000:3000");
 		expect(all.nats.image).toBe("nats:2.10");
 		expect(all.mongo.image).toBe("mongo:7");
+		const mongoCommand = all.mongo.command;
+		expect(Array.isArray(mongoCommand) ? mongoCommand.join(" ") : mongoCommand).toBe("mongod --replSet rs0 --bind_ip_all");
+		const probe = all.mongo.healthcheck?.test;
+		expect(probe?.slice(0, 5)).toEqual(["CMD", "mongosh", "--quiet", "--eval", expect.any(String)]);
+		const services = QM_SERVICES.map(name => ({ name, mongo: all[name].depends_on?.mongo?.condition }));
+		expect(services).toEqual(QM_SERVICES.map(name => ({ name, mongo: "service_healthy" })));
 	}
+
+	/** The mongo healthcheck's mongosh script. */
+	const healthScript = (): string => services.mongo.healthcheck.test[4];
 
 	it('uses format "3.8" (readable by docker-compose 1.29)', () => {
 		expect(compose.version).toBe("3.8");
@@ -477,6 +656,48 @@ describe("docker-compose.yml", () => {
 		expect(Array.isArray(command) ? command.join(" ") : command).toBe("-js -sd /data");
 		expect(services.nats.volumes?.some((v: string) => v.endsWith(":/data"))).toBe(true);
 		expect(services.mongo.volumes?.some((v: string) => v.endsWith(":/data/db"))).toBe(true);
+	});
+
+	describe("MongoDB as the one-member replica set rs0", () => {
+		const member = "mongo:27017";
+
+		it("MONGO_URI names the member and replicaSet=rs0, and the member name is the service's", () => {
+			const uri = parseMongoUri(String(envOf(services.gateway).MONGO_URI));
+			expect(uri.hosts).toEqual([member]);
+			expect(uri.db).toBe("quartermaster");
+			expect(uri.options.get("replicaSet")).toBe("rs0");
+			expect(member.split(":")[0] in services).toBe(true);
+		});
+
+		it("healthcheck: on first start initiates rs0 with the member, and is not healthy before a writable primary", () => {
+			const notInitiated = () => {
+				throw serverError(94, "NotYetInitialized");
+			};
+			const initiated = runMongosh(healthScript(), { status: notInitiated, hello: () => ({ isWritablePrimary: true }) });
+			expect(initiated).toEqual([{ _id: "rs0", members: [{ _id: 0, host: member }] }]);
+			// Just initiated, the election not done yet: unhealthy.
+			expect(() => runMongosh(healthScript(), { status: notInitiated, hello: () => ({ isWritablePrimary: false }) })).toThrow(/no writable primary/);
+		});
+
+		it("healthcheck: an initiated set is left alone; healthy only as a writable primary", () => {
+			const initiatedSet = () => ({ ok: 1 });
+			expect(runMongosh(healthScript(), { status: initiatedSet, hello: () => ({ isWritablePrimary: true }) })).toEqual([]);
+			expect(() => runMongosh(healthScript(), { status: initiatedSet, hello: () => ({ isWritablePrimary: false, secondary: true }) })).toThrow();
+		});
+
+		it("healthcheck: a refused rs.initiate makes it unhealthy (and it tries again next time)", () => {
+			const run = () =>
+				runMongosh(healthScript(), {
+					status: () => {
+						throw serverError(94, "NotYetInitialized");
+					},
+					initiate: () => {
+						throw serverError(93, "InvalidReplicaSetConfig");
+					},
+					hello: () => ({ isWritablePrimary: false }),
+				});
+			expect(run).toThrow(/InvalidReplicaSetConfig/);
+		});
 	});
 
 	(hasCompose ? it : it.skip)("passes `docker-compose config -q` with no variables set", () => {
