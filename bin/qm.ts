@@ -12,7 +12,8 @@ import { createServer, type Server } from "http";
 import { resolve } from "path";
 import { ServiceBroker } from "moleculer";
 import { brokerConfig } from "../moleculer.config";
-import { envInt, envList } from "../lib/config";
+import { envInt, envList, envString } from "../lib/config";
+import { startBanner, type StartFacts } from "../lib/start-banner";
 import { acquireDataDirLock, isLocalLock } from "../mixins/data-dir-lock";
 import { backupDataDir, restoreDataDir } from "../mixins/sqlite-backup";
 import { dataDir, storageMode } from "../mixins/store";
@@ -38,6 +39,7 @@ export async function startPlatform(): Promise<{ broker: ServiceBroker; stop: ()
 	}
 
 	await broker.start();
+	broker.logger.info(startBanner(startFacts(broker)));
 	const stop = async () => {
 		health?.close();
 		await broker.stop();
@@ -45,6 +47,18 @@ export async function startPlatform(): Promise<{ broker: ServiceBroker; stop: ()
 		releaseLock?.();
 	};
 	return { broker, stop };
+}
+
+/** What the start line says, read from the started broker (the gateway's real port: PORT may be 0). */
+function startFacts(broker: ServiceBroker): StartFacts {
+	const gateway = broker.getLocalService("gateway") as unknown as { server?: { address(): { port: number } | string | null } } | undefined;
+	const address = gateway?.server?.address();
+	return {
+		port: address && typeof address === "object" ? address.port : null,
+		adminEmail: envString("QM_ADMIN_EMAIL").trim(),
+		adminPasswordGiven: !!envString("QM_ADMIN_PASSWORD"),
+		services: (broker.services as { name: string }[]).map(s => s.name).filter(n => !n.startsWith("$")),
+	};
 }
 
 /**

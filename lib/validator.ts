@@ -3,7 +3,36 @@
 import { Validators, Errors } from "moleculer";
 import type { FieldError } from "./errors";
 
+/**
+ * Text never carries control characters (C0, DEL, C1), bidirectional overrides or isolates
+ * (U+202A-202E, U+2066-2069), nor lone surrogates: they forge log lines, hide what a name really
+ * says in a UI or an email, and break JSON encoders. One rule, added to every string field.
+ */
+export const UNSAFE_TEXT = /[\p{Cc}\p{Cs}\u202A-\u202E\u2066-\u2069]/u;
+const UNSAFE_TEXT_MESSAGE = "must not contain control characters, bidirectional overrides or lone surrogates";
+
+type RuleFn = (this: FvInternals, rule: { messages: Record<string, string> }, path: string, context: unknown) => { sanitized?: boolean; source: string };
+interface FvInternals {
+	rules: Record<string, RuleFn>;
+	messages: Record<string, string>;
+	add(type: string, fn: RuleFn): void;
+	makeError(opts: { type: string; actual?: string; messages: Record<string, string> }): string;
+}
+
 export class StrictValidator extends Validators.Fastest {
+	constructor(opts?: ConstructorParameters<typeof Validators.Fastest>[0]) {
+		super(opts);
+		const fv = (this as unknown as { validator: FvInternals }).validator;
+		const checkString = fv.rules.string;
+		fv.messages.stringUnsafe = `The '{field}' field ${UNSAFE_TEXT_MESSAGE}.`;
+		fv.add("string", function (this: FvInternals, rule, path, context) {
+			const out = checkString.call(this, rule, path, context);
+			const at = out.source.lastIndexOf("return value;");
+			const check = `if (${UNSAFE_TEXT.toString()}.test(value)) { ${this.makeError({ type: "stringUnsafe", messages: rule.messages })} }\n`;
+			return { ...out, source: out.source.slice(0, at) + check + out.source.slice(at) };
+		});
+	}
+
 	override compile(schema: Record<string, unknown>) {
 		const strictSchema = "$$strict" in schema || "$$root" in schema ? schema : { $$strict: true, ...schema };
 		return super.compile(strictNested(strictSchema) as Record<string, unknown>);

@@ -5,9 +5,9 @@
 //   jobs: { "password-expiry": { cron: "0 * * * *", async handler() { ...; return processed } } }
 //
 // A lease is held while its run's heartbeat is fresh: the run renews `heartbeatAt` every
-// LEASE_HEARTBEAT_MS, and a lease whose heartbeat is older than LEASE_STALE_MS belongs to a process
-// that died (kill -9, power cut, lost host), so any replica takes it over — within a minute, not
-// after the whole `leaseMs`. A holder on this host whose pid is gone is taken over at once (a
+// LEASE_HEARTBEAT_MS, and a lease whose heartbeat is older than LEASE_STALE_MS (30 s) belongs to a
+// process that died (kill -9, power cut, lost host), so any replica takes it over — the next
+// minute's tick runs the job, not one ten minutes on (`leaseMs`). A holder on this host whose pid is gone is taken over at once (a
 // restart after kill -9 runs its jobs straight away). Every takeover is one conditional update
 // naming what it replaces, so two takers never both win.
 import { readlinkSync } from "fs";
@@ -45,12 +45,13 @@ const wallNow = () => Date.now();
 const DAY_MS = 86_400_000;
 const DEFAULT_LEASE_MS = 10 * 60_000;
 /** How often a run renews its lease. */
-export const LEASE_HEARTBEAT_MS = 15_000;
+export const LEASE_HEARTBEAT_MS = 10_000;
 /**
  * A lease whose heartbeat is older than this is a dead holder's: three heartbeats missed, with
- * room for clock skew between hosts, and within the minute a takeover must take.
+ * room for clock skew between hosts; short enough that the next minute's tick after a kill -9
+ * takes the job over (issue 14 item 8: within 60 s).
  */
-export const LEASE_STALE_MS = 45_000;
+export const LEASE_STALE_MS = 30_000;
 
 export interface LeaseTiming {
 	heartbeatMs: number;

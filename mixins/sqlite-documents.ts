@@ -134,6 +134,14 @@ export function getPath(doc: Record<string, unknown>, path: string): unknown {
 	return v;
 }
 
+/** Sets `path` (dotted, through objects it creates where missing) to `value`. */
+export function setPath(doc: Record<string, unknown>, path: string, value: unknown): void {
+	const parts = path.split(".");
+	let o = doc;
+	for (const part of parts.slice(0, -1)) o = (isPlainObject(o[part]) ? o[part] : (o[part] = {})) as Record<string, unknown>;
+	o[parts[parts.length - 1]] = value;
+}
+
 export const isOperatorObject = (v: unknown): v is Record<string, unknown> =>
 	v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Date) && Object.keys(v).length > 0 && Object.keys(v).every(k => k.startsWith("$"));
 

@@ -46,6 +46,7 @@ import {
 	MULTI,
 	onlyStrings,
 	project,
+	setPath,
 	upsertSeed,
 	type Value,
 } from "./sqlite-documents";
@@ -65,7 +66,18 @@ interface Table {
 	multi: Set<string>;
 	ttl: { column: string; seconds: number }[];
 	/** CollectionSpec.projections: each one's JSON and checksum columns (and whether the file had them) */
-	projections: { fields: string[]; stored: boolean; doc: string; crc: string }[];
+	projections: Projection[];
+}
+
+interface Projection {
+	/** every field it holds, `text` included */
+	fields: string[];
+	/** the string field kept in the `textColumn` as it is */
+	text?: string;
+	stored: boolean;
+	doc: string;
+	crc: string;
+	textColumn?: string;
 }
 
 const SWEEP_MS = 60_000;
@@ -116,9 +128,18 @@ export class SqliteFile {
 		this.db.exec(`CREATE TABLE IF NOT EXISTS ${name} (_id TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL, crc INTEGER NOT NULL)${layout}`);
 		const have = new Set((this.db.pragma(`table_info(${name})`) as { name: string }[]).map(c => c.name));
 		// A projection's columns are named by its fields: another list is another projection.
-		const projections = (spec.projections ?? []).map(fields => {
-			const key = crc32(fields.join(",")).toString(16);
-			return { fields, stored: have.has(`p_${key}`), doc: ident(`p_${key}`), crc: ident(`pc_${key}`) };
+		const projections = (spec.projections ?? []).map((p): Projection => {
+			const { fields, text } = Array.isArray(p) ? { fields: p, text: undefined } : p;
+			const key = crc32(fields.join(",") + (text ? `;text:${text}` : "")).toString(16);
+			const textColumn = text ? ident(`pt_${key}`) : undefined;
+			return {
+				fields: text ? [...new Set([...fields, text])] : fields,
+				text,
+				stored: have.has(`p_${key}`),
+				doc: ident(`p_${key}`),
+				crc: ident(`pc_${key}`),
+				textColumn,
+			};
 		});
 		const table: Table = { spec, columns, multi: new Set(), ttl: [], projections };
 		this.db.transaction(() => {
@@ -139,9 +160,14 @@ export class SqliteFile {
 				if (p.stored) continue;
 				this.db.exec(`ALTER TABLE ${name} ADD COLUMN ${p.doc} TEXT`);
 				this.db.exec(`ALTER TABLE ${name} ADD COLUMN ${p.crc} INTEGER`);
-				const set = this.db.prepare(`UPDATE ${name} SET ${p.doc} = ?, ${p.crc} = ? WHERE _id = ?`);
+				if (p.textColumn) this.db.exec(`ALTER TABLE ${name} ADD COLUMN ${p.textColumn} TEXT`);
+				const set = this.db.prepare(
+					`UPDATE ${name} SET ${projectionColumns(p)
+						.map(c => `${c} = ?`)
+						.join(", ")} WHERE _id = ?`,
+				);
 				for (const row of this.db.prepare(`SELECT _id, doc, crc FROM ${name}`).all() as Row[]) {
-					set.run(...projectionValues(this.decode(spec.name, row), p.fields), row._id);
+					set.run(...projectionValues(this.decode(spec.name, row), p), row._id);
 				}
 			}
 			// Indexes no longer declared go (e.g. one a compound index replaced).
@@ -175,23 +201,30 @@ export class SqliteFile {
 		}
 	}
 
-	/** A row's document (or stored projection: `withId`, its JSON holds the `_id`), its checksum checked. */
-	decode<T>(table: string, row: Row, withId = false): T {
-		if (crc32(row.doc) !== row.crc) {
+	/**
+	 * A row's document (or stored projection: `projection`, its JSON holds the `_id`, its text
+	 * column goes back to its field), its checksum checked.
+	 */
+	decode<T>(table: string, row: Row, projection?: Projection): T {
+		if (rowCrc(row) !== row.crc) {
 			throw new CorruptDocumentError(
 				`Document ${JSON.stringify(row._id)} of ${table} in ${this.path ?? "memory"} fails its checksum: the file was damaged. Restore the last backup (qm restore <backup dir>).`,
 			);
 		}
-		return decodeDoc<T>(withId ? null : row._id, row.doc);
+		const doc = decodeDoc<T>(projection ? null : row._id, row.doc);
+		if (projection?.text && typeof row.text === "string") setPath(doc as Record<string, unknown>, projection.text, row.text);
+		return doc;
 	}
 
 	/** Every document's checksum in a table (start check): the first damaged one throws. */
 	private verifyDocuments(table: string) {
-		for (const { doc, crc } of [{ doc: "doc", crc: "crc" }, ...this.tables.get(table)!.projections]) {
-			const rows = this.db.prepare(`SELECT _id, ${doc} AS doc, ${crc} AS crc FROM ${ident(table)}`).iterate() as Iterable<Row>;
+		for (const { doc, crc, textColumn } of [{ doc: "doc", crc: "crc" }, ...this.tables.get(table)!.projections]) {
+			const rows = this.db
+				.prepare(`SELECT _id, ${doc} AS doc, ${crc} AS crc${textColumn ? `, ${textColumn} AS text` : ""} FROM ${ident(table)}`)
+				.iterate() as Iterable<Row>;
 			let damaged: Row | undefined;
 			for (const row of rows) {
-				if (crc32(row.doc) === row.crc) continue;
+				if (rowCrc(row) === row.crc) continue;
 				damaged = row;
 				break; // ends the statement: the database can close
 			}
@@ -277,11 +310,28 @@ const indexedFields = (spec: CollectionSpec) => [...new Set((spec.indexes ?? [])
 
 const sameFields = (a: string[], b: string[]) => a.length === new Set(b).size && a.every(f => b.includes(f));
 
-/** A projection's JSON and its checksum, for its columns. */
-function projectionValues(doc: Doc, fields: string[]): [string, number] {
-	const json = encodeDoc(project(doc, fields), true);
-	return [json, crc32(json)];
+/** A projection's columns: its JSON, its checksum, its text column if it has one. */
+const projectionColumns = (p: Projection) => [p.doc, p.crc, ...(p.textColumn ? [p.textColumn] : [])];
+
+/** The values of projectionColumns(p) for `doc`: a text field that holds no string stays in the JSON. */
+function projectionValues(doc: Doc, p: Projection): Value[] {
+	const text = p.text ? getPath(doc, p.text) : undefined;
+	if (typeof text !== "string") {
+		const json = encodeDoc(project(doc, p.fields), true);
+		return p.textColumn ? [json, crc32(json), null] : [json, crc32(json)];
+	}
+	const json = encodeDoc(
+		project(
+			doc,
+			p.fields.filter(f => f !== p.text),
+		),
+		true,
+	);
+	return [json, crc32(text, crc32(json)), text];
 }
+
+/** A row's checksum: of its JSON, then of its text column when that holds a string. */
+const rowCrc = (row: Row) => (typeof row.text === "string" ? crc32(row.text, crc32(row.doc)) : crc32(row.doc));
 
 const indexName = (table: string, ix: IndexSpec) => `ix_${table}_${[ix.field, ...(ix.then ?? [])].join("_")}`;
 
@@ -384,6 +434,8 @@ interface Row {
 	_id: string;
 	doc: string;
 	crc: number;
+	/** a projection's text column */
+	text?: string | null;
 }
 
 function isUniqueViolation(err: unknown) {
@@ -407,7 +459,7 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 		this.table = ident(this.name);
 		this.fields = [...meta.columns.keys()];
 		const cols = this.fields.map(f => meta.columns.get(f)!);
-		cols.push(...meta.projections.flatMap(p => [p.doc, p.crc]));
+		cols.push(...meta.projections.flatMap(projectionColumns));
 		this.insertSql = `INSERT INTO ${this.table} (_id, doc, crc${cols.map(c => `, ${c}`).join("")}) VALUES (?, ?, ?${cols.map(() => ", ?").join("")})`;
 		this.updateSql = `UPDATE ${this.table} SET doc = ?, crc = ?${cols.map(c => `, ${c} = ?`).join("")} WHERE _id = ?`;
 	}
@@ -446,7 +498,7 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 			if (v === MULTI) this.meta.multi.add(f);
 			values.push(v);
 		}
-		for (const p of this.meta.projections) values.push(...projectionValues(doc, p.fields));
+		for (const p of this.meta.projections) values.push(...projectionValues(doc, p));
 		return values;
 	}
 
@@ -466,7 +518,7 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 	 * the query SQL has not decided exactly (for mingo). With `fields`, a stored projection holding
 	 * them is read instead of the whole document when there is one (CollectionSpec.projections).
 	 */
-	private candidates(query: Query, fields?: string[]): { rows: Row[]; rest: Query; projected: boolean; exact: boolean } {
+	private candidates(query: Query, fields?: string[]): { rows: Row[]; rest: Query; projection?: Projection; exact: boolean } {
 		const where: string[] = [];
 		const params: unknown[] = [];
 		const rest: Query = {};
@@ -493,8 +545,9 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 		// A stored projection serves when it holds the fields asked for and those mingo still tests.
 		const need = [...(fields ?? []), ...Object.keys(rest)];
 		const p = fields && need.every(f => !f.startsWith("$")) ? this.meta.projections.find(p => need.every(f => covers(p.fields, f))) : undefined;
-		const sql = `SELECT _id, ${p ? `${p.doc} AS doc, ${p.crc} AS crc` : "doc, crc"} FROM ${this.table}${where.length ? ` WHERE ${where.join(" AND ")}` : ""}`;
-		return { rows: this.file.statement(sql).all(...params) as Row[], rest, projected: !!p, exact: !!p && sameFields(p.fields, need) };
+		const columns = p ? `${p.doc} AS doc, ${p.crc} AS crc${p.textColumn ? `, ${p.textColumn} AS text` : ""}` : "doc, crc";
+		const sql = `SELECT _id, ${columns} FROM ${this.table}${where.length ? ` WHERE ${where.join(" AND ")}` : ""}`;
+		return { rows: this.file.statement(sql).all(...params) as Row[], rest, projection: p, exact: !!p && sameFields(p.fields, need) };
 	}
 
 	/**
@@ -502,8 +555,8 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 	 * holding at least those (`exact`: only those).
 	 */
 	private matching(query: Query, fields?: string[]): { docs: T[]; exact: boolean } {
-		const { rows, rest, projected, exact } = this.candidates(query, fields);
-		const docs = rows.map(r => this.file.decode<T>(this.name, r, projected));
+		const { rows, rest, projection, exact } = this.candidates(query, fields);
+		const docs = rows.map(r => this.file.decode<T>(this.name, r, projection));
 		if (!Object.keys(rest).length) return { docs, exact };
 		const mingo = mingoQuery(rest);
 		return { docs: docs.filter(d => mingo.test(d)), exact };

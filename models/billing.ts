@@ -69,19 +69,27 @@ export const idempotency = collection({
 	},
 });
 
+/** What the billing history reads of a charge document (a month of them: thousands of ~1.4 KB documents). */
+export const HISTORY_FIELDS = ["envId", "name", "hour", "rated.nodes", "rated.options"];
+/**
+ * What the hourly billing history reads, JSON or CSV: the row kept at charge time
+ * (services/billing/history.ts, hourRow), its large string in a column of its own in SQLite.
+ */
+export const HOUR_ROWS = {
+	json: { fields: ["envId", "name", "hour", "historyRow.cost"], text: "historyRow.json" },
+	csv: { fields: ["envId", "name", "hour", "historyRow.cost"], text: "historyRow.csv" },
+};
+
 /**
  * BIL-2: one document per charged environment-hour (`_id` = `<envId>:<hour ms>`): the revision
  * rated, what the ledger was asked for, the entry its last change asked for, and the rated line items that
  * the billing history shows (services/billing/charging.ts).
  */
-/** What the billing history reads of a charge document (a month of them: thousands of ~1.4 KB documents). */
-export const HISTORY_FIELDS = ["envId", "name", "hour", "rated.nodes", "rated.options"];
-
 export const charges = collection({
 	name: "env_charges",
 	// An account's hours in time order (the billing history reads a period of them); an environment's.
 	indexes: [{ field: "accountId", then: ["hour"] }, { field: "envId" }],
-	projections: [HISTORY_FIELDS],
+	projections: [HISTORY_FIELDS, HOUR_ROWS.json, HOUR_ROWS.csv],
 	fields: {
 		envId: String,
 		accountId: String,
@@ -95,6 +103,7 @@ export const charges = collection({
 		lastAmount: Number,
 		trafficMB: Number,
 		rated: {},
+		historyRow: {},
 		createdAt: Date,
 		updatedAt: Date,
 	},

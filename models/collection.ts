@@ -25,7 +25,13 @@ export interface CollectionSpec {
 	 * keeps each one's JSON, checksummed, beside the document and reads that instead, so such a read
 	 * parses only those fields (MongoDB projects on the server).
 	 */
-	projections?: string[][];
+	projections?: (string[] | ProjectionSpec)[];
+}
+
+/** A projection with one large string field of its `fields` that SQLite keeps as it is, in a column of its own (not escaped into the JSON, so not parsed back). */
+export interface ProjectionSpec {
+	fields: string[];
+	text: string;
 }
 
 export function collection(spec: CollectionSpec): CollectionSpec {

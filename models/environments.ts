@@ -31,9 +31,12 @@ export const envRevisions = collection({
 	fields: { envId: String, rev: Number, at: Date, ownerId: String, name: String, status: String, ssl: Boolean, subscription: Boolean },
 });
 
-/** ENV-2: environment groups, a tree per owner. */
+/**
+ * ENV-2: environment groups, a tree per owner. `siblingName` (`<ownerId>|<parentId or "">|<lowercased
+ * name>`) keeps names unique under one parent (sparse: groups made before it existed have none).
+ */
 export const envGroups = collection({
 	name: "env_groups",
-	indexes: [{ field: "ownerId" }, { field: "parentId" }],
-	fields: { ownerId: String, name: String, parentId: String, createdAt: Date },
+	indexes: [{ field: "ownerId" }, { field: "parentId" }, { field: "siblingName", unique: true, sparse: true }],
+	fields: { ownerId: String, name: String, parentId: String, siblingName: String, createdAt: Date },
 });

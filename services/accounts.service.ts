@@ -2,6 +2,7 @@
 // identity the gateway puts in ctx.meta.user. Credentials live in `auth`; emails go through
 // `notifications`; this service never reads HTTP.
 import type { Context, Service } from "moleculer";
+import { dueNotice } from "../lib/reminders";
 import { defineService } from "../lib/service-schema";
 import { TtlCache } from "../lib/ttl-cache";
 import { addMs, DAY, HOUR, nowMs, now } from "../lib/clock";
@@ -129,21 +130,20 @@ const AccountsService = defineService<Self>({
 			async handler(this: Self, ctx: Context) {
 				let processed = 0;
 				for (const a of await this.db.accounts.find({ status: "active" })) {
-					if ((await this.groupOf(a.group)).type !== "trial") continue;
+					if (a.role === "admin" || (await this.groupOf(a.group)).type !== "trial") continue; // staff have no trial
 					// Makes good a trial bonus lost on the way (keyed in the ledger: granted once).
 					await ctx.call("billing.grantTrialBonus", { accountId: a._id }).catch(() => undefined);
 					const { values } = await ctx.call<{ values: Record<string, number | string> }, { accountId: string }>("quotas.effective", { accountId: a._id });
 					const ends = trialEndsAt({ activatedAt: new Date(a.activatedAt), type: "trial" }, { trialPeriodDays: Number(values["account.trialperiod"]) });
 					if (!ends) continue;
-					const daysLeft = (ends.getTime() - now().getTime()) / DAY;
-					const due = TRIAL_REMINDER_DAYS.find(d => daysLeft > 0 && daysLeft <= d);
-					if (due !== undefined) {
+					const due = dueNotice(ends, now(), TRIAL_REMINDER_DAYS);
+					if (due) {
 						const r = await ctx.call<{ duplicate: boolean }, Record<string, unknown>>("notifications.send", {
 							template: "trial-reminder",
 							to: a.email,
 							accountId: a._id,
-							dedupKey: `trial-reminder:${a._id}:${due}`,
-							data: { days: due, endsAt: ends.toISOString(), upgradeLink: `${publicUrl()}/account/upgrade` },
+							dedupKey: `trial-reminder:${a._id}:${due.notice}`,
+							data: { days: due.daysLeft, endsAt: ends.toISOString(), upgradeLink: `${publicUrl()}/account/upgrade` },
 						});
 						if (!r.duplicate) processed++;
 					}
@@ -169,6 +169,7 @@ const AccountsService = defineService<Self>({
 			async handler(this: Self, ctx: Context) {
 				let destroyed = 0;
 				for (const a of await this.db.accounts.find({ status: "deactivated" })) {
+					if (a.role === "admin") continue; // staff: never destroyed nor warned
 					const after = await this.evaluate(ctx, a, null);
 					if (after?.status === "destroyed") {
 						destroyed++;
@@ -178,15 +179,14 @@ const AccountsService = defineService<Self>({
 					const { values } = await ctx.call<{ values: Record<string, number | string> }, { accountId: string }>("quotas.effective", { accountId: a._id });
 					if (!a.deactivatedAt) continue;
 					const destroyAt = addMs(new Date(a.deactivatedAt), Number(values["account.destroy.period"]) * DAY);
-					const daysLeft = (destroyAt.getTime() - now().getTime()) / DAY;
-					const due = DESTROY_WARNING_DAYS.find(d => daysLeft > 0 && daysLeft <= d);
-					if (due === undefined) continue;
+					const due = dueNotice(destroyAt, now(), DESTROY_WARNING_DAYS);
+					if (!due) continue;
 					await ctx.call("notifications.send", {
 						template: "destroy-warning",
 						to: a.email,
 						accountId: a._id,
-						dedupKey: `destroy-warning:${a._id}:${new Date(a.deactivatedAt).toISOString()}:${due}`,
-						data: { days: due, destroyAt: destroyAt.toISOString(), billingLink: `${publicUrl()}/account/billing` },
+						dedupKey: `destroy-warning:${a._id}:${new Date(a.deactivatedAt).toISOString()}:${due.notice}`,
+						data: { days: due.daysLeft, destroyAt: destroyAt.toISOString(), billingLink: `${publicUrl()}/account/billing` },
 					});
 				}
 				return destroyed;
@@ -746,6 +746,7 @@ const AccountsService = defineService<Self>({
 			const change = nextStatus(
 				{
 					status: a.status,
+					role: a.role,
 					type: group.type,
 					activatedAt: new Date(a.activatedAt),
 					deactivatedAt: a.deactivatedAt ? new Date(a.deactivatedAt) : null,

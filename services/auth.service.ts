@@ -28,6 +28,7 @@ import {
 } from "../lib/errors";
 import { dummyHash, hashPassword, verifyPassword } from "../lib/password-hash";
 import { masterKey, open, seal } from "../lib/secretbox";
+import { dueNotice } from "../lib/reminders";
 import { defineService } from "../lib/service-schema";
 import { bumpCounter, createDbMixin, DuplicateKeyError, hitLimits, type Doc, type Store } from "../mixins/db.mixin";
 import { createJobsMixin } from "../mixins/jobs.mixin";
@@ -221,17 +222,15 @@ const AuthService = defineService<Self>({
 						if (!account || account.status === "destroyed") continue;
 						const expiresAt = passwordExpiresAt(cred, account.settings);
 						if (!expiresAt) continue;
-						const daysLeft = (expiresAt.getTime() - t) / DAY;
-						if (daysLeft <= 0) continue;
-						const due = [...account.settings["password.expiry.notify.days"]].sort((a, b) => a - b).find(d => daysLeft <= d);
-						if (due === undefined) continue;
+						const due = dueNotice(expiresAt, t, account.settings["password.expiry.notify.days"]);
+						if (!due) continue;
 						const changed = new Date(cred.passwordChangedAt).toISOString();
 						const res = await ctx.call<{ duplicate: boolean }, Record<string, unknown>>("notifications.send", {
 							template: "password-expiry",
 							to: account.email,
 							accountId: account.id,
-							dedupKey: `password-expiry:${account.id}:${changed}:${due}`,
-							data: { days: due, expiresAt: expiresAt.toISOString(), changeLink: `${publicUrl()}/account/password` },
+							dedupKey: `password-expiry:${account.id}:${changed}:${due.notice}`,
+							data: { days: due.daysLeft, expiresAt: expiresAt.toISOString(), changeLink: `${publicUrl()}/account/password` },
 						});
 						if (!res.duplicate) sent++;
 					}

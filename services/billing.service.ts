@@ -14,6 +14,7 @@ import { insufficientBalance as insufficientBalanceError, notFound, validationEr
 import { groupBy } from "../lib/group-by";
 import type { Delivery, JetStreamQueue, Outcome } from "../lib/jetstream-queue";
 import { CURRENCY, formatExact, MAX_MICROS, parseMoney, type Micros } from "../lib/money";
+import { checkPeriod, timeParam, tzOffsetMinutes, TZ_OFFSET_MESSAGE } from "../lib/time-params";
 import { pageOf, pageParams, skipOf } from "../lib/pagination";
 import { defineService } from "../lib/service-schema";
 import { TtlCache } from "../lib/ttl-cache";
@@ -24,7 +25,8 @@ import { usageQueue, usageStreamMode } from "../lib/usage-stream";
 import { recordId, type UsageRecord } from "../lib/usage-record";
 import { balances, charges, HISTORY_FIELDS, idempotency, ledger, priceSnapshots, pricingModels, tariffs } from "../models/billing";
 import { Charger, type AccountTerms, type ChargeDoc } from "./billing/charging";
-import { buildHistory, historyCsv, INTERVALS, type Interval } from "./billing/history";
+import { INTERVALS, type Interval } from "./billing/history";
+import { readHistory } from "./billing/history-read";
 import { modelView, PriceBook, tariffView, type ModelDoc, type ModelInput, type SnapshotDoc, type TariffDoc, type TariffInput } from "./billing/price-book";
 import { estimate, pricingView } from "./billing/tariffs";
 import { Idempotency, requireIdempotencyKey, type IdempotencyDoc } from "./billing/idempotency";
@@ -51,7 +53,7 @@ type Self = Service & {
 	priceBook: PriceBook;
 	charger: Charger;
 	queue: JetStreamQueue<UsageRecord> | null;
-	terms: TtlCache<string, { group: string; mainFirst: boolean }>;
+	terms: TtlCache<string, { group: string; mainFirst: boolean; staff: boolean }>;
 	termsOf(accountId: string): Promise<AccountTerms>;
 	chargeRecords(records: UsageRecord[]): Promise<Map<string, Outcome>>;
 	chargeFromStore(): Promise<number>;
@@ -97,14 +99,6 @@ const tiersRule = {
 } as const;
 const groupsRule = { type: "array", items: { type: "string", min: 1, max: 64 }, max: 50, optional: true } as const;
 
-/** "+02:00", "-05:30", "0" or minutes east of UTC ("120") → minutes; null when malformed. */
-function tzOffsetMinutes(raw: string | undefined): number | null {
-	if (raw === undefined || raw === "" || /^z$/i.test(raw)) return 0;
-	const hm = /^([+-])(\d\d):?(\d\d)$/.exec(raw);
-	const minutes = hm ? (hm[1] === "-" ? -1 : 1) * (Number(hm[2]) * 60 + Number(hm[3])) : /^[+-]?\d{1,4}$/.test(raw) ? Number(raw) : NaN;
-	return Number.isInteger(minutes) && minutes >= -720 && minutes <= 840 ? minutes : null;
-}
-
 function insufficientBalance(entry: EntryDoc) {
 	const available = formatExact(entry.balanceAfter.bonus);
 	return insufficientBalanceError(`amount: would take the bonus balance below zero (it holds ${available})`, {
@@ -133,13 +127,6 @@ function entryView(e: EntryDoc) {
 		description: e.description,
 		...(e.envId ? { envId: e.envId } : {}),
 	};
-}
-
-function timeParam(value: string | undefined, field: string, errors: FieldError[]): Date | undefined {
-	if (value === undefined) return undefined;
-	const t = new Date(value);
-	if (Number.isNaN(t.getTime())) errors.push({ field, message: "must be an ISO-8601 time" });
-	return t;
 }
 
 const BillingService = defineService<Self>({
@@ -208,6 +195,7 @@ const BillingService = defineService<Self>({
 				const errors: FieldError[] = [];
 				const from = timeParam(ctx.params.from, "from", errors);
 				const to = timeParam(ctx.params.to, "to", errors);
+				checkPeriod(from, to, errors);
 				if (errors.length) throw validationError(errors);
 				const query: Record<string, unknown> = { accountId: ctx.meta.user!.id, state: "applied" };
 				if (kind) query.kind = kind;
@@ -230,7 +218,7 @@ const BillingService = defineService<Self>({
 				if (amount === 0) throw validationError({ field: "amount", message: "must not be zero" });
 				await this.accountExists(ctx, ctx.params.id);
 				const actor = ctx.meta.user!.id;
-				return this.idempotency.run({ operation: "adminFund", caller: actor, key, body: ctx.params }, async nonce => {
+				return this.idempotency.run({ operation: "adminFund", caller: actor, key, body: ctx.params, meta: ctx.meta }, async nonce => {
 					const entry = await this.postEntry(ctx, {
 						accountId: ctx.params.id,
 						key: `fund:${ctx.params.id}:${nonce}`,
@@ -255,8 +243,12 @@ const BillingService = defineService<Self>({
 				const amount = parseMoney(ctx.params.amount, "amount");
 				if (amount <= 0) throw validationError({ field: "amount", message: "must be more than 0 (a charge takes money)" });
 				await this.accountExists(ctx, ctx.params.id);
+				if (ctx.params.envId !== undefined) {
+					const env = await ctx.call<{ ownerId: string } | null, { id: string }>("environments.ownerOf", { id: ctx.params.envId });
+					if (!env || env.ownerId !== ctx.params.id) throw notFound(`envId: environment ${ctx.params.envId} of account ${ctx.params.id}`);
+				}
 				const actor = ctx.meta.user!.id;
-				return this.idempotency.run({ operation: "adminCharge", caller: actor, key, body: ctx.params }, async nonce => {
+				return this.idempotency.run({ operation: "adminCharge", caller: actor, key, body: ctx.params, meta: ctx.meta }, async nonce => {
 					const entry = await this.postEntry(ctx, {
 						accountId: ctx.params.id,
 						key: `admin-charge:${ctx.params.id}:${nonce}`,
@@ -279,7 +271,7 @@ const BillingService = defineService<Self>({
 				const errors: FieldError[] = [];
 				const to = timeParam(ctx.params.to, "to", errors) ?? now();
 				const from = timeParam(ctx.params.from, "from", errors) ?? new Date(Date.UTC(to.getUTCFullYear(), to.getUTCMonth(), 1));
-				if (!errors.length && from >= to) errors.push({ field: "from", message: "must be before to" });
+				if (!errors.length) checkPeriod(from, to, errors);
 				if (errors.length) throw validationError(errors);
 				const accountId = ctx.meta.user!.id;
 				const rows = await this.db.ledger.find({ accountId, state: "applied", appliedAt: { $gte: from, $lt: to } });
@@ -317,28 +309,21 @@ const BillingService = defineService<Self>({
 				const errors: FieldError[] = [];
 				const to = timeParam(ctx.params.to, "to", errors) ?? now();
 				const from = timeParam(ctx.params.from, "from", errors) ?? new Date(Date.UTC(to.getUTCFullYear(), to.getUTCMonth(), 1));
-				if (!errors.length && from >= to) errors.push({ field: "from", message: "must be before to" });
+				if (!errors.length) checkPeriod(from, to, errors);
 				if (!errors.length && to.getTime() - from.getTime() > 400 * 24 * 3_600_000)
 					errors.push({ field: "from", message: "the period may span at most 400 days" });
 				const interval = (ctx.params.interval ?? "DAY").toUpperCase() as Interval;
 				if (!INTERVALS.includes(interval)) errors.push({ field: "interval", message: `must be one of ${INTERVALS.join(", ")}` });
 				const tz = tzOffsetMinutes(ctx.params.tzOffset);
-				if (tz === null) errors.push({ field: "tzOffset", message: 'must be an offset such as "+02:00", "-05:30" or minutes east of UTC (-720 to 840)' });
+				if (tz === null) errors.push({ field: "tzOffset", message: TZ_OFFSET_MESSAGE });
 				if (errors.length) throw validationError(errors);
-				const query: Record<string, unknown> = { accountId: ctx.meta.user!.id, hour: { $gte: from.getTime(), $lt: to.getTime() } };
+				const query: Record<string, unknown> = { accountId: ctx.meta.user!.id };
 				if (ctx.params.envId) query.envId = ctx.params.envId;
-				const hours = await this.db.env_charges.find(query, { fields: HISTORY_FIELDS });
-				const history = buildHistory(hours, {
-					from: from.getTime(),
-					to: to.getTime(),
-					interval,
-					tzOffsetMinutes: tz as number,
-					groupByLayer: !!ctx.params.groupByLayer,
-				});
-				if (ctx.params.format === "csv" || (!ctx.params.format && /text\/csv/.test(ctx.meta.accept ?? ""))) {
-					ctx.meta.$responseType = "text/csv; charset=utf-8";
-					return historyCsv(history);
-				}
+				const o = { from: from.getTime(), to: to.getTime(), interval, tzOffsetMinutes: tz as number, groupByLayer: !!ctx.params.groupByLayer };
+				const csv = ctx.params.format === "csv" || (!ctx.params.format && /text\/csv/.test(ctx.meta.accept ?? ""));
+				const history = await readHistory(this.db.env_charges, query, o, csv);
+				// Hourly rows come as JSON text, serialised when their hours were charged.
+				if (csv || typeof history === "string") ctx.meta.$responseType = csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8";
 				return history;
 			},
 		},
@@ -510,12 +495,15 @@ const BillingService = defineService<Self>({
 		async termsOf(this: Self, accountId: string) {
 			let hit = this.terms.get(accountId, Date.now());
 			if (!hit) {
-				const { group, values } = await this.broker.call<{ group: string; values: QuotaValues }, { accountId: string }>("quotas.effective", { accountId });
-				hit = { group, mainFirst: Number(values["account.charge.balance.first"]) === 1 };
+				const [{ group, values }, who] = await Promise.all([
+					this.broker.call<{ group: string; values: QuotaValues }, { accountId: string }>("quotas.effective", { accountId }),
+					this.broker.call<{ role: string } | null, { id: string }>("accounts.identity", { id: accountId }),
+				]);
+				hit = { group, mainFirst: Number(values["account.charge.balance.first"]) === 1, staff: who?.role === "admin" };
 				this.terms.set(accountId, hit, Date.now());
 			}
 			const { prices, pricesId } = await this.priceBook.forGroup(hit.group);
-			return { prices, pricesId, mainFirst: hit.mainFirst };
+			return { prices, pricesId, mainFirst: hit.mainFirst, staff: hit.staff };
 		},
 
 		/**

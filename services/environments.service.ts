@@ -9,7 +9,8 @@
 import type { Context, Service } from "moleculer";
 import { DAY, now } from "../lib/clock";
 import { newId } from "../lib/crypto";
-import { conflict, forbidden, insufficientBalance, invalidState, notFound, quotaExceeded, validationError } from "../lib/errors";
+import { conflict, forbidden, insufficientBalance, invalidState, notFound, quotaExceeded, validationError, type FieldError } from "../lib/errors";
+import { checkPeriod, timeParam } from "../lib/time-params";
 import { CURRENCY, formatMoney, parseMoney } from "../lib/money";
 import { pageOf, pageParams, skipOf } from "../lib/pagination";
 import { defineService } from "../lib/service-schema";
@@ -25,6 +26,7 @@ interface GroupDoc extends Doc {
 	ownerId: string;
 	name: string;
 	parentId: string | null;
+	siblingName?: string;
 	createdAt: Date;
 }
 
@@ -282,10 +284,15 @@ const EnvironmentsService = defineService<Self>({
 				const env = await this.own(ctx, ctx.params.id);
 				const found = await ctx.call<{ id: string } | null, { email: string }>("accounts.findByEmail", { email: ctx.params.email });
 				const target = found
-					? await ctx.call<{ id: string; email: string; status: string; type: string } | null, { id: string }>("accounts.identity", { id: found.id })
+					? await ctx.call<{ id: string; email: string; role: string; status: string; type: string } | null, { id: string }>("accounts.identity", {
+							id: found.id,
+						})
 					: null;
 				if (!target) throw validationError({ field: "email", message: "has no account on this platform" });
 				if (target.id === env.ownerId) throw validationError({ field: "email", message: "is the owner already" });
+				// Administrators are staff, not customers: an environment would make them billable, deactivatable, destroyable.
+				if (target.role === "admin")
+					throw validationError({ field: "email", message: "belongs to an administrator; administrators cannot own customers' environments" });
 				if (target.status !== "active") throw invalidState("The receiving account is not active", { field: "email" });
 				if (target.type === "trial") throw invalidState("Trial accounts cannot receive environments; the receiver has to upgrade first", { field: "email" });
 				await this.checkQuotas(ctx, target.id, env);
@@ -386,12 +393,12 @@ const EnvironmentsService = defineService<Self>({
 				limit: { type: "number", integer: true, min: 1, max: 5000, optional: true, default: 1000 },
 			},
 			async handler(this: Self, ctx: Context<{ from: string; to: string; afterEnvId?: string; limit: number }>) {
-				const from = new Date(ctx.params.from);
-				const to = new Date(ctx.params.to);
-				if (Number.isNaN(from.getTime())) throw validationError({ field: "from", message: "must be an ISO-8601 time" });
-				if (Number.isNaN(to.getTime())) throw validationError({ field: "to", message: "must be an ISO-8601 time" });
-				if (to <= from) throw validationError({ field: "to", message: "must be after from" });
-				return inventoryPage(this.db, { from, to, afterEnvId: ctx.params.afterEnvId, limit: ctx.params.limit });
+				const errors: FieldError[] = [];
+				const from = timeParam(ctx.params.from, "from", errors);
+				const to = timeParam(ctx.params.to, "to", errors);
+				checkPeriod(from, to, errors, "to");
+				if (errors.length) throw validationError(errors);
+				return inventoryPage(this.db, { from: from!, to: to!, afterEnvId: ctx.params.afterEnvId, limit: ctx.params.limit });
 			},
 		},
 
@@ -425,13 +432,29 @@ const EnvironmentsService = defineService<Self>({
 
 		/** POST /env-groups {name, parentId?} (ENV-2) */
 		createGroup: {
-			params: { name: { type: "string", trim: true, min: 1, max: 64 }, parentId: { type: "string", optional: true, max: 64 } },
+			// parentId: absent for a top-level group; "" is no group's id, so it is refused (min: 1)
+			params: { name: { type: "string", trim: true, min: 1, max: 64 }, parentId: { type: "string", optional: true, min: 1, max: 64 } },
 			async handler(this: Self, ctx: Context<{ name: string; parentId?: string }, Meta>) {
-				if (ctx.params.parentId && !(await this.db.env_groups.findOne({ _id: ctx.params.parentId, ownerId: ctx.meta.user.id }))) {
+				const ownerId = ctx.meta.user.id;
+				const parentId = ctx.params.parentId ?? null;
+				if (parentId !== null && !(await this.db.env_groups.findOne({ _id: parentId, ownerId }))) {
 					throw validationError({ field: "parentId", message: "is not one of your environment groups" });
 				}
-				const g: GroupDoc = { _id: newId(), ownerId: ctx.meta.user.id, name: ctx.params.name, parentId: ctx.params.parentId ?? null, createdAt: now() };
-				await this.db.env_groups.insert(g);
+				const siblingName = `${ownerId}|${parentId ?? ""}|${ctx.params.name.toLowerCase()}`;
+				const taken = () =>
+					conflict(`There is a group named ${ctx.params.name} ${parentId ? "in this group" : "at the top level"} already`, [
+						{ field: "name", message: "is taken by another group under the same parent" },
+					]);
+				// Groups made before siblingName existed have none: compared by name as well.
+				const siblings = await this.db.env_groups.find({ ownerId, parentId });
+				if (siblings.some(s => s.name.toLowerCase() === ctx.params.name.toLowerCase())) throw taken();
+				const g: GroupDoc = { _id: newId(), ownerId, name: ctx.params.name, parentId, siblingName, createdAt: now() };
+				try {
+					await this.db.env_groups.insert(g);
+				} catch (err) {
+					if (err instanceof DuplicateKeyError) throw taken();
+					throw err;
+				}
 				return { id: g._id, name: g.name, parentId: g.parentId, createdAt: g.createdAt };
 			},
 		},

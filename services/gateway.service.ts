@@ -2,7 +2,7 @@
 // else is served. It authenticates (session → ctx.meta.user), authorizes by access level, rate-
 // limits public auth routes per client IP, and shapes every error as API.md says: stable types,
 // field lists for validation errors, and a generic 500 with a request id for anything unexpected.
-import type { IncomingMessage, ServerResponse } from "http";
+import type { IncomingMessage, Server, ServerResponse } from "http";
 import ApiGateway from "moleculer-web";
 import type { Context, Service } from "moleculer";
 import { defineService } from "../lib/service-schema";
@@ -12,17 +12,19 @@ import { cidrList, clientIp, ipInList, normaliseIp, parseTrustList } from "../li
 import { nowMs, testClockEnabled } from "../lib/clock";
 import { appVersion, envInt, envList, envString } from "../lib/config";
 import { randomToken } from "../lib/crypto";
-import { badRequest, forbidden, notFound, rateLimited, unauthorized, validationError } from "../lib/errors";
+import { forbidden, notFound, rateLimited, unauthorized, validationError, type FieldError } from "../lib/errors";
+import { timeParam } from "../lib/time-params";
 import { buildOpenApi, type RouteRow } from "../lib/openapi";
 import { RateLimiter } from "../lib/rate-limit";
 import { processReadiness } from "../lib/readiness";
 import { toFieldErrors } from "../lib/validator";
+import { answerClientError, bodyParserRefusal, shapeRequest } from "../lib/request-shape";
 import { TtlCache } from "../lib/ttl-cache";
 import { looksLikePat, wellFormedPat } from "../lib/pat";
 
 type Req = IncomingMessage & {
 	$requestId?: string;
-	$alias?: { method: string; path: string; fullPath: string; action: string | null };
+	$alias?: { method: string; path: string; fullPath: string; action: string | null; keys?: { name: string | number }[] };
 	$params: Record<string, unknown>;
 	$grant?: TokenGrant;
 	$ctx?: Context;
@@ -112,7 +114,7 @@ function corsSettings() {
 		origin: origins.length === 1 && origins[0] === "*" ? "*" : origins,
 		methods: ["GET", "POST", "PUT", "PATCH", "DELETE"],
 		allowedHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
-		exposedHeaders: ["X-Request-Id", "Retry-After"],
+		exposedHeaders: ["X-Request-Id", "Retry-After", "Idempotent-Replayed"],
 		credentials: false,
 		maxAge: 600,
 	};
@@ -136,6 +138,7 @@ export function createGatewayService() {
 				},
 			],
 			logRequest: "debug",
+			logRouteRegistration: "debug", // the route table; the start line (bin/qm.ts) says where to go
 			logRequestParams: null,
 			logResponseData: null,
 			log4XXResponses: false,
@@ -183,11 +186,8 @@ export function createGatewayService() {
 						// Money-moving POSTs (API.md): the service checks and remembers the key.
 						const idem = req.headers["idempotency-key"];
 						if (typeof idem === "string") meta.idempotencyKey = idem;
-						if (req.body !== undefined && (req.body === null || typeof req.body !== "object" || Array.isArray(req.body))) {
-							throw badRequest("The request body must be a JSON object");
-						}
-						// `?session=` is a credential, not a parameter of the action.
-						delete req.$params.session;
+						// Issue 14: handlers only see own, checked fields, each from the one place its route says.
+						req.$params = shapeRequest(req);
 						const entry = this.entryOf(req.$alias);
 						if (entry?.rateLimit) {
 							const wait = this.limiter.hit(`${entry.rest}|${meta.ip}`, entry.rateLimit, nowMs());
@@ -230,13 +230,9 @@ export function createGatewayService() {
 				const requestId = requestIdOf(req, res);
 				let status = typeof err.code === "number" ? err.code : 500;
 				let body: Record<string, unknown>;
-				if (err.type === "entity.parse.failed") {
-					status = 400;
-					body = { name: "BadRequest", message: "The request body is not valid JSON", code: 400, type: "BAD_REQUEST" };
-				} else if (err.type === "entity.too.large") {
-					status = 413;
-					body = { name: "PayloadTooLarge", message: "The request body is too large", code: 413, type: "PAYLOAD_TOO_LARGE" };
-				} else if (err.type === "VALIDATION_ERROR" && status === 422) {
+				const refused = bodyParserRefusal(err);
+				if (refused) ({ status, body } = refused);
+				else if (err.type === "VALIDATION_ERROR" && status === 422) {
 					const data =
 						Array.isArray(err.data) && err.data.every(e => e && typeof e === "object" && "field" in e && !("type" in e)) ? err.data : toFieldErrors(err.data);
 					body = { name: "ValidationError", message: validationError(data as never).message, code: 422, type: "VALIDATION_ERROR", data };
@@ -267,7 +263,7 @@ export function createGatewayService() {
 					body = { name: "InternalServerError", message: "Internal server error", code: 500, type: "INTERNAL_ERROR", data: { requestId } };
 				}
 				const retryAfter = (body.data as { retryAfter?: number } | undefined)?.retryAfter;
-				if (status === 429 && retryAfter) res.setHeader("Retry-After", String(retryAfter));
+				if ((status === 429 || status === 409) && retryAfter) res.setHeader("Retry-After", String(retryAfter));
 				this.sendJson(res, status, body);
 			},
 		},
@@ -296,8 +292,9 @@ export function createGatewayService() {
 				params: { now: { type: "string", min: 1, max: 40 } },
 				async handler(this: Self, ctx: Context<{ now: string }>) {
 					if (!testClockEnabled()) throw notFound("Test clock");
-					const t = new Date(ctx.params.now);
-					if (Number.isNaN(t.getTime())) throw validationError({ field: "now", message: "must be an ISO-8601 time" });
+					const errors: FieldError[] = [];
+					const t = timeParam(ctx.params.now, "now", errors);
+					if (!t) throw validationError(errors);
 					const iso = t.toISOString();
 					ctx.broadcast("clock.set", { now: iso });
 					const nodes = this.broker.registry.getNodeList({ onlyAvailable: true, withServices: true }) as unknown as {
@@ -436,6 +433,7 @@ export function createGatewayService() {
 			this.identityCache = new TtlCache(1_000);
 			this.tokenUseReported = new Map();
 			this.limiter = new RateLimiter();
+			(this as unknown as { server?: Server }).server?.on("clientError", answerClientError);
 			const trusted = envList("TRUST_PROXY");
 			this.trust = trusted.length ? parseTrustList(trusted) : null;
 			this.entries = new Map(

@@ -28,6 +28,7 @@ import { newId } from "../lib/crypto";
 import { notFound, validationError, type FieldError } from "../lib/errors";
 import type { JetStreamQueue } from "../lib/jetstream-queue";
 import { defineService } from "../lib/service-schema";
+import { timeParam } from "../lib/time-params";
 import { TtlCache } from "../lib/ttl-cache";
 import { usageQueue, usageStreamMode } from "../lib/usage-stream";
 import { HOUR_MS, hourOf, recordId, type UsageRecord } from "../lib/usage-record";
@@ -92,6 +93,7 @@ type Self = Service & {
 	refoldHour(batches: string[], envId: string, hour: number): Promise<void>;
 	claimedSamples(b: BatchDoc): Promise<Sample[]>;
 	closeHours(ctx: Context): Promise<number>;
+	othersFlushed(): Promise<void>;
 	buildDirty(): Promise<number>;
 	deliver(): Promise<number>;
 	recoverBatches(): Promise<number>;
@@ -110,6 +112,8 @@ const MAX_HOURS_PER_RUN = 24 * 40;
  * batches. (Reading an environment's usage, and closing hours, write them first.)
  */
 const FLUSH_MS = 5000;
+/** How much longer than FLUSH_MS an hour's close waits for the other replicas to write what they hold. */
+const OTHERS_FLUSH_SLACK_MS = 3000;
 
 /** knownNodes' verdicts */
 const KNOWN = 1;
@@ -120,13 +124,6 @@ const UNKNOWN_ENVIRONMENT = 3;
 class PartlyTaken extends Error {}
 
 const envHourId = (envId: string, hour: number) => `${envId}:${hour}`;
-
-function timeParam(value: string | undefined, field: string, errors: FieldError[]): number | undefined {
-	if (value === undefined) return undefined;
-	const t = Date.parse(value);
-	if (Number.isNaN(t)) errors.push({ field, message: "must be an ISO-8601 time" });
-	return t;
-}
 
 const MeteringService = defineService<Self>({
 	name: "metering",
@@ -212,8 +209,8 @@ const MeteringService = defineService<Self>({
 				const env = await ctx.call<{ envId: string; ownerId: string; name: string } | null, { id: string }>("environments.ownerOf", { id: ctx.params.id });
 				if (!env || env.ownerId !== ctx.meta.user.id) throw notFound("Environment");
 				const errors: FieldError[] = [];
-				const to = timeParam(ctx.params.to, "to", errors) ?? now().getTime();
-				const from = timeParam(ctx.params.from, "from", errors) ?? to - 24 * HOUR_MS;
+				const to = timeParam(ctx.params.to, "to", errors)?.getTime() ?? now().getTime();
+				const from = timeParam(ctx.params.from, "from", errors)?.getTime() ?? to - 24 * HOUR_MS;
 				if (!errors.length && from >= to) errors.push({ field: "from", message: "must be before to" });
 				if (!errors.length && to - from > 31 * 24 * HOUR_MS) errors.push({ field: "from", message: "the range may span at most 31 days" });
 				if (errors.length) throw validationError(errors);
@@ -498,6 +495,7 @@ const MeteringService = defineService<Self>({
 				}
 			}
 			let closed = 0;
+			if (state.closedUpTo <= limit) await this.othersFlushed();
 			for (let hour = state.closedUpTo, n = 0; hour <= limit && n < MAX_HOURS_PER_RUN; hour += HOUR_MS, n++) {
 				let after: string | null = null;
 				do {
@@ -527,6 +525,24 @@ const MeteringService = defineService<Self>({
 				await this.db.metering_state.updateOne({ _id: "close", closedUpTo: hour }, { $set: { closedUpTo: hour + HOUR_MS } });
 			}
 			return closed;
+		},
+
+		/**
+		 * Before hours close: the samples the other replicas took are in their hours too (this run
+		 * wrote this replica's). A replica keeps them in memory for up to FLUSH_MS, their batches open
+		 * meanwhile: waits, a bounded time, until no batch open now is — but a stale one's (a dead
+		 * replica's: a recovery folds it, into a new revision if its hour closed meanwhile).
+		 */
+		async othersFlushed(this: Self) {
+			await this.flush();
+			const since = now();
+			const deadline = Date.now() + FLUSH_MS + OTHERS_FLUSH_SLACK_MS;
+			for (;;) {
+				const query = { open: true, createdAt: { $lt: since, $gte: staleBefore(now().getTime(), 0) } };
+				const open = (await this.db.ingest_batches.find(query, { limit: RECOVERY_PAGE })).filter(b => !this.inFlight.has(b._id));
+				if (!open.length || Date.now() >= deadline) return;
+				await new Promise(resolve => setTimeout(resolve, 200));
+			}
 		},
 
 		/** The record of every dirty closed environment-hour, for its latest touch (a touch meanwhile leaves it dirty). */

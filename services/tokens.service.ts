@@ -7,6 +7,8 @@ import { publicUrl } from "../lib/config";
 import { newId } from "../lib/crypto";
 import { notFound, unauthorized, validationError, type FieldError } from "../lib/errors";
 import { parseCidr } from "../lib/client-ip";
+import { timeParam } from "../lib/time-params";
+import { dueNotice } from "../lib/reminders";
 import { defineService } from "../lib/service-schema";
 import { createDbMixin, type Doc, type Store } from "../mixins/db.mixin";
 import { createJobsMixin } from "../mixins/jobs.mixin";
@@ -67,13 +69,14 @@ const fieldRules = {
 } as const;
 
 const passwordRule = { type: "string", min: 1, max: 1024 } as const;
+const TOKEN_NOTICE_DAYS = [1, 7]; // PAT-5
 
 const TokensService = defineService<Self>({
 	name: "tokens",
 	mixins: [createDbMixin([tokens]), createJobsMixin("tokens")],
 
 	jobs: {
-		/** PAT-5: notices 7 days and 1 day before a token expires, once each. */
+		/** PAT-5: notices 7 days and 1 day before a token expires, once each, saying the days left. */
 		"expiry-notices": {
 			cron: "25 * * * *",
 			async handler(this: Self, ctx: Context) {
@@ -86,16 +89,17 @@ const TokensService = defineService<Self>({
 				for (const tok of soon) {
 					const owner = owners.get(tok.accountId);
 					if (!owner) continue;
-					const days = new Date(tok.expiresAt!).getTime() - t.getTime() <= DAY ? 1 : 7;
+					const due = dueNotice(new Date(tok.expiresAt!), t, TOKEN_NOTICE_DAYS);
+					if (!due) continue;
 					const res = await ctx.call<{ duplicate: boolean }, Record<string, unknown>>("notifications.send", {
 						template: "token-expiry",
 						to: owner.email,
 						accountId: owner.id,
-						dedupKey: `token-expiry:${tok._id}:${new Date(tok.expiresAt!).toISOString()}:${days}`,
+						dedupKey: `token-expiry:${tok._id}:${new Date(tok.expiresAt!).toISOString()}:${due.notice}`,
 						data: {
 							description: tok.description,
 							prefix: tok.prefix,
-							days,
+							days: due.daysLeft,
 							expiresAt: new Date(tok.expiresAt!).toISOString(),
 							tokensLink: `${publicUrl()}/account/tokens`,
 						},
@@ -307,9 +311,10 @@ const TokensService = defineService<Self>({
 
 			const maxDays = account.settings["token.max.lifetime.days"];
 			if (fields.expiresAt !== undefined && fields.expiresAt !== null) {
-				const at = new Date(fields.expiresAt);
-				if (Number.isNaN(at.getTime())) errors.push({ field: "expiresAt", message: "must be an ISO-8601 time" });
-				else if (at <= now()) errors.push({ field: "expiresAt", message: "must be in the future" });
+				const at = timeParam(fields.expiresAt, "expiresAt", errors);
+				if (!at) {
+					// timeParam named the field and the reason
+				} else if (at <= now()) errors.push({ field: "expiresAt", message: "must be in the future" });
 				else if (maxDays > 0 && at > addMs(now(), maxDays * DAY))
 					errors.push({ field: "expiresAt", message: `must be within ${maxDays} days (the group's maximum token lifetime)` });
 				else out.expiresAt = at;

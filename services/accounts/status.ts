@@ -7,6 +7,8 @@ export type Status = "active" | "deactivated" | "suspended" | "destroyed";
 
 export interface StatusFacts {
 	status: Status;
+	/** administrators are staff, not customers: the rules never move them */
+	role?: "user" | "admin";
 	/** the group type: trial, beta, billing, post */
 	type: string;
 	activatedAt: Date;
@@ -44,6 +46,7 @@ export function trialEndsAt(facts: Pick<StatusFacts, "activatedAt" | "type">, co
 
 /** The change the rules call for, or null when the account is where it should be. */
 export function nextStatus(f: StatusFacts, c: StatusConfig): StatusChange | null {
+	if (f.role === "admin") return null;
 	const total = f.balance ? f.balance.main + f.balance.bonus : null;
 	switch (f.status) {
 		case "active": {

@@ -21,6 +21,7 @@ import { now } from "../../lib/clock";
 import { TtlCache } from "../../lib/ttl-cache";
 import type { Micros } from "../../lib/money";
 import type { UsageRecord } from "../../lib/usage-record";
+import { hourRow, type HourRow } from "./history";
 import { rateEnvHour, type PriceList, type RatedEnvHour } from "./rating";
 
 export interface ChargeDoc extends Doc {
@@ -45,6 +46,8 @@ export interface ChargeDoc extends Doc {
 	/** the price list the hour was rated with */
 	pricesId: string;
 	rated: RatedEnvHour;
+	/** the hour as the hourly billing history shows it (absent on hours charged before it was kept) */
+	historyRow?: HourRow;
 	createdAt: Date;
 	updatedAt: Date;
 }
@@ -55,6 +58,8 @@ export interface AccountTerms {
 	pricesId: string;
 	/** BIL-3: account.charge.balance.first = 1 */
 	mainFirst: boolean;
+	/** an administrator's account: staff, never charged for usage */
+	staff?: boolean;
 }
 
 export interface LedgerPost {
@@ -68,7 +73,7 @@ export interface LedgerPost {
 	mainFirst: boolean;
 }
 
-export type ChargeOutcome = "charged" | "corrected" | "unchanged" | "old";
+export type ChargeOutcome = "charged" | "corrected" | "unchanged" | "old" | "staff";
 
 const MONTH_CACHE_MS = 10 * 60_000;
 
@@ -89,10 +94,12 @@ export class Charger {
 		const id = `${record.envId}:${record.hour}`;
 		for (let attempt = 1; attempt <= 50; attempt++) {
 			const doc = await this.charges.findById(id);
-			if (doc?.lastKey) await this.ensurePosted(doc);
-			if (doc && doc.rev >= record.rev) return "old";
 			// Past hours stay with the account that owned the environment then (ENV-3: future charges go to the new owner).
 			const accountId = doc?.accountId ?? record.ownerId;
+			// Administrators are staff, not customers: their hours are never charged.
+			if ((await this.termsOf(accountId)).staff) return "staff";
+			if (doc?.lastKey) await this.ensurePosted(doc);
+			if (doc && doc.rev >= record.rev) return "old";
 			// A correction re-rates the hour at the prices it was first charged at: only the usage differs.
 			const terms = doc ? null : await this.termsOf(accountId);
 			const pricesId = doc ? doc.pricesId : terms!.pricesId;
@@ -134,6 +141,7 @@ export class Charger {
 				pricesId,
 				trafficMB: record.running ? record.nodes.reduce((a, n) => a + n.trafficInMB + n.trafficOutMB, 0) : 0,
 				rated,
+				historyRow: hourRow({ envId: record.envId, name: record.name, hour: record.hour, rated }),
 				updatedAt: now(),
 			} as const;
 			let saved: ChargeDoc | null;

@@ -105,13 +105,38 @@ export interface HistoryOptions {
 }
 
 export function buildHistory(hours: ChargedHour[], o: HistoryOptions) {
-	const intervals = new Map<number, Map<string, EnvAcc>>();
-	for (const h of [...hours].sort((a, b) => a.hour - b.hour)) {
+	const builder = new HistoryBuilder(o);
+	builder.add(hours);
+	return builder.build();
+}
+
+/**
+ * The history built from hours added in time order, a part at a time (a long period is read in
+ * parts: memory holds the answer, not every hour of the period).
+ */
+export class HistoryBuilder {
+	private intervals = new Map<number, Map<string, EnvAcc>>();
+	/** environment entries so far: the answer's size */
+	rows = 0;
+
+	constructor(private o: HistoryOptions) {}
+
+	/** Adds hours later than (or as late as) every hour added before. */
+	add(hours: ChargedHour[]): void {
+		const o = this.o;
+		for (const h of [...hours].sort((a, b) => a.hour - b.hour)) this.addHour(h, o);
+	}
+
+	private addHour(h: ChargedHour, o: HistoryOptions) {
 		const start = intervalStart(h.hour, o.interval, o.tzOffsetMinutes, o.from);
-		const envs = intervals.get(start) ?? new Map<string, EnvAcc>();
-		intervals.set(start, envs);
-		const env: EnvAcc = envs.get(h.envId) ?? { envId: h.envId, name: h.name, nodes: new Map(), options: new Map(), cost: 0 };
-		envs.set(h.envId, env);
+		const envs = this.intervals.get(start) ?? new Map<string, EnvAcc>();
+		this.intervals.set(start, envs);
+		let env = envs.get(h.envId);
+		if (!env) {
+			env = { envId: h.envId, name: h.name, nodes: new Map(), options: new Map(), cost: 0 };
+			envs.set(h.envId, env);
+			this.rows++;
+		}
 		env.name = h.name; // the latest name
 		for (const n of h.rated.nodes) {
 			const key = o.groupByLayer ? `layer:${n.layer}` : n.nodeId;
@@ -140,56 +165,60 @@ export function buildHistory(hours: ChargedHour[], o: HistoryOptions) {
 			env.cost += opt.cost;
 		}
 	}
-	let total = 0;
-	const rows = [...intervals.entries()]
-		.sort(([a], [b]) => a - b)
-		.map(([start, envs]) => {
-			let cost = 0;
-			const environments = [...envs.values()]
-				.sort((a, b) => cmp(a.name, b.name) || cmp(a.envId, b.envId))
-				.map(e => {
-					cost += e.cost;
-					return {
-						envId: e.envId,
-						name: e.name,
-						nodes: [...e.nodes.values()]
-							.sort((a, b) => cmp(a.layer, b.layer) || cmp(String(a.nodeId), String(b.nodeId)))
-							.map(n => {
-								const row = {
-									layer: n.layer,
-									reservedCloudletHours: n.reserved,
-									dynamicCloudletHours: n.dynamic,
-									storageGBh: text(n.storage),
-									trafficGB: text(n.traffic),
-									cost: formatExact(n.cost),
-								};
-								// A spread here costs more than the rest of the row (hourly rows: hundreds of thousands).
-								return o.groupByLayer ? row : { nodeId: n.nodeId as string, ...row };
-							}),
-						options: [...e.options.entries()].sort(([a], [b]) => cmp(a, b)).map(([name, x]) => ({ name, quantity: x.quantity, cost: formatExact(x.cost) })),
-						cost: formatExact(e.cost),
-					};
-				});
-			total += cost;
-			const end = intervalEnd(start, o.interval, o.tzOffsetMinutes, o.to);
-			return {
-				start: new Date(Math.max(start, o.from)).toISOString(),
-				end: new Date(Math.min(end, o.to)).toISOString(),
-				environments,
-				cost: formatExact(cost),
-			};
-		});
-	return {
-		from: new Date(o.from).toISOString(),
-		to: new Date(o.to).toISOString(),
-		interval: o.interval,
-		intervals: rows,
-		total: formatExact(total),
-		currency: CURRENCY,
-	};
+
+	build() {
+		const o = this.o;
+		let total = 0;
+		const rows = [...this.intervals.entries()]
+			.sort(([a], [b]) => a - b)
+			.map(([start, envs]) => {
+				let cost = 0;
+				const environments = [...envs.values()]
+					.sort((a, b) => cmp(a.name, b.name) || cmp(a.envId, b.envId))
+					.map(e => {
+						cost += e.cost;
+						return {
+							envId: e.envId,
+							name: e.name,
+							nodes: [...e.nodes.values()]
+								.sort((a, b) => cmp(a.layer, b.layer) || cmp(String(a.nodeId), String(b.nodeId)))
+								.map(n => {
+									const row = {
+										layer: n.layer,
+										reservedCloudletHours: n.reserved,
+										dynamicCloudletHours: n.dynamic,
+										storageGBh: text(n.storage),
+										trafficGB: text(n.traffic),
+										cost: formatExact(n.cost),
+									};
+									// A spread here costs more than the rest of the row (hourly rows: hundreds of thousands).
+									return o.groupByLayer ? row : { nodeId: n.nodeId as string, ...row };
+								}),
+							options: [...e.options.entries()].sort(([a], [b]) => cmp(a, b)).map(([name, x]) => ({ name, quantity: x.quantity, cost: formatExact(x.cost) })),
+							cost: formatExact(e.cost),
+						};
+					});
+				total += cost;
+				const end = intervalEnd(start, o.interval, o.tzOffsetMinutes, o.to);
+				return {
+					start: new Date(Math.max(start, o.from)).toISOString(),
+					end: new Date(Math.min(end, o.to)).toISOString(),
+					environments,
+					cost: formatExact(cost),
+				};
+			});
+		return {
+			from: new Date(o.from).toISOString(),
+			to: new Date(o.to).toISOString(),
+			interval: o.interval,
+			intervals: rows,
+			total: formatExact(total),
+			currency: CURRENCY,
+		};
+	}
 }
 
-export type History = ReturnType<typeof buildHistory>;
+export type History = ReturnType<HistoryBuilder["build"]>;
 
 const csvCell = (v: unknown) => {
 	const s = v === null || v === undefined ? "" : String(v);
@@ -219,6 +248,11 @@ const CSV_HEAD = [
  * and ISO times never need quoting; names and ids go through csvCell.
  */
 export function historyCsv(h: History): string {
+	return `${historyCsvLines(h).join("\n")}\n`;
+}
+
+/** historyCsv's lines: the head, the rows, the total. */
+function historyCsvLines(h: History): string[] {
 	const cur = csvCell(h.currency);
 	const lines = [CSV_HEAD];
 	for (const i of h.intervals) {
@@ -234,5 +268,91 @@ export function historyCsv(h: History): string {
 		}
 	}
 	lines.push(`total,,,,,,,,,,,,${h.total},${cur}`);
+	return lines;
+}
+
+/**
+ * One environment-hour as an HOUR interval shows it, serialised once when the hour is charged:
+ * a month of hourly rows is thousands of them, and building and serialising them per request
+ * was most of the history's time. Made by buildHistory and historyCsv themselves, so both paths
+ * answer the same bytes (test/unit/history.test.ts holds them equal).
+ */
+export interface HourRow {
+	/** the environment's entry of the interval, as JSON */
+	json: string;
+	/**
+	 * its CSV lines without the interval's two leading columns, joined by newlines — or listed, when
+	 * a quoted name holds a newline (one string is stored and read faster than a list)
+	 */
+	csv: string | string[];
+	/** the entry's cost, micros */
+	cost: Micros;
+}
+
+export function hourRow(h: ChargedHour): HourRow {
+	const built = buildHistory([h], { from: h.hour, to: h.hour + HOUR, interval: "HOUR", tzOffsetMinutes: 0, groupByLayer: false });
+	const interval = built.intervals[0];
+	const prefix = `${interval.start},${interval.end},`;
+	const tails = historyCsvLines(built)
+		.slice(1, -1) // no head, no total
+		.map(l => l.slice(prefix.length));
+	return {
+		json: JSON.stringify(interval.environments[0]),
+		csv: tails.some(l => l.includes("\n")) ? tails : tails.join("\n"),
+		cost: h.rated.nodes.reduce((a, n) => a + n.cost, 0) + h.rated.options.reduce((a, o) => a + o.cost, 0),
+	};
+}
+
+export interface RowHour {
+	envId: string;
+	name: string;
+	hour: number;
+	row: HourRow;
+}
+
+/** The hourly intervals of `hours` (one row each), environments in the order buildHistory gives them. */
+function hourlyIntervals(hours: RowHour[], o: HistoryOptions) {
+	const byStart = new Map<number, RowHour[]>();
+	for (const h of hours) {
+		const start = intervalStart(h.hour, "HOUR", o.tzOffsetMinutes, o.from);
+		const list = byStart.get(start);
+		if (list) list.push(h);
+		else byStart.set(start, [h]);
+	}
+	return [...byStart.entries()]
+		.sort(([a], [b]) => a - b)
+		.map(([start, envs]) => ({
+			start: new Date(Math.max(start, o.from)).toISOString(),
+			end: new Date(Math.min(intervalEnd(start, "HOUR", o.tzOffsetMinutes, o.to), o.to)).toISOString(),
+			envs: envs.sort((a, b) => cmp(a.name, b.name) || cmp(a.envId, b.envId)),
+			cost: envs.reduce((a, e) => a + e.row.cost, 0),
+		}));
+}
+
+/** JSON.stringify(buildHistory(hours, o)) for interval HOUR without groupByLayer, from stored rows. */
+export function hourlyHistoryJson(hours: RowHour[], o: HistoryOptions): string {
+	let total = 0;
+	const parts = hourlyIntervals(hours, o).map(i => {
+		total += i.cost;
+		return `{"start":"${i.start}","end":"${i.end}","environments":[${i.envs.map(e => e.row.json).join(",")}],"cost":"${formatExact(i.cost)}"}`;
+	});
+	const from = new Date(o.from).toISOString();
+	const to = new Date(o.to).toISOString();
+	return `{"from":"${from}","to":"${to}","interval":"HOUR","intervals":[${parts.join(",")}],"total":"${formatExact(total)}","currency":${JSON.stringify(CURRENCY)}}`;
+}
+
+/** historyCsv(buildHistory(hours, o)) for interval HOUR without groupByLayer, from stored rows. */
+export function hourlyHistoryCsv(hours: RowHour[], o: HistoryOptions): string {
+	let total = 0;
+	const lines = [CSV_HEAD];
+	for (const i of hourlyIntervals(hours, o)) {
+		total += i.cost;
+		const prefix = `${i.start},${i.end},`;
+		for (const { row } of i.envs) {
+			if (typeof row.csv !== "string") for (const line of row.csv) lines.push(prefix + line);
+			else if (row.csv) lines.push(prefix + row.csv.replaceAll("\n", `\n${prefix}`));
+		}
+	}
+	lines.push(`total,,,,,,,,,,,,${formatExact(total)},${csvCell(CURRENCY)}`);
 	return `${lines.join("\n")}\n`;
 }

@@ -1,5 +1,9 @@
 // MTR-1: one usage sample checked on its own — a bad sample is rejected with a reason and the
 // rest of its batch is kept. Pure: no Moleculer, no I/O.
+import { parseIsoTime } from "../../lib/time-params";
+
+// The time parser is the whole API's (lib/time-params.ts); ingestion is its hottest caller.
+export { parseIsoTime };
 
 export const MAX_BATCH = 1000;
 export const MAX_FUTURE_MS = 5 * 60_000;
@@ -41,81 +45,6 @@ function isField(k: string): boolean {
 
 function isShortText(s: unknown): s is string {
 	return typeof s === "string" && s.length >= 1 && s.length <= 128;
-}
-
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-const digit = (s: string, i: number) => {
-	const c = s.charCodeAt(i) - 48;
-	return c >= 0 && c <= 9 ? c : NaN;
-};
-const two = (s: string, i: number) => digit(s, i) * 10 + digit(s, i + 1);
-
-// The last date and hour read ("2026-11-26T10") and its milliseconds: a batch's samples share a few.
-let lastHourText = "";
-let lastHourMs = 0;
-
-/** "YYYY-MM-DDTHH" at the start of s, in milliseconds, or NaN: a real date and hour. */
-function dateHour(s: string): number {
-	if (s[4] !== "-" || s[7] !== "-" || s[10] !== "T") return NaN;
-	const year = two(s, 0) * 100 + two(s, 2);
-	const month = two(s, 5);
-	const day = two(s, 8);
-	const hour = two(s, 11);
-	// NaN (a non-digit) fails every comparison.
-	if (!(year >= 0 && month >= 1 && month <= 12 && day >= 1 && hour <= 23)) return NaN;
-	const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-	if (day > (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1])) return NaN;
-	if (year >= 100) return Date.UTC(year, month - 1, day, hour);
-	const d = new Date(0); // Date.UTC reads years 0-99 as 1900-1999
-	d.setUTCFullYear(year, month - 1, day);
-	return d.getTime() + hour * 3_600_000;
-}
-
-/**
- * An ISO-8601 time with a zone — "2026-11-26T10:00:20Z", "…20.5+02:00", seconds and fractions
- * optional — in milliseconds, or NaN. Stricter than Date.parse, which rolls 30 February over into
- * March and takes 24:00: a real date and time only.
- */
-export function parseIsoTime(s: string): number {
-	const n = s.length;
-	if (n < 17 || s[13] !== ":") return NaN;
-	let base: number;
-	if (lastHourText && s.startsWith(lastHourText)) base = lastHourMs;
-	else {
-		base = dateHour(s);
-		if (Number.isNaN(base)) return NaN;
-		lastHourText = s.slice(0, 13);
-		lastHourMs = base;
-	}
-	const minute = two(s, 14);
-	let i = 16;
-	let second = 0;
-	let ms = 0;
-	if (s[i] === ":") {
-		second = two(s, i + 1);
-		i += 3;
-		if (s[i] === ".") {
-			const start = ++i;
-			let scale = 100;
-			while (i < n && i - start < 9 && digit(s, i) >= 0) {
-				ms += digit(s, i) * scale;
-				scale /= 10;
-				i++;
-			}
-			if (i === start) return NaN;
-			ms = Math.floor(ms);
-		}
-	}
-	let offset = 0;
-	if (s[i] === "Z" && i + 1 === n) offset = 0;
-	else if ((s[i] === "+" || s[i] === "-") && i + 6 === n && s[i + 3] === ":") {
-		const oh = two(s, i + 1);
-		const om = two(s, i + 4);
-		if (!(oh <= 23 && om <= 59)) return NaN;
-		offset = (s[i] === "+" ? 1 : -1) * (oh * 60 + om) * 60_000;
-	} else return NaN;
-	if (!(minute <= 59 && second <= 59)) return NaN;
-	return base + minute * 60_000 + second * 1000 + ms - offset;
 }
 
 export interface Sample {

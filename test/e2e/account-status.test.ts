@@ -45,7 +45,8 @@ describe("account status lifecycle", () => {
 		for (const name of ["web", "db", "idle"]) envs.push((await p.http.post("/environments", { name, nodes: [node] }, { token: session })).body);
 		expect((await p.http.post(`/environments/${envs[2].id}/stop`, {}, { token: session })).status).toBe(200);
 
-		for (const day of [7, 8.5, 11.5, 12, 13.2, 13.5]) {
+		// Reminders say the days left, to the nearest day (lib/reminders.ts): 5.8 → 6, 2.8 → 3, 0.8 → tomorrow.
+		for (const day of [7, 8.2, 11.2, 12, 13.2, 13.5]) {
 			await setClock(t0 + day * DAY);
 			await runJob("accounts.trial-expiry");
 			await runJob("accounts.trial-expiry");

@@ -28,6 +28,7 @@ describe("billing", () => {
 	let admin: string;
 	let user: { id: string; session: string };
 	let keyCount = 0;
+	let envId = "";
 	const newKey = () => `e2e-${Date.now()}-${++keyCount}`;
 
 	const fund = (id: string, body: Record<string, unknown>, key?: string, token = admin) =>
@@ -122,9 +123,12 @@ describe("billing", () => {
 		expect((await charge(user.id, { amount: "12.00", description: "Support plan, March" }, key)).body).toEqual(first.body);
 		expect((await charge(user.id, { amount: "12.01", description: "Support plan, March" }, key)).status).toBe(409);
 
-		const deep = await charge(user.id, { amount: "30", description: "Migration", envId: "env-7" }, newKey());
+		// An admin charge may name one of the account's environments (not another's: 404).
+		const node = { layer: "cp", type: "tomcat", reservedCloudlets: 1, scalingLimit: 4 };
+		envId = (await p.http.post("/environments", { name: "migrated", nodes: [node] }, { token: user.session })).body.id;
+		const deep = await charge(user.id, { amount: "30", description: "Migration", envId }, newKey());
 		expect(deep.status).toBe(201);
-		expect(deep.body.entry).toMatchObject({ amount: "-30.00", balanceAfter: { main: "-5.25", bonus: "0.00" }, envId: "env-7" });
+		expect(deep.body.entry).toMatchObject({ amount: "-30.00", balanceAfter: { main: "-5.25", bonus: "0.00" }, envId });
 		expect(await balance()).toMatchObject({ main: "-5.25", bonus: "0.00", total: "-5.25" });
 	});
 
@@ -219,8 +223,8 @@ describe("billing", () => {
 		const charges = (await p.http.get("/billing/transactions?kind=charge", { token: user.session })).body;
 		expect(charges.rows.length).toBeGreaterThanOrEqual(2);
 		expect(charges.rows.every((r: { kind: string }) => r.kind === "charge")).toBe(true);
-		const env = (await p.http.get("/billing/transactions?envId=env-7", { token: user.session })).body;
-		expect(env.rows).toEqual([expect.objectContaining({ amount: "-30.00", envId: "env-7" })]);
+		const env = (await p.http.get(`/billing/transactions?envId=${envId}`, { token: user.session })).body;
+		expect(env.rows).toEqual([expect.objectContaining({ amount: "-30.00", envId })]);
 
 		const page2 = (await p.http.get("/billing/transactions?pageSize=2&page=2", { token: user.session })).body;
 		expect(page2).toMatchObject({ page: 2, pageSize: 2, total: all.total, totalPages: Math.ceil(all.total / 2) });

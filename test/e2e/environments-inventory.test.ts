@@ -26,6 +26,7 @@ describe("environments inventory across hours", () => {
 	let adminSession: string;
 	let adminId: string;
 	let alice: { id: string; email: string; session: string };
+	let bob: { id: string; email: string };
 	const envs: Record<string, { id: string; nodes: NodeView[] }> = {};
 
 	const signIn = async (email: string, password: string) => {
@@ -59,6 +60,11 @@ describe("environments inventory across hours", () => {
 		const account = await createAccount(p, "alice@example.com", password);
 		alice = { ...account, session: await signIn(account.email, password) };
 		await p.http.call("PUT", `/admin/accounts/${alice.id}/quotas/environment.maxcount`, { token: adminSession, body: { value: 20 } });
+		// A paying customer receives "gift" (administrators are staff: they receive none).
+		bob = await createAccount(p, "bob@example.com", password);
+		const accounts = p.broker.getLocalService("accounts") as unknown as { db: { accounts: Store } };
+		await accounts.db.accounts.updateOne({ _id: bob.id }, { $set: { group: "billing" } });
+		p.broker.broadcast("accounts.updated", { id: bob.id });
 
 		// 09:00 — the hour before the one billed.
 		for (const name of ["steady", "stopper", "sleeper", "goner", "gift"]) await create(alice.session, name);
@@ -81,7 +87,7 @@ describe("environments inventory across hours", () => {
 		await setClock("10:40");
 		expect((await p.http.del(`/environments/${envs.goner.id}`, { token: alice.session })).status).toBe(204);
 		await setClock("10:45");
-		expect((await p.http.post(`/environments/${envs.gift.id}/transfer`, { email: ADMIN.email }, { token: alice.session })).status).toBe(200);
+		expect((await p.http.post(`/environments/${envs.gift.id}/transfer`, { email: bob.email }, { token: alice.session })).status).toBe(200);
 		await setClock("10:50");
 		await create(alice.session, "late");
 		await setClock("11:00");
@@ -127,7 +133,7 @@ describe("environments inventory across hours", () => {
 		expect(rowOf.sleeper.running).toBe(false); // stopped all hour
 		expect(rowOf.goner.running).toBe(true); // deleted at 10:40
 		expect(rowOf.late.running).toBe(true); // created at 10:50
-		expect(rowOf.gift.ownerId).toBe(adminId); // transferred at 10:45: the last owner pays
+		expect(rowOf.gift.ownerId).toBe(bob.id); // transferred at 10:45: the last owner pays
 		expect(rowOf.sub).toMatchObject({ ownerId: adminId, subscription: true });
 		// Changed at 10:30: the kept node with its new reservation, the new one, and the removed one as it last was.
 		const [kept, removed] = envs.shaper.nodes[0].nodeIds;
@@ -208,7 +214,7 @@ describe("environments inventory across hours", () => {
 	});
 
 	it("tells whose an environment is (ownerOf)", async () => {
-		expect(await p.broker.call("environments.ownerOf", { id: envs.gift.id })).toEqual({ envId: envs.gift.id, ownerId: adminId, name: "gift" });
+		expect(await p.broker.call("environments.ownerOf", { id: envs.gift.id })).toEqual({ envId: envs.gift.id, ownerId: bob.id, name: "gift" });
 		expect(await p.broker.call("environments.ownerOf", { id: envs.goner.id })).toBeNull();
 	});
 

@@ -8,7 +8,8 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { ServiceBroker } from "moleculer";
 import type { Store } from "../../mixins/db.mixin";
-import { createJobsMixin, holderIsDead, LEASE_HOST } from "../../mixins/jobs.mixin";
+import { createJobsMixin, holderIsDead, LEASE_HEARTBEAT_MS, LEASE_HOST, LEASE_STALE_MS } from "../../mixins/jobs.mixin";
+import { startPlatform, type Platform } from "../helpers/platform";
 
 const HEARTBEAT_MS = 50;
 const STALE_MS = 400;
@@ -135,5 +136,38 @@ describe.each([
 		expect(Date.now() - new Date(renewed!.heartbeatAt as Date).getTime()).toBeLessThan(STALE_MS);
 		expect((await long).processed).toBe(before + 1);
 		expect(runs).toBe(before + 1);
+	});
+});
+
+// Issue 14 item 8, with the deployment's own timings: after a kill -9 mid-job on another host,
+// `billing.charge` answers 409 while the dead holder's last heartbeat is fresh, and runs again
+// once it is LEASE_STALE_MS (30 s) old — the next minute's tick, not ten minutes on.
+describe("a dead holder's lease of billing.charge, with the deployment's timings", () => {
+	let p: Platform;
+	beforeAll(async () => {
+		p = await startPlatform();
+	});
+	afterAll(() => p?.stop());
+
+	async function killedMidJob(heartbeatAgoMs: number) {
+		const leases = (p.broker.getLocalService("billing") as unknown as { db: Record<string, Store> }).db.billing_job_leases;
+		const now = Date.now();
+		const until = new Date(now + 10 * 60_000); // the default leaseMs it never released
+		const row = {
+			holder: "crashed-host.example:77:run1",
+			heartbeatAt: new Date(now - heartbeatAgoMs),
+			until,
+			expiresAt: new Date(until.getTime() + 86_400_000),
+		};
+		await leases.updateOne({ _id: "charge" }, { $set: row }, { upsert: true });
+	}
+
+	it("is taken over within 60 s: the stale limit is at most 30 s and a heartbeat beats well within it", async () => {
+		expect(LEASE_STALE_MS).toBeLessThanOrEqual(30_000);
+		expect(LEASE_HEARTBEAT_MS * 3).toBeLessThanOrEqual(LEASE_STALE_MS);
+		await killedMidJob(5_000);
+		await expect(p.broker.call("billing.runJob", { job: "charge" })).rejects.toMatchObject({ code: 409 });
+		await killedMidJob(31_000); // half a minute after the kill
+		expect(await p.broker.call("billing.runJob", { job: "charge" })).toMatchObject({ job: "billing.charge", processed: 0 });
 	});
 });

@@ -90,3 +90,56 @@ test("a damaged projection is refused with the file named, like a damaged docume
 
 	expect(() => open(file, declared)).toThrow(/Document "h1" of hours in .*damaged\.sqlite fails its checksum/);
 });
+
+describe("a projection with a text column", () => {
+	interface Row extends Doc {
+		accountId: string;
+		hour: number;
+		row: { text: unknown; cost: number };
+	}
+	const spec: CollectionSpec = {
+		name: "rows",
+		indexes: [{ field: "accountId", then: ["hour"] }],
+		projections: [{ fields: ["hour", "row.cost"], text: "row.text" }],
+	};
+	const text = '{"quoted":"a \\"b\\"","newline":"x\ny"}';
+	const openRows = (file: string) => acquireSqliteFile(file, file).collection<Row>(spec);
+
+	test("keeps the string as it is in its own column and gives it back in its field; a non-string stays in the JSON", async () => {
+		const file = join(tmp, "text.sqlite");
+		const store = openRows(file);
+		await store.insert({ _id: "r1", accountId: "a", hour: 1, row: { text, cost: 5 } });
+		await store.insert({ _id: "r2", accountId: "a", hour: 2, row: { text: ["a", "list"], cost: 6 } });
+		const got = await store.find({ accountId: "a" }, { fields: ["hour", "row.cost", "row.text"] });
+		expect(got.sort((a, b) => a.hour - b.hour)).toEqual([
+			{ _id: "r1", hour: 1, row: { cost: 5, text } },
+			{ _id: "r2", hour: 2, row: { cost: 6, text: ["a", "list"] } },
+		]);
+		await store.updateOne({ _id: "r1" }, { $set: { "row.text": "changed" } });
+		expect(await store.find({ _id: "r1" }, { fields: ["row.text"] })).toEqual([{ _id: "r1", row: { text: "changed" } }]);
+		releaseSqliteFile(file);
+
+		const db = new Database(file, { readonly: true });
+		const column = db.prepare("SELECT name FROM pragma_table_info('rows') WHERE name LIKE 'pt\\_%' ESCAPE '\\'").pluck().get() as string;
+		const stored = db.prepare(`SELECT "${column}" AS text, "${column.replace("pt_", "p_")}" AS json FROM rows ORDER BY _id`).all() as {
+			text: string | null;
+			json: string;
+		}[];
+		db.close();
+		expect(stored[0]).toEqual({ text: "changed", json: expect.not.stringContaining("changed") });
+		expect(stored[1].text).toBeNull();
+		expect(stored[1].json).toContain('"list"');
+	});
+
+	test("a damaged text column is refused with the file named", async () => {
+		const file = join(tmp, "text-damaged.sqlite");
+		const store = openRows(file);
+		await store.insert({ _id: "r1", accountId: "a", hour: 1, row: { text, cost: 5 } });
+		releaseSqliteFile(file);
+		const db = new Database(file);
+		const column = db.prepare("SELECT name FROM pragma_table_info('rows') WHERE name LIKE 'pt\\_%' ESCAPE '\\'").pluck().get() as string;
+		db.prepare(`UPDATE rows SET "${column}" = replace("${column}", 'quoted', 'quotes')`).run();
+		db.close();
+		expect(() => openRows(file)).toThrow(/Document "r1" of rows in .*text-damaged\.sqlite fails its checksum/);
+	});
+});

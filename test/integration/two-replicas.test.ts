@@ -31,7 +31,8 @@ describe("password-expiry job on two auth replicas", () => {
 			return () => auth.schema.jobs["password-expiry"].handler.call(auth, p.broker.ContextFactory.create(p.broker, null as never, {}, {}));
 		});
 		let ranOnDemand = 0;
-		for (const day of [150, 166, 166.4, 173, 173.2, 177, 179, 179.9]) {
+		// Just past each notice day (177.01: 2.99 days left), as the platform clock runs on after it is set.
+		for (const day of [150, 166, 166.4, 173, 173.2, 177.01, 179, 179.9]) {
 			await main.broker.call("gateway.setClock", { now: new Date(t0 + day * DAY).toISOString() }); // every node's clock
 			// On demand through each replica: the shared lease lets one run at a time...
 			const onDemand = await Promise.allSettled(["main", "replica"].map(nodeID => main.broker.call("auth.runJob", { job: "password-expiry" }, { nodeID })));

@@ -20,6 +20,21 @@ const facts = (over: Partial<StatusFacts>): StatusFacts => ({
 describe("nextStatus", () => {
 	test.each([
 		["trial, day 13, bonus left", facts({ now: at(13.9) }), trialCfg, null],
+		// Issue 14 item 11: administrators are staff, not customers — the rules never move them.
+		["admin, balance below the minimum", facts({ role: "admin", type: "billing", balance: { main: -50 * M, bonus: 0 } }), billingCfg, null],
+		["admin, in a trial group past its period", facts({ role: "admin", now: at(30) }), trialCfg, null],
+		[
+			"admin, deactivated past the destroy period",
+			facts({ role: "admin", type: "billing", status: "deactivated", deactivatedAt: at(1), now: at(90) }),
+			billingCfg,
+			null,
+		],
+		[
+			"user, the same facts",
+			facts({ role: "user", type: "billing", balance: { main: -50 * M, bonus: 0 } }),
+			billingCfg,
+			{ to: "deactivated", reason: "balance below the minimum" },
+		],
 		["trial, day 14: period over", facts({ now: at(14) }), trialCfg, { to: "deactivated", reason: "trial period ended" }],
 		["trial, bonus spent on day 3", facts({ now: at(3), balance: { main: 0, bonus: 0 } }), trialCfg, { to: "deactivated", reason: "trial bonus spent" }],
 		["trial, bonus spent but main funded", facts({ balance: { main: 5 * M, bonus: 0 } }), trialCfg, null],

@@ -1,6 +1,16 @@
 // BIL-4: the billing history's grouping, pure — interval boundaries in UTC and in offsets (weeks
 // start on Monday), exact sums of decimal quantities and of micros, the CSV's total.
-import { buildHistory, historyCsv, intervalEnd, intervalStart, type ChargedHour } from "../../services/billing/history";
+import fc from "fast-check";
+import {
+	buildHistory,
+	historyCsv,
+	hourlyHistoryCsv,
+	hourlyHistoryJson,
+	hourRow,
+	intervalEnd,
+	intervalStart,
+	type ChargedHour,
+} from "../../services/billing/history";
 import type { RatedEnvHour } from "../../services/billing/rating";
 
 const H = 3_600_000;
@@ -115,5 +125,49 @@ describe("buildHistory", () => {
 		expect(rows.reduce((a, b) => a + b, 0)).toBe(29_007);
 		expect(csv[csv.length - 1].split(",")[cost]).toBe("0.029007");
 		expect(csv).toContainEqual(expect.stringContaining(",ip.v4,1,"));
+	});
+});
+
+describe("hourly history from the rows stored at charge time", () => {
+	// Names with the characters CSV quotes; ids that sort before and after their names.
+	const text = fc.stringMatching(/^[a-z ,"\n]{1,6}$/);
+	const env = fc.record({
+		envId: fc.constantFrom("env-a", "env-b", "env-c", "Env-d"),
+		name: text,
+		hourIndex: fc.integer({ min: 0, max: 47 }),
+		nodes: fc.array(
+			fc.tuple(text, fc.constantFrom("cp", "bl", "sqldb"), fc.integer({ min: 0, max: 5_000_000 }), fc.constantFrom("0", "1.5", "0.000000001", "12.25")),
+			{ maxLength: 3 },
+		),
+		options: fc.array(fc.tuple(fc.constantFrom("ip.v4", "ssl"), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 100_000 })), { maxLength: 2 }),
+	});
+	const T0 = at("2026-12-01T00:00:00Z");
+
+	it("answers the bytes buildHistory answers, JSON and CSV, in any time zone and period", () => {
+		fc.assert(
+			fc.property(
+				fc.uniqueArray(env, { selector: e => `${e.envId}:${e.hourIndex}`, maxLength: 30 }),
+				fc.integer({ min: -48, max: 56 }).map(q => q * 15), // offsets in quarter hours, -12:00 … +14:00
+				fc.integer({ min: 0, max: 3 * 60 }), // minutes into the first hour the period starts
+				(envs, tz, fromMin) => {
+					const hours = envs.map(e => {
+						const h = hour(
+							e.envId,
+							new Date(T0 + e.hourIndex * H).toISOString(),
+							e.nodes.map(([id, layer, cost, gb]) => [id, layer, cost, gb, gb]),
+							e.options,
+						);
+						return { ...h, name: e.name };
+					});
+					const o = { from: T0 + fromMin * 60_000, to: T0 + 48 * H, interval: "HOUR" as const, tzOffsetMinutes: tz, groupByLayer: false };
+					const inPeriod = hours.filter(h => h.hour >= o.from);
+					const rows = inPeriod.map(h => ({ envId: h.envId, name: h.name, hour: h.hour, row: hourRow(h) }));
+					const built = buildHistory(inPeriod, o);
+					expect(hourlyHistoryJson(rows, o)).toBe(JSON.stringify(built));
+					expect(hourlyHistoryCsv(rows, o)).toBe(historyCsv(built));
+				},
+			),
+			{ numRuns: 300 },
+		);
 	});
 });

@@ -2,7 +2,19 @@
 // and back, and the SQL a condition narrows to never leaves out a document MongoDB's semantics
 // (mingo) would match — checked on a table of documents of every type the store meets.
 import Database from "better-sqlite3";
-import { columnValue, conditionSql, covers, decodeDoc, encodeDoc, jsonPath, mingoQuery, onlyStrings, project, upsertSeed } from "../../mixins/sqlite-documents";
+import {
+	columnValue,
+	conditionSql,
+	covers,
+	decodeDoc,
+	encodeDoc,
+	jsonPath,
+	mingoQuery,
+	onlyStrings,
+	project,
+	setPath,
+	upsertSeed,
+} from "../../mixins/sqlite-documents";
 
 describe("documents as JSON", () => {
 	it.each([
@@ -126,5 +138,18 @@ describe("projections", () => {
 		[["hour"], "hours", false],
 	])("a projection to %j holds %s: %s", (have, path, expected) => {
 		expect(covers(have, path)).toBe(expected);
+	});
+});
+
+describe("setPath", () => {
+	test.each([
+		[{}, "a", 1, { a: 1 }],
+		[{ a: { b: 1 } }, "a.c", 2, { a: { b: 1, c: 2 } }],
+		[{}, "a.b.c", "x", { a: { b: { c: "x" } } }],
+		// A scalar in the way is replaced by an object, as MongoDB's $set would refuse and a projection never holds.
+		[{ a: 5 }, "a.b", 1, { a: { b: 1 } }],
+	])("%j, %s = %j → %j", (doc, path, value, want) => {
+		setPath(doc as Record<string, unknown>, path, value);
+		expect(doc).toEqual(want);
 	});
 });

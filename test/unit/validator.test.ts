@@ -129,3 +129,34 @@ describe("isValidationError", () => {
 		expect(isValidationError(err)).toBe(expected);
 	});
 });
+
+// Issue 14 item 6: one rule for every string field — no control characters, bidirectional
+// overrides or isolates, nor lone surrogates; any other text (accents, emoji, CJK) passes.
+describe("unsafe text in string fields", () => {
+	const check = compile({ name: { type: "string", trim: true, max: 64 }, note: "string|optional" });
+	test.each([
+		["plain", "Production EU", true],
+		["accents, CJK and an emoji (a surrogate pair)", "Ünïcödé 東京 😀", true],
+		["NUL", "a\u0000b", false],
+		["newline", "line\nbreak", false],
+		["tab", "a\tb", false],
+		["DEL", "a\u007Fb", false],
+		["C1 (NEL)", "a\u0085b", false],
+		["right-to-left override", "evil\u202Egnp.exe", false],
+		["left-to-right embedding", "a\u202Ab", false],
+		["first strong isolate", "a\u2068b", false],
+		["lone high surrogate", "half\uD800", false],
+		["lone low surrogate", "\uDC00half", false],
+	])("%s → accepted: %p", (_name, value, ok) => {
+		const result = check({ name: value });
+		if (ok) expect(result).toBe(true);
+		else
+			expect(toFieldErrors(result)).toEqual([{ field: "name", message: "must not contain control characters, bidirectional overrides or lone surrogates." }]);
+	});
+
+	test("a shorthand string rule gets the same check", () => {
+		expect(toFieldErrors(check({ name: "ok", note: "x\u202Ey" }))).toEqual([
+			{ field: "note", message: "must not contain control characters, bidirectional overrides or lone surrogates." },
+		]);
+	});
+});
