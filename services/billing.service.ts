@@ -643,7 +643,7 @@ const BillingService = defineService<Self>({
 		// Before the first answer: an entry a crash left between the balance and the ledger would
 		// show a balance its transactions do not sum to. Only pending entries are read; settling
 		// beside a live request of another replica is harmless, hence no age limit here.
-		await this.ledger.recover(0);
+		await this.ledger.recover("all");
 		// In the background: summing every account's ledger must not hold up the start.
 		this.startupRepair = this.repairAtStart().catch(err => this.logger.error("Ledger recovery and balance repair at start failed", err));
 		if (usageStreamMode() === "jetstream") {

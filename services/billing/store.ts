@@ -253,8 +253,10 @@ export class Ledger {
 	 * least `olderThanMs` ago, in creation order per account. Settling beside a live request is
 	 * harmless, the age only spares it the work.
 	 */
-	async recover(olderThanMs: number, limit = 5000): Promise<number> {
-		const pending = await this.entries.find({ pending: true, createdAt: { $lte: new Date(now().getTime() - olderThanMs) } }, { sort: { createdAt: 1 }, limit });
+	async recover(olderThanMs: number | "all", limit = 5000): Promise<number> {
+		// "all": at start, whatever the clock says (a restored backup's entries may carry a later time).
+		const query = olderThanMs === "all" ? { pending: true } : { pending: true, createdAt: { $lte: new Date(now().getTime() - olderThanMs) } };
+		const pending = await this.entries.find(query, { sort: { createdAt: 1 }, limit });
 		let settled = 0;
 		for (const list of groupBy(pending, e => e.accountId).values()) {
 			for (const e of list) {

@@ -126,6 +126,20 @@ describe("the ledger protocol", () => {
 			expect(await runRecovery()).toBe(0);
 		});
 
+		it("an entry left pending at a later time than the clock now shows (a restored backup) is settled by the start's recovery", async () => {
+			const id = accounts[2];
+			const before = await balance(id);
+			jest.spyOn(billing.ledger, "applyToBalance").mockRejectedValueOnce(crash());
+			await expect(post({ accountId: id, key: "t:from-later", kind: "refill", amount: 3 * U, description: "x" })).rejects.toThrow("simulated crash");
+			// The platform restarts on a clock two hours behind the one the entry was posted on.
+			await p.broker.call("clock.set", { now: new Date(nowMs() - 2 * 3_600_000).toISOString() });
+			expect(await p.broker.call("billing.runJob", { job: "recover-ledger" })).toMatchObject({ processed: 0 }); // the job waits for its age
+			await billing.ledger.recover("all"); // what billing's started() runs before its first answer
+			const after = { main: before.main + 3 * U, bonus: before.bonus };
+			expect(await entryByKey("t:from-later")).toMatchObject({ state: "applied", amountMain: 3 * U, balanceAfter: after });
+			expect(await reconcile(id)).toEqual([{ accountId: id, balance: after, ledger: after, ok: true, pending: 0 }]);
+		});
+
 		it("a crash between the balance update and marking the entry: Σ ledger still holds, recovery only marks it", async () => {
 			const id = accounts[1];
 			const before = await balance(id); // main 0, bonus 10
