@@ -336,6 +336,9 @@ function connectDatabase(): Promise<Database> {
 	connecting = mongoose()
 		.connect(uri, { serverSelectionTimeoutMS: 5000 })
 		.then(async m => {
+			// The adapter of each collection listens to the one connection ("disconnected", "error"):
+			// a service with many collections passes Node's default of 10 listeners.
+			m.connection.setMaxListeners(100);
 			const db = m.connection.db!;
 			const info = await db.admin().command({ buildInfo: 1 });
 			return { db, locksWrites: /^v?1\./.test(String(info.ferretdbVersion ?? "")) };

@@ -32,9 +32,6 @@ function chargedHour(env: number, h: number): ChargedHour {
 				cost: 1_000 + ((h * 7 + env + n) % 997),
 			})),
 			options: h % 3 ? [] : [{ name: "ip.v4", quantity: 1, cost: 6_944 }],
-			lines: [],
-			total: 0,
-			tiers: { reserved: null, dynamic: null },
 		},
 	};
 }
