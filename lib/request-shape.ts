@@ -13,8 +13,12 @@ const { MoleculerClientError } = Errors;
 /** Deeper bodies are refused before anything walks them recursively (a validator, a copy). */
 export const MAX_DEPTH = 32;
 
-/** Keys that reach an object's prototype when assigned: a handler would read inherited fields. */
-export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
+/**
+ * Keys that reach an object's prototype when assigned (a handler would read inherited fields), and
+ * the names of every object's own members, whose shadowing breaks turning a value into text
+ * (`{"toString": 0}` makes String(value) throw, inside the validator's messages too).
+ */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(["prototype", ...Object.getOwnPropertyNames(Object.prototype)]);
 
 /** Query parameters that are credentials, not parameters of the action (`?session=`). */
 export const CREDENTIAL_QUERY = new Set(["session"]);
@@ -77,7 +81,7 @@ export function tooDeepAt(value: unknown, max = MAX_DEPTH): string | null {
 	return null;
 }
 
-/** The first `__proto__`, `constructor` or `prototype` key (own, as JSON.parse makes them), or null. */
+/** The first forbidden key (`__proto__`, `constructor`, `toString`…; own, as JSON.parse makes them), or null. */
 export function forbiddenKeyAt(value: unknown, path = ""): string | null {
 	if (!value || typeof value !== "object") return null;
 	if (Array.isArray(value)) {
@@ -153,7 +157,7 @@ export function requestParams(parts: RequestParts): Params {
 	const deep = tooDeepAt(body);
 	if (deep) throw badRequest(`The request body nests deeper than ${MAX_DEPTH} levels at ${deep}`, { field: deep });
 	const forbidden = forbiddenKeyAt(body) ?? forbiddenQueryKey(parts.rawQuery) ?? forbiddenKeyAt(parts.path);
-	if (forbidden) throw validationError({ field: forbidden, message: "is a reserved name (__proto__, constructor, prototype) and is not accepted" });
+	if (forbidden) throw validationError({ field: forbidden, message: "is a reserved name (prototype or a member of every object: __proto__, constructor, toString…) and is not accepted" });
 
 	const query = Object.keys(parts.query).filter(k => !CREDENTIAL_QUERY.has(k));
 	const fromBody = Object.keys(body);
@@ -243,7 +247,7 @@ export function refuseNulls(schema: Record<string, unknown> | undefined, params:
  * body-parser's own refusals (bad JSON, too large, unknown charset or encoding) carry a `status`
  * but no `code`: mapped here to API.md's shape, or null for any other error.
  */
-export function bodyParserRefusal(err: { type?: string; status?: number; code?: unknown }): { status: number; body: Record<string, unknown> } | null {
+export function bodyParserRefusal(err: { type?: string; status?: number; code?: unknown }): { status: number; body: { name: string; message: string; code: number; type: string } } | null {
 	const refusals: Record<string, [number, string, string, string]> = {
 		"entity.parse.failed": [400, "BadRequest", "BAD_REQUEST", "The request body is not valid JSON"],
 		"entity.verify.failed": [400, "BadRequest", "BAD_REQUEST", "The request body could not be verified"],

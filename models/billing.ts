@@ -38,7 +38,7 @@ export const ledger = collection({
 /**
  * Balances: `_id` = account id; `main` and `bonus` in micros, the projection of the applied
  * ledger. `lastEntry` names the entry applied last and `lastMain`/`lastBonus`/`lastRefused`
- * what it did, so the entry can be marked even after a crash (see services/billing/store.ts).
+ * what it did, so the entry can be marked even after a crash (see services/billing/ledger-store.ts).
  */
 export const balances = collection({
 	name: "balances",

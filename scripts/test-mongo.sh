@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 TEST_PATHS=(test/integration/storage.test.ts)
 PER_FILE_PATHS=(
 	test/e2e/*.test.ts
-	test/integration/{balance-repair,charging,one-time-codes,quota-reservations,replicas,sessions-and-mail,token-revocation,two-replicas}.test.ts
+	test/integration/{balance-repair,charging,faults,one-time-codes,quota-reservations,replicas,sessions-and-mail,token-revocation,two-replicas}.test.ts
 )
 # Not here: test/e2e/start.test.ts and the process tests (spawned platforms take their own
 # environment: embedded); test/integration/ledger.test.ts (its 10,000-movement stress test takes

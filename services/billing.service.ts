@@ -1,41 +1,44 @@
 // billing: the ledger core. Every money movement — charge, refill, bonus, adjustment — is one
 // ledger entry posted through `billing.post`, applied to the account's main and bonus balances
-// by the protocol in services/billing/store.ts (BIL-2: balance = Σ ledger after a crash at any
+// by the protocol in services/billing/ledger-store.ts (BIL-2: balance = Σ ledger after a crash at any
 // step). Amounts are integer micros (BIL-1, lib/money); charges take bonus first unless the
 // account's `account.charge.balance.first` says main (BIL-3) and are never refused for lack of
 // money. Admins fund, unfund and charge with an Idempotency-Key (API.md); new trial accounts get
 // their trial bonus (ACC-2). Each applied entry is announced as `billing.balance.changed`
 // {accountId, main, bonus} (micros), and refills also as `billing.refilled`. A balance that ever
 // differs from Σ its ledger is set from the ledger, at start and by `reconcile`, and
-// administrators are told (services/billing/repair.ts).
+// administrators are told (services/billing/repair.ts). What lives where, and the invariants:
+// services/billing/README.md.
 import type { Context, Service } from "moleculer";
-import { MINUTE, now } from "../lib/clock";
-import { insufficientBalance as insufficientBalanceError, notFound, validationError, type FieldError } from "../lib/errors";
-import { groupBy } from "../lib/group-by";
-import type { Delivery, JetStreamQueue, Outcome } from "../lib/jetstream-queue";
-import { CURRENCY, formatExact, MAX_MICROS, parseMoney, type Micros } from "../lib/money";
-import { checkPeriod, timeParam, tzOffsetMinutes, TZ_OFFSET_MESSAGE } from "../lib/time-params";
+import { MINUTE } from "../lib/clock";
+import { notFound, validationError } from "../lib/errors";
+import type { JetStreamQueue, Outcome } from "../lib/jetstream-queue";
+import { CURRENCY, parseMoney, type Micros } from "../lib/money";
 import { pageOf, pageParams, skipOf } from "../lib/pagination";
 import { defineService } from "../lib/service-schema";
-import { TtlCache } from "../lib/ttl-cache";
 import { createDbMixin, type Store } from "../mixins/db.mixin";
 import { createJobsMixin } from "../mixins/jobs.mixin";
 import { nodeGroupRule, reservedAboveLimit, type NodeGroup } from "../lib/topology-rules";
 import { usageQueue, usageStreamMode } from "../lib/usage-stream";
-import { recordId, type UsageRecord } from "../lib/usage-record";
-import { balances, charges, HISTORY_FIELDS, idempotency, ledger, priceSnapshots, pricingModels, tariffs } from "../models/billing";
-import { Charger, type AccountTerms, type ChargeDoc } from "./billing/charging";
-import { INTERVALS, type Interval } from "./billing/history";
+import type { UsageRecord } from "../lib/usage-record";
+import { balances, charges, idempotency, ledger, priceSnapshots, pricingModels, tariffs } from "../models/billing";
+import { accountExists, effectiveQuotas, knownGroups, meteringRecords, quotaValues, termsSources } from "./billing/calls";
+import { chargeBatch, chargeFromStore } from "./billing/charge-batch";
+import { Charger, type ChargeDoc } from "./billing/charging";
+import { periodSummary } from "./billing/history";
 import { readHistory } from "./billing/history-read";
 import { modelView, PriceBook, tariffView, type ModelDoc, type ModelInput, type SnapshotDoc, type TariffDoc, type TariffInput } from "./billing/price-book";
 import { estimate, pricingView } from "./billing/tariffs";
 import { Idempotency, requireIdempotencyKey, type IdempotencyDoc } from "./billing/idempotency";
-import { ENTRY_KINDS, type Balance, type EntryKind } from "./billing/ledger";
-import { Ledger, type BalanceDoc, type EntryDoc, type NewEntry, type Repair } from "./billing/store";
+import type { Balance } from "./billing/ledger";
+import { Ledger, type BalanceDoc, type EntryDoc, type NewEntry, type Repair } from "./billing/ledger-store";
+import { postEntry } from "./billing/posting";
 import { repairBalances, type Admin } from "./billing/repair";
-import { balanceView, transactionRow, type BalanceView, type TransactionRow } from "./billing/views";
+import { historyRequest, summaryPeriod, transactionsQuery, type HistoryParams, type TransactionsParams } from "./billing/requests";
+import * as rules from "./billing/rules";
+import { AccountTermsCache, chargesMainFirst, moneyQuota } from "./billing/terms";
+import { balanceView, entryView, transactionRow, type BalanceView, type MoneyAnswer } from "./billing/views";
 
-type QuotaValues = Record<string, number | string>;
 type Meta = { user?: { id: string; role?: string }; idempotencyKey?: string; accept?: string; $responseType?: string };
 
 type Self = Service & {
@@ -51,17 +54,12 @@ type Self = Service & {
 	ledger: Ledger;
 	idempotency: Idempotency;
 	priceBook: PriceBook;
+	terms: AccountTermsCache;
 	charger: Charger;
 	queue: JetStreamQueue<UsageRecord> | null;
-	terms: TtlCache<string, { group: string; mainFirst: boolean; staff: boolean }>;
-	termsOf(accountId: string): Promise<AccountTerms>;
 	chargeRecords(records: UsageRecord[]): Promise<Map<string, Outcome>>;
-	chargeFromStore(): Promise<number>;
-	knownGroups(ctx: Context): Promise<string[]>;
-	quotaValues(ctx: Context, accountId: string): Promise<QuotaValues>;
 	grantTrialBonus(ctx: Context, accountId: string): Promise<Micros>;
-	moneyQuota(values: QuotaValues, key: string): Micros;
-	accountExists(ctx: Context, id: string): Promise<void>;
+	adminMovement(ctx: Context<{ id: string }, Meta>, operation: string, idempotencyKey: string, entry: AdminEntry): Promise<MoneyAnswer>;
 	postEntry(ctx: Context, input: NewEntry): Promise<EntryDoc>;
 	balanceAnswer(ctx: Context, accountId: string, b: Balance): Promise<BalanceView>;
 	repairBalances(accountId?: string): Promise<Repair[]>;
@@ -69,65 +67,14 @@ type Self = Service & {
 	startupRepair: Promise<void> | null;
 };
 
-export interface MoneyAnswer {
-	entry: TransactionRow;
-	balance: BalanceView;
-}
+/** An administrator's movement of an account's money, before its key and actor are added. */
+type AdminEntry = Omit<NewEntry, "accountId" | "key" | "actor" | "idempotencyKey"> & { keyPrefix: string };
 
 /** Hours taken from the stream at once: a replica that dies holds no more than this until they come back. */
 const STREAM_BATCH = 100;
 
 /** Pending entries younger than this belong to a request still running: recovery leaves them to it. */
 const RECOVER_AFTER_MS = 10_000;
-
-const idRule = { type: "string", min: 1, max: 64 } as const;
-const amountRule = { type: "string", min: 1, max: 40 } as const;
-const slugRule = {
-	type: "string",
-	pattern: /^[a-z0-9][a-z0-9._-]{0,63}$/,
-	messages: { stringPattern: "must be 1-64 lower-case letters, digits, dots, dashes or underscores" },
-} as const;
-const nameRule = { type: "string", trim: true, min: 1, max: 100 } as const;
-const descriptionRule = { type: "string", trim: true, max: 500, optional: true } as const;
-const modeRule = { type: "enum", values: ["volume", "graduated"], optional: true } as const;
-// Checked in depth by tariffErrors (services/billing/tariffs.ts), which names each bad tier.
-const tiersRule = {
-	type: "array",
-	min: 1,
-	max: 20,
-	items: { type: "object", props: { from: { type: "number" }, price: { type: "string", max: 40 } } },
-} as const;
-const groupsRule = { type: "array", items: { type: "string", min: 1, max: 64 }, max: 50, optional: true } as const;
-
-function insufficientBalance(entry: EntryDoc) {
-	const available = formatExact(entry.balanceAfter.bonus);
-	return insufficientBalanceError(`amount: would take the bonus balance below zero (it holds ${available})`, {
-		field: "amount",
-		balance: entry.refusal || "bonus",
-		available,
-		requested: formatExact(entry.requested),
-	});
-}
-
-/** What internal callers get: micros, not strings. */
-function entryView(e: EntryDoc) {
-	return {
-		id: e._id,
-		accountId: e.accountId,
-		key: e.key,
-		kind: e.kind,
-		state: e.state,
-		requested: e.requested,
-		amountMain: e.amountMain,
-		amountBonus: e.amountBonus,
-		balanceAfter: e.balanceAfter,
-		seq: e.seq,
-		createdAt: e.createdAt,
-		appliedAt: e.appliedAt,
-		description: e.description,
-		...(e.envId ? { envId: e.envId } : {}),
-	};
-}
 
 const BillingService = defineService<Self>({
 	name: "billing",
@@ -153,8 +100,8 @@ const BillingService = defineService<Self>({
 		charge: {
 			cron: "* * * * *",
 			async handler(this: Self) {
-				if (this.queue) return this.queue.drain(batch => this.chargeRecords(batch.map((d: Delivery<UsageRecord>) => d.data)), STREAM_BATCH);
-				return this.chargeFromStore();
+				if (this.queue) return this.queue.drain(batch => this.chargeRecords(batch.map(d => d.data)), STREAM_BATCH);
+				return chargeFromStore(meteringRecords(this.broker), records => this.chargeRecords(records));
 			},
 		},
 		/**
@@ -183,24 +130,10 @@ const BillingService = defineService<Self>({
 
 		/** GET /billing/transactions — the applied ledger, newest first (in the order the balance took it). */
 		transactions: {
-			params: {
-				...pageParams,
-				kind: { type: "enum", values: [...ENTRY_KINDS], optional: true },
-				from: { type: "string", max: 40, optional: true },
-				to: { type: "string", max: 40, optional: true },
-				envId: { ...idRule, optional: true },
-			},
-			async handler(this: Self, ctx: Context<{ page: number; pageSize: number; kind?: EntryKind; from?: string; to?: string; envId?: string }, Meta>) {
-				const { page, pageSize, kind, envId } = ctx.params;
-				const errors: FieldError[] = [];
-				const from = timeParam(ctx.params.from, "from", errors);
-				const to = timeParam(ctx.params.to, "to", errors);
-				checkPeriod(from, to, errors);
-				if (errors.length) throw validationError(errors);
-				const query: Record<string, unknown> = { accountId: ctx.meta.user!.id, state: "applied" };
-				if (kind) query.kind = kind;
-				if (envId) query.envId = envId;
-				if (from || to) query.appliedAt = { ...(from ? { $gte: from } : {}), ...(to ? { $lt: to } : {}) };
+			params: { ...pageParams, ...rules.transactionFilterParams },
+			async handler(this: Self, ctx: Context<TransactionsParams & { page: number; pageSize: number }, Meta>) {
+				const { page, pageSize } = ctx.params;
+				const query = transactionsQuery(ctx.meta.user!.id, ctx.params);
 				const [rows, total] = await Promise.all([
 					this.db.ledger.find(query, { sort: { seq: -1 }, skip: skipOf(page, pageSize), limit: pageSize }),
 					this.db.ledger.count(query),
@@ -211,117 +144,52 @@ const BillingService = defineService<Self>({
 
 		/** POST /admin/accounts/{id}/fund {amount, bonus?, note} — negative amount = unfund (ADM-1). */
 		adminFund: {
-			params: { id: idRule, amount: amountRule, bonus: { type: "boolean", optional: true }, note: { type: "string", trim: true, min: 1, max: 500 } },
+			params: { id: rules.idRule, amount: rules.amountRule, bonus: { type: "boolean", optional: true }, note: { type: "string", trim: true, min: 1, max: 500 } },
 			async handler(this: Self, ctx: Context<{ id: string; amount: string; bonus?: boolean; note: string }, Meta>): Promise<MoneyAnswer> {
 				const key = requireIdempotencyKey(ctx.meta.idempotencyKey);
 				const amount = parseMoney(ctx.params.amount, "amount");
 				if (amount === 0) throw validationError({ field: "amount", message: "must not be zero" });
-				await this.accountExists(ctx, ctx.params.id);
-				const actor = ctx.meta.user!.id;
-				return this.idempotency.run({ operation: "adminFund", caller: actor, key, body: ctx.params, meta: ctx.meta }, async nonce => {
-					const entry = await this.postEntry(ctx, {
-						accountId: ctx.params.id,
-						key: `fund:${ctx.params.id}:${nonce}`,
-						kind: amount < 0 ? "adjustment" : ctx.params.bonus ? "bonus" : "refill",
-						amount,
-						toBonus: !!ctx.params.bonus,
-						description: ctx.params.note,
-						actor,
-						idempotencyKey: key,
-					});
-					// The balance right after this movement (not "now"): what the stored answer replays.
-					return { entry: transactionRow(entry), balance: await this.balanceAnswer(ctx, ctx.params.id, entry.balanceAfter) };
-				});
+				await accountExists(ctx, ctx.params.id);
+				const kind = amount < 0 ? "adjustment" : ctx.params.bonus ? "bonus" : "refill";
+				return this.adminMovement(ctx, "adminFund", key, { keyPrefix: "fund", kind, amount, toBonus: !!ctx.params.bonus, description: ctx.params.note });
 			},
 		},
 
 		/** POST /admin/accounts/{id}/charge {amount, description, envId?} — never refused for lack of money (BIL-3). */
 		adminCharge: {
-			params: { id: idRule, amount: amountRule, description: { type: "string", trim: true, min: 1, max: 500 }, envId: { ...idRule, optional: true } },
+			params: { id: rules.idRule, amount: rules.amountRule, description: { type: "string", trim: true, min: 1, max: 500 }, envId: { ...rules.idRule, optional: true } },
 			async handler(this: Self, ctx: Context<{ id: string; amount: string; description: string; envId?: string }, Meta>): Promise<MoneyAnswer> {
 				const key = requireIdempotencyKey(ctx.meta.idempotencyKey);
 				const amount = parseMoney(ctx.params.amount, "amount");
 				if (amount <= 0) throw validationError({ field: "amount", message: "must be more than 0 (a charge takes money)" });
-				await this.accountExists(ctx, ctx.params.id);
+				await accountExists(ctx, ctx.params.id);
 				if (ctx.params.envId !== undefined) {
 					const env = await ctx.call<{ ownerId: string } | null, { id: string }>("environments.ownerOf", { id: ctx.params.envId });
 					if (!env || env.ownerId !== ctx.params.id) throw notFound(`envId: environment ${ctx.params.envId} of account ${ctx.params.id}`);
 				}
-				const actor = ctx.meta.user!.id;
-				return this.idempotency.run({ operation: "adminCharge", caller: actor, key, body: ctx.params, meta: ctx.meta }, async nonce => {
-					const entry = await this.postEntry(ctx, {
-						accountId: ctx.params.id,
-						key: `admin-charge:${ctx.params.id}:${nonce}`,
-						kind: "charge",
-						amount: -amount,
-						description: ctx.params.description,
-						envId: ctx.params.envId,
-						actor,
-						idempotencyKey: key,
-					});
-					return { entry: transactionRow(entry), balance: await this.balanceAnswer(ctx, ctx.params.id, entry.balanceAfter) };
-				});
+				const { description, envId } = ctx.params;
+				return this.adminMovement(ctx, "adminCharge", key, { keyPrefix: "admin-charge", kind: "charge", amount: -amount, description, envId });
 			},
 		},
 
 		/** GET /billing/summary?from&to — debited, refilled and the balance at the end of the period (BIL-4). */
 		summary: {
-			params: { from: { type: "string", max: 40, optional: true }, to: { type: "string", max: 40, optional: true } },
+			params: rules.periodParams,
 			async handler(this: Self, ctx: Context<{ from?: string; to?: string }, Meta>) {
-				const errors: FieldError[] = [];
-				const to = timeParam(ctx.params.to, "to", errors) ?? now();
-				const from = timeParam(ctx.params.from, "from", errors) ?? new Date(Date.UTC(to.getUTCFullYear(), to.getUTCMonth(), 1));
-				if (!errors.length) checkPeriod(from, to, errors);
-				if (errors.length) throw validationError(errors);
+				const { from, to } = summaryPeriod(ctx.params);
 				const accountId = ctx.meta.user!.id;
-				const rows = await this.db.ledger.find({ accountId, state: "applied", appliedAt: { $gte: from, $lt: to } });
-				const sum = (kinds: string[]) => rows.filter(e => kinds.includes(e.kind)).reduce((a, e) => a + e.amountMain + e.amountBonus, 0);
+				const applied = await this.db.ledger.find({ accountId, state: "applied", appliedAt: { $gte: from, $lt: to } });
 				const [last] = await this.db.ledger.find({ accountId, state: "applied", appliedAt: { $lt: to } }, { sort: { seq: -1 }, limit: 1 });
-				const b = last?.balanceAfter ?? { main: 0, bonus: 0 };
-				return {
-					from: from.toISOString(),
-					to: to.toISOString(),
-					debited: formatExact(-sum(["charge", "correction"])),
-					refilled: formatExact(sum(["refill"])),
-					bonus: formatExact(sum(["bonus"])),
-					adjusted: formatExact(sum(["adjustment"])),
-					balance: { main: formatExact(b.main), bonus: formatExact(b.bonus), total: formatExact(b.main + b.bonus) },
-					currency: CURRENCY,
-				};
+				return periodSummary({ from, to, applied, balanceAtEnd: last?.balanceAfter });
 			},
 		},
 
 		/** GET /billing/history — BIL-4, JSON or CSV (`format=csv` or `Accept: text/csv`). */
 		history: {
-			params: {
-				from: { type: "string", max: 40, optional: true },
-				to: { type: "string", max: 40, optional: true },
-				interval: { type: "string", max: 10, optional: true },
-				groupByLayer: { type: "boolean", convert: true, optional: true },
-				envId: { ...idRule, optional: true },
-				tzOffset: { type: "string", max: 10, optional: true },
-				format: { type: "enum", values: ["json", "csv"], optional: true },
-			},
-			async handler(
-				this: Self,
-				ctx: Context<{ from?: string; to?: string; interval?: string; groupByLayer?: boolean; envId?: string; tzOffset?: string; format?: string }, Meta>,
-			) {
-				const errors: FieldError[] = [];
-				const to = timeParam(ctx.params.to, "to", errors) ?? now();
-				const from = timeParam(ctx.params.from, "from", errors) ?? new Date(Date.UTC(to.getUTCFullYear(), to.getUTCMonth(), 1));
-				if (!errors.length) checkPeriod(from, to, errors);
-				if (!errors.length && to.getTime() - from.getTime() > 400 * 24 * 3_600_000)
-					errors.push({ field: "from", message: "the period may span at most 400 days" });
-				const interval = (ctx.params.interval ?? "DAY").toUpperCase() as Interval;
-				if (!INTERVALS.includes(interval)) errors.push({ field: "interval", message: `must be one of ${INTERVALS.join(", ")}` });
-				const tz = tzOffsetMinutes(ctx.params.tzOffset);
-				if (tz === null) errors.push({ field: "tzOffset", message: TZ_OFFSET_MESSAGE });
-				if (errors.length) throw validationError(errors);
-				const query: Record<string, unknown> = { accountId: ctx.meta.user!.id };
-				if (ctx.params.envId) query.envId = ctx.params.envId;
-				const o = { from: from.getTime(), to: to.getTime(), interval, tzOffsetMinutes: tz as number, groupByLayer: !!ctx.params.groupByLayer };
-				const csv = ctx.params.format === "csv" || (!ctx.params.format && /text\/csv/.test(ctx.meta.accept ?? ""));
-				const history = await readHistory(this.db.env_charges, query, o, csv);
+			params: rules.historyParams,
+			async handler(this: Self, ctx: Context<HistoryParams, Meta>) {
+				const { query, options, csv } = historyRequest(ctx.meta.user!.id, ctx.params, ctx.meta.accept);
+				const history = await readHistory(this.db.env_charges, query, options, csv);
 				// Hourly rows come as JSON text, serialised when their hours were charged.
 				if (csv || typeof history === "string") ctx.meta.$responseType = csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8";
 				return history;
@@ -332,7 +200,7 @@ const BillingService = defineService<Self>({
 		pricing: {
 			params: {},
 			async handler(this: Self, ctx: Context<Record<string, never>, Meta>) {
-				const { group } = await ctx.call<{ group: string }, { accountId: string }>("quotas.effective", { accountId: ctx.meta.user!.id });
+				const { group } = await effectiveQuotas(ctx, ctx.meta.user!.id);
 				const { model, prices } = await this.priceBook.forGroup(group);
 				return { group, model: { id: model._id, name: model.name }, currency: CURRENCY, hoursPerMonth: 730, tariffs: pricingView(prices) };
 			},
@@ -347,7 +215,7 @@ const BillingService = defineService<Self>({
 			async handler(this: Self, ctx: Context<{ nodes: NodeGroup[]; ssl?: boolean }, Meta>) {
 				const errors = reservedAboveLimit(ctx.params.nodes);
 				if (errors.length) throw validationError(errors);
-				const { group } = await ctx.call<{ group: string }, { accountId: string }>("quotas.effective", { accountId: ctx.meta.user!.id });
+				const { group } = await effectiveQuotas(ctx, ctx.meta.user!.id);
 				const { prices } = await this.priceBook.forGroup(group);
 				return { ...estimate(ctx.params.nodes, !!ctx.params.ssl, prices), currency: CURRENCY };
 			},
@@ -362,20 +230,13 @@ const BillingService = defineService<Self>({
 			},
 		},
 		adminCreateTariff: {
-			params: {
-				id: { ...slugRule, optional: true },
-				name: nameRule,
-				resource: { type: "string", min: 1, max: 80 },
-				mode: modeRule,
-				tiers: tiersRule,
-				description: descriptionRule,
-			},
+			params: rules.createTariffParams,
 			async handler(this: Self, ctx: Context<TariffInput>) {
 				return tariffView(await this.priceBook.createTariff(ctx.params));
 			},
 		},
 		adminEditTariff: {
-			params: { id: slugRule, name: { ...nameRule, optional: true }, mode: modeRule, tiers: { ...tiersRule, optional: true }, description: descriptionRule },
+			params: rules.editTariffParams,
 			async handler(this: Self, ctx: Context<TariffInput & { id: string }>) {
 				const { id, ...input } = ctx.params;
 				return tariffView(await this.priceBook.editTariff(id, input));
@@ -388,22 +249,16 @@ const BillingService = defineService<Self>({
 			},
 		},
 		adminCreateModel: {
-			params: { id: slugRule, name: nameRule, description: descriptionRule, tariffs: { type: "array", items: slugRule, max: 50 }, groups: groupsRule },
+			params: rules.createModelParams,
 			async handler(this: Self, ctx: Context<ModelInput>) {
-				return modelView(await this.priceBook.createModel(ctx.params, await this.knownGroups(ctx)));
+				return modelView(await this.priceBook.createModel(ctx.params, await knownGroups(ctx)));
 			},
 		},
 		adminEditModel: {
-			params: {
-				id: slugRule,
-				name: { ...nameRule, optional: true },
-				description: descriptionRule,
-				tariffs: { type: "array", items: slugRule, max: 50, optional: true },
-				groups: groupsRule,
-			},
+			params: rules.editModelParams,
 			async handler(this: Self, ctx: Context<ModelInput & { id: string }>) {
 				const { id, ...input } = ctx.params;
-				return modelView(await this.priceBook.editModel(id, input, await this.knownGroups(ctx)));
+				return modelView(await this.priceBook.editModel(id, input, await knownGroups(ctx)));
 			},
 		},
 
@@ -427,16 +282,7 @@ const BillingService = defineService<Self>({
 		 */
 		post: {
 			visibility: "public",
-			params: {
-				accountId: idRule,
-				key: { type: "string", min: 1, max: 400 },
-				kind: { type: "enum", values: [...ENTRY_KINDS] },
-				amount: { type: "number", integer: true, min: -MAX_MICROS, max: MAX_MICROS },
-				description: { type: "string", max: 500 },
-				envId: { ...idRule, optional: true },
-				toBonus: { type: "boolean", optional: true },
-				mainFirst: { type: "boolean", optional: true },
-			},
+			params: rules.postParams,
 			async handler(this: Self, ctx: Context<NewEntry>) {
 				return entryView(await this.postEntry(ctx, ctx.params));
 			},
@@ -448,28 +294,28 @@ const BillingService = defineService<Self>({
 		 */
 		reconcile: {
 			visibility: "public",
-			params: { accountId: { ...idRule, optional: true } },
+			params: { accountId: { ...rules.idRule, optional: true } },
 			handler(this: Self, ctx: Context<{ accountId?: string }>) {
 				return this.repairBalances(ctx.params.accountId);
 			},
 		},
 
-		/** An account's balances in micros (for other services). */
 		/**
 		 * Internal (ACC-2): the trial bonus of the account's group, once (keyed). Called at activation
 		 * and again by the accounts' hourly trial job, so a lost event or call is made good.
 		 */
 		grantTrialBonus: {
 			visibility: "public",
-			params: { accountId: idRule },
+			params: { accountId: rules.idRule },
 			async handler(this: Self, ctx: Context<{ accountId: string }>) {
 				return { granted: await this.grantTrialBonus(ctx, ctx.params.accountId) };
 			},
 		},
 
+		/** An account's balances in micros (for other services). */
 		balanceOf: {
 			visibility: "public",
-			params: { accountId: idRule },
+			params: { accountId: rules.idRule },
 			handler(this: Self, ctx: Context<{ accountId: string }>) {
 				return this.ledger.balanceOf(ctx.params.accountId);
 			},
@@ -487,101 +333,33 @@ const BillingService = defineService<Self>({
 	},
 
 	methods: {
-		/**
-		 * The account's prices and charge order. Its group and charge order are kept a few seconds
-		 * (a batch of hours asks once per account); prices come from the price book, whose cache an
-		 * edit here clears at once.
-		 */
-		async termsOf(this: Self, accountId: string) {
-			let hit = this.terms.get(accountId, Date.now());
-			if (!hit) {
-				const [{ group, values }, who] = await Promise.all([
-					this.broker.call<{ group: string; values: QuotaValues }, { accountId: string }>("quotas.effective", { accountId }),
-					this.broker.call<{ role: string } | null, { id: string }>("accounts.identity", { id: accountId }),
-				]);
-				hit = { group, mainFirst: Number(values["account.charge.balance.first"]) === 1, staff: who?.role === "admin" };
-				this.terms.set(accountId, hit, Date.now());
-			}
-			const { prices, pricesId } = await this.priceBook.forGroup(hit.group);
-			return { prices, pricesId, mainFirst: hit.mainFirst, staff: hit.staff };
+		/** BIL-2: charges a batch of usage records (services/billing/charge-batch.ts); only committed ones are acknowledged. */
+		chargeRecords(this: Self, records: UsageRecord[]) {
+			return chargeBatch({ charger: this.charger, logger: this.logger }, records);
 		},
 
-		/**
-		 * Charges a batch of records: accounts side by side, one account's hours one after the
-		 * other (its balance takes one entry at a time anyway). A record that fails is retried later.
-		 */
-		async chargeRecords(this: Self, records: UsageRecord[]) {
-			const outcomes = new Map<string, Outcome>();
-			const queues = [...groupBy(records, r => r.ownerId).values()];
-			const worker = async () => {
-				for (let list = queues.pop(); list; list = queues.pop()) {
-					for (const r of list) {
-						try {
-							await this.charger.chargeEnvironmentHour(r);
-							outcomes.set(recordId(r), "ack");
-						} catch (err) {
-							this.logger.error(`Charging environment-hour ${recordId(r)} failed; it will be retried`, err);
-							outcomes.set(recordId(r), "retry");
-						}
-					}
-				}
-			};
-			// 64 accounts at once: each waits for the fsync of its writes, and the more write side by
-			// side, the more share one (group commit; 16 → 64 took charging from ~940 to ~1,380/s).
-			await Promise.all(Array.from({ length: Math.min(64, queues.length) }, worker));
-			return outcomes;
-		},
-
-		/** Embedded mode: pulls records from metering's store, charges them, acknowledges the committed ones. */
-		async chargeFromStore(this: Self) {
-			let acked = 0;
-			for (;;) {
-				const records = await this.broker.call<UsageRecord[], { limit: number }>("metering.nextRecords", { limit: 500 });
-				if (!records.length) return acked;
-				const outcomes = await this.chargeRecords(records);
-				const done = records.filter(r => outcomes.get(recordId(r)) === "ack").map(r => ({ envId: r.envId, hour: r.hour, rev: r.rev }));
-				if (done.length) await this.broker.call("metering.ackRecords", { records: done });
-				acked += done.length;
-				if (done.length < records.length) return acked; // failures wait for the next run
-			}
-		},
-
-		async knownGroups(ctx: Context) {
-			return (await ctx.call<{ name: string }[], Record<string, never>>("accounts.listGroups", {})).map(g => g.name);
-		},
-
+		/** ACC-2: the group's `account.trial.bonus`, keyed per account (granted once however often asked). Answers the micros. */
 		async grantTrialBonus(this: Self, ctx: Context, accountId: string) {
-			const bonus = this.moneyQuota(await this.quotaValues(ctx, accountId), "account.trial.bonus");
+			const bonus = moneyQuota(await quotaValues(ctx, accountId), "account.trial.bonus");
 			if (bonus <= 0) return 0;
 			await this.postEntry(ctx, { accountId, key: `bonus:trial:${accountId}`, kind: "bonus", amount: bonus, toBonus: true, description: "Trial bonus" });
 			return bonus;
 		},
 
-		quotaValues(ctx: Context, accountId: string) {
-			return ctx.call<{ group: string; values: QuotaValues }, { accountId: string }>("quotas.effective", { accountId }).then(r => r.values);
+		/** ADM-1: an administrator's movement, once per Idempotency-Key (a replay answers the first answer). */
+		adminMovement(this: Self, ctx: Context<{ id: string }, Meta>, operation: string, idempotencyKey: string, { keyPrefix, ...movement }: AdminEntry) {
+			const accountId = ctx.params.id;
+			const actor = ctx.meta.user!.id;
+			return this.idempotency.run({ operation, caller: actor, key: idempotencyKey, body: ctx.params, meta: ctx.meta }, async nonce => {
+				const entry = await this.postEntry(ctx, { ...movement, accountId, key: `${keyPrefix}:${accountId}:${nonce}`, actor, idempotencyKey });
+				// The balance right after this movement (not "now"): what the stored answer replays.
+				return { entry: transactionRow(entry), balance: await this.balanceAnswer(ctx, accountId, entry.balanceAfter) };
+			});
 		},
 
-		/** A money quota (a decimal string) → micros; absent = 0. */
-		moneyQuota(values: QuotaValues, key: string) {
-			const v = values[key];
-			return v === undefined || v === null ? 0 : parseMoney(v, key);
-		},
-
-		async accountExists(ctx: Context, id: string) {
-			const found = await ctx.call<{ id: string }[], { ids: string[] }>("accounts.identities", { ids: [id] });
-			if (!found.length) throw notFound("Account");
-		},
-
-		async postEntry(this: Self, ctx: Context, input: NewEntry) {
-			if (input.kind === "charge" && input.amount > 0) throw validationError({ field: "amount", message: "a charge is a negative amount (it takes money)" });
-			let mainFirst = input.mainFirst;
-			// BIL-3: the charge order is the account's when the entry is posted, kept on the entry.
-			if (mainFirst === undefined && input.amount < 0 && !input.toBonus && (input.kind === "charge" || input.kind === "correction")) {
-				mainFirst = Number((await this.quotaValues(ctx, input.accountId))["account.charge.balance.first"]) === 1;
-			}
-			const { entry } = await this.ledger.post({ ...input, mainFirst });
-			if (entry.state === "refused") throw insufficientBalance(entry);
-			return entry;
+		/** Every movement of this service goes through here (services/billing/posting.ts), in the account's charge order now. */
+		postEntry(this: Self, ctx: Context, input: NewEntry) {
+			return postEntry({ ledger: this.ledger, mainFirstOf: async accountId => chargesMainFirst(await quotaValues(ctx, accountId)) }, input);
 		},
 
 		/** BIL-2: sets drifted balances from the ledger and tells administrators. */
@@ -609,7 +387,7 @@ const BillingService = defineService<Self>({
 
 		/** GET /billing/balance's shape for the given balances (minBalance from the account's quotas). */
 		async balanceAnswer(this: Self, ctx: Context, accountId: string, b: Balance) {
-			return balanceView(b, this.moneyQuota(await this.quotaValues(ctx, accountId), "account.minbalance"));
+			return balanceView(b, moneyQuota(await quotaValues(ctx, accountId), "account.minbalance"));
 		},
 	},
 
@@ -623,19 +401,20 @@ const BillingService = defineService<Self>({
 		});
 		this.idempotency = new Idempotency(this.db.idempotency);
 		this.priceBook = new PriceBook(this.db.tariffs, this.db.pricing_models, this.db.price_snapshots);
-		this.terms = new TtlCache(5_000, 50_000);
+		this.terms = new AccountTermsCache(termsSources(this.broker, this.priceBook));
 		this.queue = null;
 		this.startupRepair = null;
-		this.charger = new Charger(
-			this.db.env_charges,
-			async e => {
-				const { entry } = await this.ledger.post({ ...e });
-				if (entry.state === "refused") throw new Error(`Ledger refused charge ${e.key}`);
+		this.charger = new Charger({
+			charges: this.db.env_charges,
+			ledger: {
+				post: async e => {
+					const { entry } = await this.ledger.post({ ...e });
+					if (entry.state === "refused") throw new Error(`Ledger refused charge ${e.key}`);
+				},
+				posted: async key => ((await this.db.ledger.findOne({ key }))?.state ?? "pending") !== "pending",
 			},
-			async key => ((await this.db.ledger.findOne({ key }))?.state ?? "pending") !== "pending",
-			accountId => this.termsOf(accountId),
-			id => this.priceBook.pricesById(id),
-		);
+			terms: this.terms,
+		});
 	},
 
 	async started(this: Self) {

@@ -6,91 +6,62 @@
 // Every node has an id that lasts as long as the node, and every change leaves a revision, so
 // billing can charge each environment-hour from the inventory and metering can check that a
 // sample names a node the environment had (MTR-1, MTR-3): `inventory`, `nodesOf`, `ownerOf`.
+// The rules live in environments/ (see its README.md); this file checks, calls, stores and publishes.
 import type { Context, Service } from "moleculer";
 import { DAY, now } from "../lib/clock";
 import { newId } from "../lib/crypto";
-import { conflict, forbidden, insufficientBalance, invalidState, notFound, quotaExceeded, validationError, type FieldError } from "../lib/errors";
+import { conflict, notFound, quotaExceeded, validationError, type FieldError } from "../lib/errors";
 import { checkPeriod, timeParam } from "../lib/time-params";
-import { CURRENCY, formatMoney, parseMoney } from "../lib/money";
 import { pageOf, pageParams, skipOf } from "../lib/pagination";
 import { defineService } from "../lib/service-schema";
-import { createDbMixin, DuplicateKeyError, type Doc, type Store } from "../mixins/db.mixin";
+import { createDbMixin, DuplicateKeyError, type Store } from "../mixins/db.mixin";
 import { createJobsMixin } from "../mixins/jobs.mixin";
 import { envGroups, envRevisions, environments } from "../models/environments";
-import { assignNodeIds, newNodeId } from "./environments/nodes";
-import { appendRevision, backfillRevisions, inventoryPage, nodesSince, type EnvDoc, type RevisionDoc } from "./environments/store";
-import { nodeGroupRule as nodeRule } from "../lib/topology-rules";
-import { quotaViolation, shapeErrors, type NodeGroup, type Topology } from "./environments/topology";
-
-interface GroupDoc extends Doc {
-	ownerId: string;
-	name: string;
-	parentId: string | null;
-	siblingName?: string;
-	createdAt: Date;
-}
+import { checkMinBalance, checkReceiver, mayChange, type AccountStatus, type EnvAction, type Receiver } from "./environments/access";
+import { envEvent, envView, idRule, nameRule, topologyRules } from "./environments/api";
+import { createGroup, foreignGroups, listGroups, removeGroup, type GroupDoc } from "./environments/groups";
+import { newNodeId } from "./environments/nodes";
+import {
+	appendRevision,
+	backfillRevisions,
+	countByOwner,
+	firstRevisionAt,
+	inventoryPage,
+	newEnvironment,
+	nodesSince,
+	removeCurrent,
+	type EnvDoc,
+	type RevisionDoc,
+} from "./environments/store";
+import { quotaViolation, shapeErrors, topologyOf, type NodeGroup, type Topology, type TopologyRequest } from "./environments/topology";
 
 interface User {
 	id: string;
 	email: string;
-	status: "active" | "deactivated" | "suspended" | "destroyed";
+	status: AccountStatus;
 	role?: "user" | "admin";
 }
 
 type Meta = { user: User };
 
-interface TopologyParams {
-	name?: string;
-	ownerId?: string;
-	nodes?: Partial<NodeGroup>[];
-	ssl?: boolean;
-	highAvailability?: boolean;
-	customDomains?: string[];
+interface TopologyParams extends TopologyRequest {
 	groups?: string[];
 }
 
 type Self = Service & {
 	db: { environments: Store<EnvDoc>; env_groups: Store<GroupDoc>; env_revisions: Store<RevisionDoc> };
 	own(ctx: Context, id: string): Promise<EnvDoc>;
-	mayChange(ctx: Context, what: "create" | "modify" | "start" | "stop" | "delete" | "transfer"): void;
+	mayChange(ctx: Context, what: EnvAction): void;
 	checkQuotas(ctx: Context, accountId: string, t: Topology, current?: Topology): Promise<void>;
 	checkGroups(ctx: Context, ids: string[]): Promise<void>;
 	checkMinBalance(ctx: Context, accountId: string): Promise<void>;
-	view(e: EnvDoc, ownerEmail?: string): Record<string, unknown>;
 	publish(ctx: Context, event: string, e: EnvDoc): void;
 	record(e: EnvDoc, deletedAt?: Date): Promise<void>;
-	removeCurrent(e: EnvDoc): Promise<EnvDoc | null>;
+	switchAll(ctx: Context, accountId: string, from: Partial<EnvDoc>, to: Partial<EnvDoc>, event: string): Promise<number>;
 };
 
 /** Metering accepts samples up to 35 days late (MTR-2): nodes are known that long after they go. */
 const SAMPLE_HORIZON_MS = 35 * DAY;
-
-const topologyRules = {
-	nodes: { type: "array", items: nodeRule, min: 1, max: 50 },
-	ssl: { type: "boolean", optional: true },
-	highAvailability: { type: "boolean", optional: true },
-	customDomains: {
-		type: "array",
-		items: { type: "string", pattern: /^(?=.{1,253}$)([a-z0-9-]{1,63}\.)+[a-z]{2,63}$/i, messages: { stringPattern: "must be a domain name" } },
-		max: 50,
-		optional: true,
-	},
-	groups: { type: "array", items: { type: "string", min: 1, max: 64 }, max: 20, optional: true },
-} as const;
-
-const nameRule = {
-	type: "string",
-	pattern: /^[A-Za-z0-9][A-Za-z0-9-]{0,62}$/,
-	messages: { stringPattern: "must be 1-63 letters, digits and dashes" },
-} as const;
-
-// STS-1: what each account status may do with environments.
-const ALLOWED: Record<User["status"], string[]> = {
-	active: ["create", "modify", "start", "stop", "delete", "transfer"],
-	deactivated: ["stop", "delete", "transfer"],
-	suspended: [],
-	destroyed: [],
-};
 
 const EnvironmentsService = defineService<Self>({
 	name: "environments",
@@ -101,11 +72,8 @@ const EnvironmentsService = defineService<Self>({
 		"recount-quotas": {
 			cron: "40 * * * *",
 			async handler(this: Self, ctx: Context) {
-				const all = await this.db.environments.find({});
-				const counts = new Map<string, number>();
-				for (const e of all) counts.set(e.ownerId, (counts.get(e.ownerId) ?? 0) + 1);
 				let repaired = 0;
-				for (const [accountId, actual] of counts) {
+				for (const [accountId, actual] of await countByOwner(this.db.environments)) {
 					const r = await ctx.call<{ drift: number }, Record<string, unknown>>("quotas.recount", { accountId, key: "environment.maxcount", actual });
 					if (r.drift) repaired++;
 				}
@@ -126,7 +94,7 @@ const EnvironmentsService = defineService<Self>({
 					this.db.environments.count(q),
 				]);
 				return pageOf(
-					rows.map(e => this.view(e, ctx.meta.user.email)),
+					rows.map(e => envView(e, ctx.meta.user.email)),
 					total,
 					page,
 					pageSize,
@@ -136,28 +104,23 @@ const EnvironmentsService = defineService<Self>({
 
 		/** GET /environments/{id} */
 		get: {
-			params: { id: { type: "string", min: 1, max: 64 } },
+			params: { id: idRule },
 			async handler(this: Self, ctx: Context<{ id: string }, Meta>) {
-				return this.view(await this.own(ctx, ctx.params.id), ctx.meta.user.email);
+				return envView(await this.own(ctx, ctx.params.id), ctx.meta.user.email);
 			},
 		},
 
 		/** POST /environments — created running (ENV-1, QTA-3). */
 		create: {
 			params: { name: nameRule, ownerId: { type: "string", optional: true, max: 64 }, subscription: { type: "boolean", optional: true }, ...topologyRules },
-			async handler(this: Self, ctx: Context<TopologyParams & { name: string; nodes: NodeGroup[]; subscription?: boolean }, Meta>) {
+			async handler(this: Self, ctx: Context<TopologyParams & { name: string; ownerId?: string; nodes: NodeGroup[]; subscription?: boolean }, Meta>) {
 				const me = ctx.meta.user;
 				// Creating for another owner comes with collaboration (COL-7); until then only for oneself.
 				if (ctx.params.ownerId && ctx.params.ownerId !== me.id) throw notFound("Account");
 				this.mayChange(ctx, "create");
 				// MTR-5: a subscription environment pays no usage, so only the provider grants one.
 				if (ctx.params.subscription && me.role !== "admin") throw validationError({ field: "subscription", message: "can only be set by an administrator" });
-				const t = {
-					nodes: assignNodeIds(ctx.params.nodes, [], newNodeId),
-					ssl: !!ctx.params.ssl,
-					highAvailability: !!ctx.params.highAvailability,
-					customDomains: ctx.params.customDomains ?? [],
-				} satisfies Topology;
+				const t = topologyOf(ctx.params, null, newNodeId);
 				const errors = shapeErrors(t);
 				if (errors.length) throw validationError(errors);
 				await this.checkGroups(ctx, ctx.params.groups ?? []);
@@ -168,20 +131,8 @@ const EnvironmentsService = defineService<Self>({
 					key: "environment.maxcount",
 					amount: 1,
 				});
-				const time = now();
-				const env: EnvDoc = {
-					_id: newId(),
-					ownerId: me.id,
-					ownerName: `${me.id}|${ctx.params.name.toLowerCase()}`,
-					name: ctx.params.name,
-					status: "running",
-					subscription: !!ctx.params.subscription,
-					rev: 1,
-					groups: ctx.params.groups ?? [],
-					createdAt: time,
-					updatedAt: time,
-					...t,
-				};
+				const { name, subscription, groups } = ctx.params;
+				const env = newEnvironment({ id: newId(), ownerId: me.id, name, subscription: !!subscription, groups: groups ?? [] }, t, now());
 				try {
 					await this.db.environments.insert(env);
 				} catch (err) {
@@ -196,23 +147,17 @@ const EnvironmentsService = defineService<Self>({
 				await ctx.call("quotas.commit", { reservationId });
 				this.publish(ctx, "environments.created", env);
 				this.publish(ctx, "environments.started", env);
-				return this.view(env, me.email);
+				return envView(env, me.email);
 			},
 		},
 
 		/** PATCH /environments/{id} — topology and options; only raises are checked against quotas. */
 		change: {
-			params: { id: { type: "string", min: 1, max: 64 }, ...topologyRules, nodes: { ...topologyRules.nodes, optional: true } },
+			params: { id: idRule, ...topologyRules, nodes: { ...topologyRules.nodes, optional: true } },
 			async handler(this: Self, ctx: Context<TopologyParams & { id: string }, Meta>) {
 				this.mayChange(ctx, "modify");
 				const env = await this.own(ctx, ctx.params.id);
-				const next: Topology = {
-					// A node keeps its id across changes (MTR-1): metering and billing follow it.
-					nodes: ctx.params.nodes ? assignNodeIds(ctx.params.nodes as NodeGroup[], env.nodes, newNodeId) : env.nodes,
-					ssl: ctx.params.ssl ?? env.ssl,
-					highAvailability: ctx.params.highAvailability ?? env.highAvailability,
-					customDomains: ctx.params.customDomains ?? env.customDomains,
-				};
+				const next = topologyOf(ctx.params, env, newNodeId);
 				const errors = shapeErrors(next);
 				if (errors.length) throw validationError(errors);
 				if (ctx.params.groups) await this.checkGroups(ctx, ctx.params.groups);
@@ -224,17 +169,17 @@ const EnvironmentsService = defineService<Self>({
 				if (!updated) throw conflict("The environment changed at the same moment; read it again and retry");
 				await this.record(updated);
 				this.publish(ctx, "environments.changed", updated);
-				return this.view(updated, ctx.meta.user.email);
+				return envView(updated, ctx.meta.user.email);
 			},
 		},
 
 		/** POST /environments/{id}/start */
 		start: {
-			params: { id: { type: "string", min: 1, max: 64 } },
+			params: { id: idRule },
 			async handler(this: Self, ctx: Context<{ id: string }, Meta>) {
 				this.mayChange(ctx, "start");
 				const env = await this.own(ctx, ctx.params.id);
-				if (env.status === "running") return this.view(env, ctx.meta.user.email);
+				if (env.status === "running") return envView(env, ctx.meta.user.email);
 				await this.checkQuotas(ctx, env.ownerId, env);
 				const updated = await this.db.environments.updateOne(
 					{ _id: env._id, status: "stopped" },
@@ -242,13 +187,13 @@ const EnvironmentsService = defineService<Self>({
 				);
 				if (updated) await this.record(updated);
 				if (updated) this.publish(ctx, "environments.started", updated);
-				return this.view(updated ?? (await this.own(ctx, env._id)), ctx.meta.user.email);
+				return envView(updated ?? (await this.own(ctx, env._id)), ctx.meta.user.email);
 			},
 		},
 
 		/** POST /environments/{id}/stop — never blocked by quotas (QTA-4). */
 		stop: {
-			params: { id: { type: "string", min: 1, max: 64 } },
+			params: { id: idRule },
 			async handler(this: Self, ctx: Context<{ id: string }, Meta>) {
 				this.mayChange(ctx, "stop");
 				const env = await this.own(ctx, ctx.params.id);
@@ -259,16 +204,16 @@ const EnvironmentsService = defineService<Self>({
 				);
 				if (updated) await this.record(updated);
 				if (updated && env.status === "running") this.publish(ctx, "environments.stopped", updated);
-				return this.view(updated ?? env, ctx.meta.user.email);
+				return envView(updated ?? env, ctx.meta.user.email);
 			},
 		},
 
 		/** DELETE /environments/{id} — never blocked by quotas (QTA-4). */
 		remove: {
-			params: { id: { type: "string", min: 1, max: 64 } },
+			params: { id: idRule },
 			async handler(this: Self, ctx: Context<{ id: string }, Meta>) {
 				this.mayChange(ctx, "delete");
-				const removed = await this.removeCurrent(await this.own(ctx, ctx.params.id));
+				const removed = await removeCurrent(this.db, await this.own(ctx, ctx.params.id));
 				if (!removed) throw notFound("Environment");
 				await ctx.call("quotas.free", { accountId: removed.ownerId, key: "environment.maxcount", amount: 1 });
 				this.publish(ctx, "environments.deleted", removed);
@@ -278,23 +223,13 @@ const EnvironmentsService = defineService<Self>({
 
 		/** POST /environments/{id}/transfer {email} — to an active, non-trial account within its quotas (ENV-3). */
 		transfer: {
-			params: { id: { type: "string", min: 1, max: 64 }, email: { type: "email", normalize: true, max: 254 } },
+			params: { id: idRule, email: { type: "email", normalize: true, max: 254 } },
 			async handler(this: Self, ctx: Context<{ id: string; email: string }, Meta>) {
 				this.mayChange(ctx, "transfer");
 				const env = await this.own(ctx, ctx.params.id);
 				const found = await ctx.call<{ id: string } | null, { email: string }>("accounts.findByEmail", { email: ctx.params.email });
-				const target = found
-					? await ctx.call<{ id: string; email: string; role: string; status: string; type: string } | null, { id: string }>("accounts.identity", {
-							id: found.id,
-						})
-					: null;
-				if (!target) throw validationError({ field: "email", message: "has no account on this platform" });
-				if (target.id === env.ownerId) throw validationError({ field: "email", message: "is the owner already" });
-				// Administrators are staff, not customers: an environment would make them billable, deactivatable, destroyable.
-				if (target.role === "admin")
-					throw validationError({ field: "email", message: "belongs to an administrator; administrators cannot own customers' environments" });
-				if (target.status !== "active") throw invalidState("The receiving account is not active", { field: "email" });
-				if (target.type === "trial") throw invalidState("Trial accounts cannot receive environments; the receiver has to upgrade first", { field: "email" });
+				const target = found ? await ctx.call<Receiver | null, { id: string }>("accounts.identity", { id: found.id }) : null;
+				checkReceiver(target, env.ownerId);
 				await this.checkQuotas(ctx, target.id, env);
 				const { reservationId } = await ctx.call<{ reservationId: string }, Record<string, unknown>>("quotas.reserve", {
 					accountId: target.id,
@@ -322,7 +257,7 @@ const EnvironmentsService = defineService<Self>({
 				await ctx.call("quotas.commit", { reservationId });
 				await ctx.call("quotas.free", { accountId: env.ownerId, key: "environment.maxcount", amount: 1 });
 				this.publish(ctx, "environments.transferred", { ...moved, previousOwnerId: env.ownerId } as EnvDoc);
-				return this.view(moved, target.email);
+				return envView(moved, target.email);
 			},
 		},
 
@@ -331,16 +266,14 @@ const EnvironmentsService = defineService<Self>({
 			visibility: "public",
 			params: { accountId: { type: "string", min: 1 } },
 			async handler(this: Self, ctx: Context<{ accountId: string }>) {
-				const running = await this.db.environments.find({ ownerId: ctx.params.accountId, status: "running" });
-				for (const env of running) {
-					const stopped = await this.db.environments.updateOne(
-						{ _id: env._id, status: "running" },
-						{ $set: { status: "stopped", rememberedRunning: true, updatedAt: now() }, $inc: { rev: 1 } },
-					);
-					if (stopped) await this.record(stopped);
-					if (stopped) this.publish(ctx, "environments.stopped", stopped);
-				}
-				return { stopped: running.length };
+				const stopped = await this.switchAll(
+					ctx,
+					ctx.params.accountId,
+					{ status: "running" },
+					{ status: "stopped", rememberedRunning: true },
+					"environments.stopped",
+				);
+				return { stopped };
 			},
 		},
 
@@ -349,16 +282,14 @@ const EnvironmentsService = defineService<Self>({
 			visibility: "public",
 			params: { accountId: { type: "string", min: 1 } },
 			async handler(this: Self, ctx: Context<{ accountId: string }>) {
-				const remembered = await this.db.environments.find({ ownerId: ctx.params.accountId, rememberedRunning: true });
-				for (const env of remembered) {
-					const started = await this.db.environments.updateOne(
-						{ _id: env._id, rememberedRunning: true },
-						{ $set: { status: "running", rememberedRunning: false, updatedAt: now() }, $inc: { rev: 1 } },
-					);
-					if (started) await this.record(started);
-					if (started) this.publish(ctx, "environments.started", started);
-				}
-				return { started: remembered.length };
+				const started = await this.switchAll(
+					ctx,
+					ctx.params.accountId,
+					{ rememberedRunning: true },
+					{ status: "running", rememberedRunning: false },
+					"environments.started",
+				);
+				return { started };
 			},
 		},
 
@@ -370,7 +301,7 @@ const EnvironmentsService = defineService<Self>({
 				const all = await this.db.environments.find({ ownerId: ctx.params.accountId });
 				let deleted = 0;
 				for (const env of all) {
-					const removed = await this.removeCurrent(env);
+					const removed = await removeCurrent(this.db, env);
 					if (removed) this.publish(ctx, "environments.deleted", removed);
 					if (removed) deleted++;
 				}
@@ -411,10 +342,13 @@ const EnvironmentsService = defineService<Self>({
 			},
 		},
 
+		/** MTR-2: when the first environment appeared (ISO, null before any): metering closes hours from there on. */
+		firstCreated: { visibility: "public", handler: async function (this: Self) { return { at: (await firstRevisionAt(this.db.env_revisions))?.toISOString() ?? null }; } },
+
 		/** Whose environment this is, for services that serve its data to its owner (GET /environments/{id}/usage). */
 		ownerOf: {
 			visibility: "public",
-			params: { id: { type: "string", min: 1, max: 64 } },
+			params: { id: idRule },
 			async handler(this: Self, ctx: Context<{ id: string }>) {
 				const env = await this.db.environments.findById(ctx.params.id);
 				return env ? { envId: env._id, ownerId: env.ownerId, name: env.name } : null;
@@ -425,8 +359,7 @@ const EnvironmentsService = defineService<Self>({
 		listGroups: {
 			params: {},
 			async handler(this: Self, ctx: Context<Record<string, never>, Meta>) {
-				const rows = await this.db.env_groups.find({ ownerId: ctx.meta.user.id }, { sort: { name: 1 } });
-				return rows.map(g => ({ id: g._id, name: g.name, parentId: g.parentId, createdAt: g.createdAt }));
+				return listGroups(this.db.env_groups, ctx.meta.user.id);
 			},
 		},
 
@@ -435,40 +368,15 @@ const EnvironmentsService = defineService<Self>({
 			// parentId: absent for a top-level group; "" is no group's id, so it is refused (min: 1)
 			params: { name: { type: "string", trim: true, min: 1, max: 64 }, parentId: { type: "string", optional: true, min: 1, max: 64 } },
 			async handler(this: Self, ctx: Context<{ name: string; parentId?: string }, Meta>) {
-				const ownerId = ctx.meta.user.id;
-				const parentId = ctx.params.parentId ?? null;
-				if (parentId !== null && !(await this.db.env_groups.findOne({ _id: parentId, ownerId }))) {
-					throw validationError({ field: "parentId", message: "is not one of your environment groups" });
-				}
-				const siblingName = `${ownerId}|${parentId ?? ""}|${ctx.params.name.toLowerCase()}`;
-				const taken = () =>
-					conflict(`There is a group named ${ctx.params.name} ${parentId ? "in this group" : "at the top level"} already`, [
-						{ field: "name", message: "is taken by another group under the same parent" },
-					]);
-				// Groups made before siblingName existed have none: compared by name as well.
-				const siblings = await this.db.env_groups.find({ ownerId, parentId });
-				if (siblings.some(s => s.name.toLowerCase() === ctx.params.name.toLowerCase())) throw taken();
-				const g: GroupDoc = { _id: newId(), ownerId, name: ctx.params.name, parentId, siblingName, createdAt: now() };
-				try {
-					await this.db.env_groups.insert(g);
-				} catch (err) {
-					if (err instanceof DuplicateKeyError) throw taken();
-					throw err;
-				}
-				return { id: g._id, name: g.name, parentId: g.parentId, createdAt: g.createdAt };
+				return createGroup(this.db.env_groups, ctx.meta.user.id, ctx.params.name, ctx.params.parentId ?? null);
 			},
 		},
 
 		/** DELETE /env-groups/{id} — a group with subgroups stays; its environments leave it. */
 		removeGroup: {
-			params: { id: { type: "string", min: 1, max: 64 } },
+			params: { id: idRule },
 			async handler(this: Self, ctx: Context<{ id: string }, Meta>) {
-				const g = await this.db.env_groups.findOne({ _id: ctx.params.id, ownerId: ctx.meta.user.id });
-				if (!g) throw notFound("Environment group");
-				if (await this.db.env_groups.count({ parentId: g._id }))
-					throw conflict("Delete or move its subgroups first", [{ field: "id", message: "has subgroups" }]);
-				await this.db.env_groups.remove({ _id: g._id });
-				await this.db.environments.updateMany({ ownerId: ctx.meta.user.id, groups: g._id }, { $pull: { groups: g._id } });
+				await removeGroup(this.db, ctx.meta.user.id, ctx.params.id);
 				return null;
 			},
 		},
@@ -483,10 +391,7 @@ const EnvironmentsService = defineService<Self>({
 
 		/** STS-1 */
 		mayChange(ctx: Context, what) {
-			const status = (ctx.meta as Meta).user.status;
-			if (ALLOWED[status]?.includes(what)) return;
-			const type = status === "deactivated" ? "ACCOUNT_DEACTIVATED" : status === "destroyed" ? "ACCOUNT_DESTROYED" : "ACCOUNT_SUSPENDED";
-			throw forbidden(`A ${status} account cannot ${what} environments`, { status }, type);
+			mayChange((ctx.meta as Meta).user.status, what);
 		},
 
 		/** QTA-3, against the owner's effective quotas. */
@@ -502,38 +407,12 @@ const EnvironmentsService = defineService<Self>({
 				ctx.call<{ values: Record<string, number | string> }, { accountId: string }>("quotas.effective", { accountId }),
 				ctx.call<{ main: number; bonus: number }, { accountId: string }>("billing.balanceOf", { accountId }),
 			]);
-			const min = parseMoney(String(values["account.minbalance"]), "account.minbalance");
-			const total = balance.main + balance.bonus;
-			if (total < min) {
-				throw insufficientBalance(`Creating an environment needs a balance of at least ${formatMoney(min)} ${CURRENCY}`, {
-					balance: formatMoney(total),
-					minBalance: formatMoney(min),
-				});
-			}
+			checkMinBalance(values, balance);
 		},
 
 		async checkGroups(this: Self, ctx: Context, ids: string[]) {
-			const mine = new Set((await this.db.env_groups.find({ ownerId: (ctx.meta as Meta).user.id, _id: { $in: ids } })).map(g => g._id));
-			const errors = ids.map((id, i) => (mine.has(id) ? null : { field: `groups[${i}]`, message: "is not one of your environment groups" })).filter(Boolean);
-			if (errors.length) throw validationError(errors as { field: string; message: string }[]);
-		},
-
-		view(e: EnvDoc, ownerEmail?: string) {
-			return {
-				id: e._id,
-				name: e.name,
-				ownerId: e.ownerId,
-				ownerEmail: ownerEmail ?? null,
-				shared: false,
-				status: e.status,
-				nodes: e.nodes,
-				subscription: !!e.subscription,
-				ssl: e.ssl,
-				highAvailability: e.highAvailability,
-				customDomains: e.customDomains,
-				groups: e.groups,
-				createdAt: e.createdAt,
-			};
+			const errors = await foreignGroups(this.db.env_groups, (ctx.meta as Meta).user.id, ids);
+			if (errors.length) throw validationError(errors);
 		},
 
 		/** MTR-3: the state after a change, appended once the document holds it. */
@@ -542,33 +421,22 @@ const EnvironmentsService = defineService<Self>({
 		},
 
 		/**
-		 * Deletes the environment as it is now — only from the revision that was read, so the
-		 * "deleted" revision follows the last state exactly — and returns what was deleted, or
-		 * null when it is gone or no longer this owner's.
+		 * STS-2, STS-3: every environment of the account matching `from` is switched to `to`, each
+		 * only if it still matches, and announced with `event`; answers how many matched.
 		 */
-		async removeCurrent(this: Self, e: EnvDoc) {
-			let current: EnvDoc | null = e;
-			for (let attempt = 0; current && attempt < 5; attempt++) {
-				if (await this.db.environments.remove({ _id: current._id, ownerId: current.ownerId, rev: current.rev })) {
-					await this.record(current, now());
-					return current;
-				}
-				current = await this.db.environments.findOne({ _id: e._id, ownerId: e.ownerId });
+		async switchAll(this: Self, ctx: Context, accountId: string, from: Partial<EnvDoc>, to: Partial<EnvDoc>, event: string) {
+			const matching = await this.db.environments.find({ ownerId: accountId, ...from });
+			for (const env of matching) {
+				const switched = await this.db.environments.updateOne({ _id: env._id, ...from }, { $set: { ...to, updatedAt: now() }, $inc: { rev: 1 } });
+				if (switched) await this.record(switched);
+				if (switched) this.publish(ctx, event, switched);
 			}
-			if (current) throw conflict("The environment changed at the same moment; read it again and retry");
-			return null;
+			return matching.length;
 		},
 
 		/** ENV-1: the orchestrator acts on these. */
 		publish(ctx: Context, event: string, e: EnvDoc) {
-			ctx.emit(event, {
-				id: e._id,
-				ownerId: e.ownerId,
-				name: e.name,
-				status: e.status,
-				nodes: e.nodes,
-				previousOwnerId: (e as { previousOwnerId?: string }).previousOwnerId,
-			});
+			ctx.emit(event, envEvent(e));
 		},
 	},
 

@@ -17,8 +17,8 @@ import { timeParam } from "../lib/time-params";
 import { buildOpenApi, type RouteRow } from "../lib/openapi";
 import { RateLimiter } from "../lib/rate-limit";
 import { processReadiness } from "../lib/readiness";
-import { toFieldErrors } from "../lib/validator";
-import { answerClientError, bodyParserRefusal, shapeRequest } from "../lib/request-shape";
+import { answerClientError, shapeRequest } from "../lib/request-shape";
+import { shapeError, type RaisedError } from "../lib/error-body";
 import { TtlCache } from "../lib/ttl-cache";
 import { looksLikePat, wellFormedPat } from "../lib/pat";
 
@@ -26,7 +26,6 @@ type Req = IncomingMessage & {
 	$requestId?: string;
 	$alias?: { method: string; path: string; fullPath: string; action: string | null; keys?: { name: string | number }[] };
 	$params: Record<string, unknown>;
-	$grant?: TokenGrant;
 	$ctx?: Context;
 	query: Record<string, string>;
 	body?: unknown;
@@ -48,10 +47,15 @@ export interface Identity {
 	scope: "full" | "2fa-setup";
 }
 
-interface TokenGrant {
+/** What a token allows, in ctx.meta beside the user (plain data: meta travels with every call). */
+export interface Grant {
 	tokenId: string;
+	/** the API methods the token may call (PAT-1) */
+	methods: string[];
+}
+
+interface TokenGrant extends Grant {
 	accountId: string;
-	methods: Set<string>;
 	allowedIps: BlockList | null;
 	expiresAtMs: number | null;
 }
@@ -226,44 +230,11 @@ export function createGatewayService() {
 				},
 			],
 
-			onError(this: Self, req: Req, res: Res, err: Error & { code?: unknown; type?: string; data?: unknown; status?: number }) {
+			onError(this: Self, req: Req, res: Res, err: RaisedError) {
 				const requestId = requestIdOf(req, res);
-				let status = typeof err.code === "number" ? err.code : 500;
-				let body: Record<string, unknown>;
-				const refused = bodyParserRefusal(err);
-				if (refused) ({ status, body } = refused);
-				else if (err.type === "VALIDATION_ERROR" && status === 422) {
-					const data =
-						Array.isArray(err.data) && err.data.every(e => e && typeof e === "object" && "field" in e && !("type" in e)) ? err.data : toFieldErrors(err.data);
-					body = { name: "ValidationError", message: validationError(data as never).message, code: 422, type: "VALIDATION_ERROR", data };
-				} else if (status === 503 || err.type === "SERVICE_NOT_AVAILABLE" || err.type === "SERVICE_NOT_FOUND") {
-					// Every route is catalogued, so a missing service behind one is an outage, not a 404.
-					status = 503;
-					body = {
-						name: "ServiceUnavailableError",
-						message: "The service is temporarily unavailable, try again shortly",
-						code: 503,
-						type: "SERVICE_UNAVAILABLE",
-						data: { requestId },
-					};
-				} else if (status === 404 || err.type === "NOT_FOUND") {
-					status = 404;
-					body = { name: "NotFoundError", message: err.type === "NOT_FOUND" && err.message ? err.message : "Not found", code: 404, type: "NOT_FOUND" };
-				} else if (status === 504 || err.type === "REQUEST_TIMEOUT") {
-					status = 504;
-					body = { name: "GatewayTimeout", message: "The request took too long", code: 504, type: "TIMEOUT", data: { requestId } };
-				} else if (status >= 400 && status < 500 && err.type) {
-					body = { name: err.name, message: err.message, code: status, type: err.type, ...(err.data !== undefined ? { data: err.data } : {}) };
-					if (err.type === "RATE_LIMIT_EXCEEDED")
-						body = { name: "RateLimited", message: "Too many requests, try again later", code: 429, type: "RATE_LIMITED" };
-				} else {
-					// Unexpected: log it with the request id, tell the client only the id (never the message).
-					status = 500;
-					this.logger.error(`Request ${requestId} ${req.method} ${req.url?.split("?")[0]} failed`, err);
-					body = { name: "InternalServerError", message: "Internal server error", code: 500, type: "INTERNAL_ERROR", data: { requestId } };
-				}
-				const retryAfter = (body.data as { retryAfter?: number } | undefined)?.retryAfter;
-				if ((status === 429 || status === 409) && retryAfter) res.setHeader("Retry-After", String(retryAfter));
+				const { status, body, unexpected, retryAfter } = shapeError(err, requestId);
+				if (unexpected) this.logger.error(`Request ${requestId} ${req.method} ${req.url?.split("?")[0]} failed`, err);
+				if (retryAfter) res.setHeader("Retry-After", String(retryAfter));
 				this.sendJson(res, status, body);
 			},
 		},
@@ -330,7 +301,7 @@ export function createGatewayService() {
 						grant = {
 							tokenId: v.tokenId,
 							accountId: v.accountId,
-							methods: new Set(v.apiList),
+							methods: v.apiList,
 							allowedIps: v.allowedIps.length ? cidrList(v.allowedIps, "allowedIps") : null,
 							expiresAtMs: v.expiresAt ? new Date(v.expiresAt).getTime() : null,
 						};
@@ -340,7 +311,7 @@ export function createGatewayService() {
 					if (grant.allowedIps && !ipInList(grant.allowedIps, ip)) throw forbidden("This access token may not be used from this address", { ip });
 					const identity = await this.identityOf(ctx, grant.accountId);
 					this.reportTokenUse(ctx, grant.tokenId, ip);
-					req.$grant = grant;
+					(ctx.meta as { grant?: Grant }).grant = { tokenId: grant.tokenId, methods: grant.methods };
 					return { ...identity, via: "token", tokenId: grant.tokenId, scope: "full" };
 				}
 				const session = await ctx.call<{ sessionId: string; accountId: string; scope: Identity["scope"] }, { token: string }>("auth.resolveSession", { token });
@@ -351,11 +322,11 @@ export function createGatewayService() {
 			authorize(this: Self, ctx: Context, _route: unknown, req: Req) {
 				const entry = this.entryOf(req.$alias);
 				if (!entry || entry.access === "public") return;
-				const user = (ctx.meta as { user?: Identity }).user;
+				const { user, grant } = ctx.meta as { user?: Identity; grant?: Grant };
 				if (!user) throw unauthorized();
 				if (entry.access === "session" && user.via !== "session")
 					throw forbidden("This operation needs a signed-in session, not an access token", { method: entry.method });
-				if (user.via === "token" && !req.$grant?.methods.has(entry.method as string)) {
+				if (user.via === "token" && !grant?.methods.includes(entry.method as string)) {
 					throw forbidden(`This access token does not allow ${entry.method}`, { method: entry.method });
 				}
 				if (entry.access === "admin" && user.role !== "admin") throw forbidden("Administrators only", { method: entry.method });

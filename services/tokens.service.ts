@@ -246,6 +246,8 @@ const TokensService = defineService<Self>({
 				if (!wellFormedPat(ctx.params.token)) throw unauthorized("Unknown access token");
 				const t = await this.db.tokens.findOne({ digest: patDigest(ctx.params.token) });
 				if (!t) throw unauthorized("Unknown access token");
+				// PAT-4: refused from the instant it expires (the gateway checks its cached answer again).
+				if (t.expiresAt && new Date(t.expiresAt).getTime() <= nowMs()) throw unauthorized("The access token has expired", "TOKEN_EXPIRED");
 				return {
 					tokenId: t._id,
 					accountId: t.accountId,

@@ -15,6 +15,22 @@ export interface BillingInfo {
 	phone: string;
 }
 
+/** The request's shape of billing information (the validator's rule; checkBillingInfo checks the rest). */
+export const billingInfoRule = {
+	type: "object",
+	props: {
+		firstName: { type: "string", trim: true, min: 1, max: 100 },
+		lastName: { type: "string", trim: true, min: 1, max: 100 },
+		company: { type: "string", trim: true, max: 200, optional: true },
+		country: { type: "string", trim: true, min: 2, max: 2 },
+		state: { type: "string", trim: true, max: 10, optional: true },
+		address: { type: "string", trim: true, min: 1, max: 300 },
+		city: { type: "string", trim: true, min: 1, max: 100 },
+		postalCode: { type: "string", trim: true, min: 1, max: 20 },
+		phone: { type: "string", trim: true, min: 1, max: 30 },
+	},
+} as const;
+
 /** Postal code shapes (upper-cased input, inner spaces as people write them). */
 // prettier-ignore
 export const POSTAL_CODES: Record<string, RegExp> = {

@@ -1,7 +1,10 @@
-// The account status machine (STS-1…STS-4), pure in the Kill Bill manner: given the facts, which
-// status should the account be in, and why? A shell in accounts.service applies the answer
+// The account status machine (STS-1…STS-4, ACC-3, PAY-5), pure in the Kill Bill manner: config
+// (`statusConfig`: the rules' settings from quota values) → calculate (`nextStatus`: given the
+// facts, which status should the account be in, and why?). apply-status.ts applies the answer
 // (history, events, emails, environments). Admin decisions (suspend, activate, destroy) are not
 // made here; this only moves between active, deactivated and destroyed on the platform's rules.
+// Invariant: administrators are never moved; suspended changes by admin action only.
+import { parseMoney } from "../../lib/money";
 
 export type Status = "active" | "deactivated" | "suspended" | "destroyed";
 
@@ -38,6 +41,19 @@ export interface StatusChange {
 }
 
 const DAY = 86_400_000;
+
+/**
+ * The rules' settings from an account's effective quota values (quotas.effective): days as
+ * numbers, money as decimal strings in micro-units. A missing trial bonus is none (ACC-2).
+ */
+export function statusConfig(values: Record<string, number | string>): StatusConfig {
+	return {
+		trialPeriodDays: Number(values["account.trialperiod"]),
+		minBalance: parseMoney(String(values["account.minbalance"]), "account.minbalance"),
+		destroyPeriodDays: Number(values["account.destroy.period"]),
+		trialBonus: parseMoney(String(values["account.trial.bonus"] ?? "0"), "account.trial.bonus"),
+	};
+}
 
 export function trialEndsAt(facts: Pick<StatusFacts, "activatedAt" | "type">, config: Pick<StatusConfig, "trialPeriodDays">): Date | null {
 	if (facts.type !== "trial" || config.trialPeriodDays < 0) return null;

@@ -1,5 +1,6 @@
 // REG-5 arithmetic, kept pure: how many consecutive failures lock a (subject, IP) pair and for how
-// long, and the account-wide hourly cap. The store applies it with atomic conditional updates.
+// long, the account-wide hourly cap, and the hour windows it counts in. ./attempts applies it to
+// the store with atomic conditional updates and owns the counters' keys.
 
 export interface LockoutPolicy {
 	/** consecutive failures that lock the pair */
@@ -11,21 +12,13 @@ export interface LockoutPolicy {
 
 export const LOCKOUT: LockoutPolicy = { maxFailures: 5, lockMs: 15 * 60_000, accountCapPerHour: 100 };
 
-/** `pw|<subject>|<ip>` or `2fa|<subject>|<ip>`: one counter per kind, subject and client IP. */
-export function pairKey(kind: "pw" | "2fa", subject: string, ip: string): string {
-	return `${kind}|${subject}|${ip}`;
-}
-
-/** Unknown emails are counted and locked like accounts (REG-5), under their normalised address. */
-export function subjectOf(account: { id: string } | null, email: string): string {
-	return account ? account.id : `email:${email}`;
-}
-
+/** The clock hour `nowMs` falls in: its number since the epoch and when it ends. */
 export function hourBucket(nowMs: number): { key: number; endsAt: number } {
 	const key = Math.floor(nowMs / 3_600_000);
 	return { key, endsAt: (key + 1) * 3_600_000 };
 }
 
+/** Whole seconds until `until` for Retry-After, at least 1 (a lock never answers "retry in 0 s"). */
 export function secondsUntil(nowMs: number, until: Date | number): number {
 	return Math.max(1, Math.ceil((new Date(until).getTime() - nowMs) / 1000));
 }

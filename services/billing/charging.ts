@@ -75,19 +75,40 @@ export interface LedgerPost {
 
 export type ChargeOutcome = "charged" | "corrected" | "unchanged" | "old" | "staff";
 
+/** What the charger asks of the ledger. */
+export interface ChargeLedger {
+	post(entry: LedgerPost): Promise<void>;
+	/** whether the ledger holds the entry of this key, applied or refused (a cheap read; false sends it to `post`) */
+	posted(key: string): Promise<boolean>;
+}
+
+/** Where the charger learns what an account pays. */
+export interface Terms {
+	of(accountId: string): Promise<AccountTerms>;
+	/** the price list a charge document names (PriceBook.snapshot), for corrections */
+	pricesById(id: string): Promise<PriceList>;
+}
+
+/** Every input of charging an environment-hour, as one object. */
+export interface ChargerParams {
+	charges: Store<ChargeDoc>;
+	ledger: ChargeLedger;
+	terms: Terms;
+}
+
 const MONTH_CACHE_MS = 10 * 60_000;
 
 export class Charger {
 	private monthTraffic = new TtlCache<string, string>(MONTH_CACHE_MS, 100_000);
+	private charges: Store<ChargeDoc>;
+	private ledger: ChargeLedger;
+	private terms: Terms;
 
-	constructor(
-		private charges: Store<ChargeDoc>,
-		private post: (entry: LedgerPost) => Promise<void>,
-		/** whether the ledger holds the entry of this key, applied or refused (a cheap read; false sends it to `post`) */
-		private posted: (key: string) => Promise<boolean>,
-		private termsOf: (accountId: string) => Promise<AccountTerms>,
-		private pricesById: (id: string) => Promise<PriceList>,
-	) {}
+	constructor({ charges, ledger, terms }: ChargerParams) {
+		this.charges = charges;
+		this.ledger = ledger;
+		this.terms = terms;
+	}
 
 	/** Charges (or corrects) one environment-hour; safe to call any number of times, concurrently. */
 	async chargeEnvironmentHour(record: UsageRecord): Promise<ChargeOutcome> {
@@ -97,13 +118,13 @@ export class Charger {
 			// Past hours stay with the account that owned the environment then (ENV-3: future charges go to the new owner).
 			const accountId = doc?.accountId ?? record.ownerId;
 			// Administrators are staff, not customers: their hours are never charged.
-			if ((await this.termsOf(accountId)).staff) return "staff";
+			if ((await this.terms.of(accountId)).staff) return "staff";
 			if (doc?.lastKey) await this.ensurePosted(doc);
 			if (doc && doc.rev >= record.rev) return "old";
 			// A correction re-rates the hour at the prices it was first charged at: only the usage differs.
-			const terms = doc ? null : await this.termsOf(accountId);
+			const terms = doc ? null : await this.terms.of(accountId);
 			const pricesId = doc ? doc.pricesId : terms!.pricesId;
-			const prices = doc ? await this.pricesById(doc.pricesId) : terms!.prices;
+			const prices = doc ? await this.terms.pricesById(doc.pricesId) : terms!.prices;
 			const rated = rateEnvHour(
 				{
 					running: record.running,
@@ -165,20 +186,20 @@ export class Charger {
 
 	/** Step 0: the document's last entry, posted unless the ledger holds it already. */
 	private async ensurePosted(doc: ChargeDoc): Promise<void> {
-		if (!(await this.posted(doc.lastKey))) await this.postLast(doc);
+		if (!(await this.ledger.posted(doc.lastKey))) await this.postLast(doc);
 	}
 
 	/** Posts the entry the document's last change asked for (a replay if it was posted already). */
 	private async postLast(doc: ChargeDoc): Promise<void> {
 		const hour = new Date(doc.hour).toISOString().slice(0, 13).replace("T", " ");
-		await this.post({
+		await this.ledger.post({
 			accountId: doc.accountId,
 			key: doc.lastKey,
 			kind: doc.lastKind,
 			amount: -doc.lastAmount,
 			envId: doc.envId,
 			description: `${doc.lastKind === "charge" ? "Usage" : "Usage correction"}: ${doc.name}, ${hour}:00 UTC`,
-			mainFirst: (await this.termsOf(doc.accountId)).mainFirst,
+			mainFirst: (await this.terms.of(doc.accountId)).mainFirst,
 		});
 	}
 

@@ -4,6 +4,7 @@
 // a period equals the ledger's charges for it to the micro-unit. Pure: no Moleculer, no I/O.
 import Big from "big.js";
 import { CURRENCY, formatExact, type Micros } from "../../lib/money";
+import type { Balance, EntryKind } from "./ledger";
 import type { RatedEnvHour } from "./rating";
 
 export const INTERVALS = ["HOUR", "DAY", "WEEK", "MONTH", "YEAR", "ALL"] as const;
@@ -356,3 +357,41 @@ export function hourlyHistoryCsv(hours: RowHour[], o: HistoryOptions): string {
 	lines.push(`total,,,,,,,,,,,,${formatExact(total)},${csvCell(CURRENCY)}`);
 	return `${lines.join("\n")}\n`;
 }
+
+// BIL-4: the period summary (GET /billing/summary) — what the applied ledger debited, refilled,
+// granted as bonus and adjusted in a period, and the balances its last entry left. The shell
+// reads the entries and the last one before `to`.
+
+/** What the summary needs of an applied entry. */
+export interface SummaryEntry {
+	kind: EntryKind;
+	amountMain: Micros;
+	amountBonus: Micros;
+}
+
+export interface SummaryInput {
+	from: Date;
+	to: Date;
+	/** the applied entries of [from, to) */
+	applied: SummaryEntry[];
+	/** the balances after the last entry applied before `to`; none: the account never moved */
+	balanceAtEnd?: Balance;
+}
+
+/** Debits are charges and their corrections (a correction may give back): shown as what was taken. */
+export function periodSummary({ from, to, applied, balanceAtEnd }: SummaryInput) {
+	const sum = (kinds: EntryKind[]) => applied.filter(e => kinds.includes(e.kind)).reduce((a, e) => a + e.amountMain + e.amountBonus, 0);
+	const b = balanceAtEnd ?? { main: 0, bonus: 0 };
+	return {
+		from: from.toISOString(),
+		to: to.toISOString(),
+		debited: formatExact(-sum(["charge", "correction"])),
+		refilled: formatExact(sum(["refill"])),
+		bonus: formatExact(sum(["bonus"])),
+		adjusted: formatExact(sum(["adjustment"])),
+		balance: { main: formatExact(b.main), bonus: formatExact(b.bonus), total: formatExact(b.main + b.bonus) },
+		currency: CURRENCY,
+	};
+}
+
+export type PeriodSummary = ReturnType<typeof periodSummary>;

@@ -1,6 +1,6 @@
 // The ledger's arithmetic, kept pure (no Moleculer, no I/O): where a movement lands (main, bonus,
 // or split by the charge order), whether it may land at all, and what the applied ledger sums
-// to. services/billing/store.ts applies it with one conditional atomic update per entry.
+// to. services/billing/ledger-store.ts applies it with one conditional atomic update per entry.
 import { assertMicros, type Micros } from "../../lib/money";
 
 export const ENTRY_KINDS = ["charge", "refill", "bonus", "adjustment", "correction"] as const;

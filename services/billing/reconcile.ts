@@ -1,7 +1,7 @@
 // BIL-2 reconciliation, kept pure (no Moleculer, no I/O): does a balance document still equal the
 // sum of its applied ledger, and if not, what must it be? The ledger is the truth: a balance that
 // drifted (a torn or lost write, a hand edit) is set from the ledger, never the other way round.
-// services/billing/store.ts reads the facts and applies the answer with one conditional update.
+// services/billing/ledger-store.ts reads the facts and applies the answer with one conditional update.
 import { formatExact } from "../../lib/money";
 import { ledgerTotals, type AppliedAmounts, type Balance } from "./ledger";
 

@@ -5,7 +5,7 @@
 import { newId } from "../../lib/crypto";
 import type { Balance } from "./ledger";
 import { repairNotice } from "./reconcile";
-import type { Ledger, Repair } from "./store";
+import type { Ledger, Repair } from "./ledger-store";
 
 export interface Admin {
 	id: string;

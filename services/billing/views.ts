@@ -3,6 +3,7 @@
 // at the edge, and nowhere else (BIL-1).
 import { CURRENCY, formatExact, type Micros } from "../../lib/money";
 import type { Balance, EntryKind } from "./ledger";
+import type { EntryDoc } from "./ledger-store";
 
 export interface EntryLike {
 	_id: string;
@@ -43,3 +44,29 @@ export function balanceView(b: Balance, minBalance: Micros) {
 }
 
 export type BalanceView = ReturnType<typeof balanceView>;
+
+/** What an administrator's funding or charge answers: the entry and the balances right after it. */
+export interface MoneyAnswer {
+	entry: TransactionRow;
+	balance: BalanceView;
+}
+
+/** What internal callers get of an entry (billing.post): micros, not strings. */
+export function entryView(e: EntryDoc) {
+	return {
+		id: e._id,
+		accountId: e.accountId,
+		key: e.key,
+		kind: e.kind,
+		state: e.state,
+		requested: e.requested,
+		amountMain: e.amountMain,
+		amountBonus: e.amountBonus,
+		balanceAfter: e.balanceAfter,
+		seq: e.seq,
+		createdAt: e.createdAt,
+		appliedAt: e.appliedAt,
+		description: e.description,
+		...(e.envId ? { envId: e.envId } : {}),
+	};
+}

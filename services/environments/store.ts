@@ -2,10 +2,12 @@
 // `rev` and appends a revision — the full state after the change — to `env_revisions`; billing
 // reads environment-hours back from them and metering the nodes samples may name. Only `_id`,
 // `envId` and `at` (never null) are compared, so every query means the same on NeDB and MongoDB.
+import { now } from "../../lib/clock";
+import { conflict } from "../../lib/errors";
 import { DuplicateKeyError, type Doc, type Store } from "../../mixins/db.mixin";
 import { rowForInterval, type EnvState, type InventoryRow } from "./inventory";
 import { assignNodeIds, flattenNodes, newNodeId, type StoredNodeGroup } from "./nodes";
-import type { Topology } from "./topology";
+import type { StoredTopology, Topology } from "./topology";
 
 export interface EnvDoc extends Doc, Topology {
 	ownerId: string;
@@ -32,6 +34,27 @@ export interface RevisionDoc extends Doc, EnvState {
 export interface InventoryStores {
 	environments: Store<EnvDoc>;
 	env_revisions: Store<RevisionDoc>;
+}
+
+/** ENV-1: a new environment of `ownerId`, running, at revision 1 (names are unique per owner: `ownerName`). */
+export function newEnvironment(
+	e: { id: string; ownerId: string; name: string; subscription: boolean; groups: string[] },
+	t: StoredTopology,
+	time: Date,
+): EnvDoc {
+	return {
+		_id: e.id,
+		ownerId: e.ownerId,
+		ownerName: `${e.ownerId}|${e.name.toLowerCase()}`,
+		name: e.name,
+		status: "running",
+		subscription: e.subscription,
+		rev: 1,
+		groups: e.groups,
+		createdAt: time,
+		updatedAt: time,
+		...t,
+	};
 }
 
 /** Later than any interval asked about: "from `since` on". */
@@ -61,6 +84,12 @@ export async function appendRevision(revisions: Store<RevisionDoc>, e: EnvDoc, d
 	} catch (err) {
 		if (!(err instanceof DuplicateKeyError)) throw err;
 	}
+}
+
+/** When the first environment appeared, deleted ones included: its first revision (null before any). */
+export async function firstRevisionAt(revisions: Store<RevisionDoc>): Promise<Date | null> {
+	const [first] = await revisions.find({}, { sort: { at: 1 }, limit: 1 });
+	return first ? new Date(first.at) : null;
 }
 
 /**
@@ -171,4 +200,29 @@ export async function nodesSince(db: InventoryStores, envIds: string[], since: D
 	]);
 	const rows = await rowsFor(db.env_revisions, ids, new Map(docs.map(d => [d._id, d])), byEnv(recentList), since, FOREVER);
 	return rows.map(r => ({ envId: r.envId, ownerId: r.ownerId, nodeIds: r.nodes.map(n => n.nodeId) }));
+}
+
+/**
+ * Deletes the environment as it is now — only from the revision that was read, so the "deleted"
+ * revision follows the last state exactly — and returns what was deleted, or null when it is
+ * gone or no longer this owner's.
+ */
+export async function removeCurrent(db: InventoryStores, e: EnvDoc): Promise<EnvDoc | null> {
+	let current: EnvDoc | null = e;
+	for (let attempt = 0; current && attempt < 5; attempt++) {
+		if (await db.environments.remove({ _id: current._id, ownerId: current.ownerId, rev: current.rev })) {
+			await appendRevision(db.env_revisions, current, now());
+			return current;
+		}
+		current = await db.environments.findOne({ _id: e._id, ownerId: e.ownerId });
+	}
+	if (current) throw conflict("The environment changed at the same moment; read it again and retry");
+	return null;
+}
+
+/** QTA-4: how many environments each owner has (owners without any are not listed). */
+export async function countByOwner(environments: Store<EnvDoc>): Promise<Map<string, number>> {
+	const counts = new Map<string, number>();
+	for (const e of await environments.find({})) counts.set(e.ownerId, (counts.get(e.ownerId) ?? 0) + 1);
+	return counts;
 }

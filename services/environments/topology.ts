@@ -3,6 +3,7 @@
 // limit never blocks scaling down, stopping or deleting (QTA-4).
 import type { FieldError } from "../../lib/errors";
 import { reservedAboveLimit, type NodeGroup } from "../../lib/topology-rules";
+import { assignNodeIds, type StoredNodeGroup } from "./nodes";
 
 export type { NodeGroup };
 
@@ -19,7 +20,34 @@ export interface QuotaViolation {
 	requested: number;
 }
 
+/** A topology whose nodes have their ids (MTR-1). */
+export interface StoredTopology extends Topology {
+	nodes: StoredNodeGroup[];
+}
+
 type Quotas = Record<string, number | string>;
+
+/** A topology as a request gives it: every part optional when changing an environment. */
+export interface TopologyRequest {
+	nodes?: NodeGroup[];
+	ssl?: boolean;
+	highAvailability?: boolean;
+	customDomains?: string[];
+}
+
+/**
+ * The topology a request asks for: what it gives, the rest as `current` has it (none, off or
+ * empty for a new environment). A node keeps its id across changes (MTR-1): metering and billing
+ * follow it; `mint` gives ids to new nodes.
+ */
+export function topologyOf(req: TopologyRequest, current: StoredTopology | null, mint: () => string): StoredTopology {
+	return {
+		nodes: req.nodes ? assignNodeIds(req.nodes, current?.nodes ?? [], mint) : (current?.nodes ?? []),
+		ssl: req.ssl ?? current?.ssl ?? false,
+		highAvailability: req.highAvailability ?? current?.highAvailability ?? false,
+		customDomains: req.customDomains ?? current?.customDomains ?? [],
+	};
+}
 
 export function shapeErrors(t: Topology): FieldError[] {
 	const errors = reservedAboveLimit(t.nodes);

@@ -3,25 +3,11 @@
 // key is refused, nothing moves twice); the user sees the balances and the ledger, where a
 // charge takes bonus first (main first with `account.charge.balance.first` = 1) and may take main
 // below zero; a new trial account starts with its trial bonus.
-import type { ServiceSchema } from "moleculer";
-import QuotasService from "../../services/quotas.service";
-import { waitUntil, type Reply } from "../helpers/http";
+import { signInWhenReady, waitUntil, type Reply } from "../helpers/http";
 import { createAccount, startPlatform, type Platform } from "../helpers/platform";
 
 const ADMIN = { email: "treasurer@example.com", password: "Billing-adm1n-pass!" };
 const USER = { email: "payer@example.com", password: "Pays-the-bills-1!" };
-
-// Prefer the real quotas service; while it is still a placeholder, a stand-in answers the same contract.
-const quotasIsReal = !!(QuotasService as { actions?: Record<string, unknown> }).actions?.effective;
-const quotasStandIn: ServiceSchema = {
-	name: "quotas",
-	actions: {
-		effective: {
-			visibility: "public",
-			handler: () => ({ group: "trial", values: { "account.trial.bonus": "10.00", "account.minbalance": "0", "account.charge.balance.first": 0 } }),
-		},
-	},
-};
 
 describe("billing", () => {
 	let p: Platform;
@@ -39,15 +25,8 @@ describe("billing", () => {
 	const fieldsOf = (r: Reply) => (r.body.data as { field: string }[]).map(d => d.field);
 
 	beforeAll(async () => {
-		if (!quotasIsReal) console.warn("quotas is still a placeholder: the trial bonus assertion runs against a stand-in, not the real quotas service");
-		p = await startPlatform({
-			env: { QM_ADMIN_EMAIL: ADMIN.email, QM_ADMIN_PASSWORD: ADMIN.password },
-			...(quotasIsReal ? {} : { replace: { quotas: quotasStandIn } }),
-		});
-		admin = await waitUntil(async () => {
-			const r = await p.http.post("/auth/signin", ADMIN);
-			return r.status === 200 && (r.body.session as string);
-		});
+		p = await startPlatform({ env: { QM_ADMIN_EMAIL: ADMIN.email, QM_ADMIN_PASSWORD: ADMIN.password } });
+		admin = await signInWhenReady(p.http, ADMIN);
 		const account = await createAccount(p, USER.email, USER.password);
 		user = { id: account.id, session: (await p.http.post("/auth/signin", USER)).body.session };
 	});
@@ -102,9 +81,21 @@ describe("billing", () => {
 
 	it("moves money once when the same request arrives several times at once", async () => {
 		const key = newKey();
-		const replies = await Promise.all(Array.from({ length: 6 }, () => fund(user.id, { amount: "1.25", note: "retry storm" }, key)));
+		// API.md: a twin arriving while the first still runs is told 409 with Retry-After and never
+		// executes; a client retries it, and the retry replays the one answer.
+		const send = async (): Promise<Reply> => {
+			for (;;) {
+				const r = await fund(user.id, { amount: "1.25", note: "retry storm" }, key);
+				if (r.status !== 409) return r;
+				expect(r.body.type).toBe("CONFLICT");
+				expect(Number(r.headers.get("retry-after"))).toBeGreaterThan(0);
+				await new Promise(resolve => setTimeout(resolve, 50));
+			}
+		};
+		const replies = await Promise.all(Array.from({ length: 6 }, send));
 		expect(replies.map(r => r.status)).toEqual([201, 201, 201, 201, 201, 201]);
 		expect(new Set(replies.map(r => r.body.entry.id)).size).toBe(1);
+		expect(replies.filter(r => r.headers.get("idempotent-replayed") === "true")).toHaveLength(5);
 		expect(await balance()).toMatchObject({ main: "26.75", bonus: "10.00" });
 	});
 
@@ -154,10 +145,6 @@ describe("billing", () => {
 	});
 
 	it("charges main first when the account's account.charge.balance.first is 1", async () => {
-		if (!quotasIsReal) {
-			console.warn("skipped: quotas is a placeholder, no account override can be set");
-			return;
-		}
 		const set = await p.http.call("PUT", `/admin/accounts/${user.id}/quotas/account.charge.balance.first`, { token: admin, body: { value: 1 } });
 		expect(set.status).toBe(200);
 		await fund(user.id, { amount: "10", note: "Top-up" }, newKey()); // main 3.745, bonus 7

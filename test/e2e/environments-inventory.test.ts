@@ -2,8 +2,6 @@
 // changed, deleted and transferred across hours on the test clock, then read back hour by hour
 // through `environments.inventory`; node ids that outlive a PATCH; `nodesOf` and `ownerOf`; the
 // subscription flag only an administrator sets.
-import type { Doc, Store } from "../../mixins/db.mixin";
-import { backfillRevisions, type EnvDoc, type InventoryStores } from "../../services/environments/store";
 import { waitUntil } from "../helpers/http";
 import { createAccount, startPlatform, type Platform } from "../helpers/platform";
 import type { InventoryRow } from "../../lib/usage-record";
@@ -62,9 +60,7 @@ describe("environments inventory across hours", () => {
 		await p.http.call("PUT", `/admin/accounts/${alice.id}/quotas/environment.maxcount`, { token: adminSession, body: { value: 20 } });
 		// A paying customer receives "gift" (administrators are staff: they receive none).
 		bob = await createAccount(p, "bob@example.com", password);
-		const accounts = p.broker.getLocalService("accounts") as unknown as { db: { accounts: Store } };
-		await accounts.db.accounts.updateOne({ _id: bob.id }, { $set: { group: "billing" } });
-		p.broker.broadcast("accounts.updated", { id: bob.id });
+		expect((await p.http.post(`/admin/accounts/${bob.id}/group`, { group: "billing" }, { token: adminSession })).status).toBe(200);
 
 		// 09:00 — the hour before the one billed.
 		for (const name of ["steady", "stopper", "sleeper", "goner", "gift"]) await create(alice.session, name);
@@ -148,19 +144,6 @@ describe("environments inventory across hours", () => {
 		]);
 	});
 
-	it("loses nothing when a process stopped between writing an environment and appending its revision", async () => {
-		const whole = (await inventory("10:00", "11:00")).rows;
-		const envService = p.broker.getLocalService("environments") as unknown as { db: { env_revisions: Store } };
-		const lost = await envService.db.env_revisions.findById(`${envs.shaper.id}-2`); // the PATCH at 10:30
-		expect(lost).toMatchObject({ envId: envs.shaper.id, status: "running" });
-		await envService.db.env_revisions.remove({ _id: lost?._id });
-		try {
-			expect((await inventory("10:00", "11:00")).rows).toEqual(whole);
-		} finally {
-			await envService.db.env_revisions.insert(lost as Doc);
-		}
-	});
-
 	it("lists the next hour from the live documents and the changes since", async () => {
 		const rowOf = byName((await inventory("11:00", "12:00")).rows);
 		expect(Object.keys(rowOf).sort()).toEqual(["future", "gift", "late", "shaper", "sleeper", "steady", "stopper", "sub"]);
@@ -216,33 +199,5 @@ describe("environments inventory across hours", () => {
 	it("tells whose an environment is (ownerOf)", async () => {
 		expect(await p.broker.call("environments.ownerOf", { id: envs.gift.id })).toEqual({ envId: envs.gift.id, ownerId: bob.id, name: "gift" });
 		expect(await p.broker.call("environments.ownerOf", { id: envs.goner.id })).toBeNull();
-	});
-
-	it("gives environments stored before node ids their ids, a rev and a first revision, once", async () => {
-		const envService = p.broker.getLocalService("environments") as unknown as { db: InventoryStores };
-		const createdAt = new Date(t("08:00"));
-		const legacy = {
-			_id: "legacyEnv00000000000",
-			ownerId: alice.id,
-			ownerName: `${alice.id}|legacy`,
-			name: "legacy",
-			status: "running",
-			groups: [],
-			nodes: [{ layer: "cp", type: "tomcat", count: 2, reservedCloudlets: 1, scalingLimit: 4, diskLimitGB: 10, publicIPv4: 0, publicIPv6: 0 }],
-			ssl: false,
-			highAvailability: false,
-			customDomains: [],
-			createdAt,
-			updatedAt: new Date(t("08:30")),
-		};
-		await envService.db.environments.insert(legacy as unknown as EnvDoc);
-		expect(await backfillRevisions(envService.db)).toBe(1);
-		expect(await backfillRevisions(envService.db)).toBe(0);
-		const doc = await envService.db.environments.findById(legacy._id);
-		expect(doc).toMatchObject({ rev: 1, subscription: false });
-		expect(doc?.nodes[0].nodeIds).toHaveLength(2);
-		expect(await envService.db.env_revisions.findById(`${legacy._id}-1`)).toMatchObject({ at: createdAt, status: "running", nodes: [{}, {}] });
-		const row = byName((await inventory("08:00", "09:00")).rows).legacy;
-		expect(row.nodes.map(n => n.nodeId)).toEqual(doc?.nodes[0].nodeIds);
 	});
 });

@@ -2,7 +2,7 @@
 // with the quota, limit and requested value; lifecycle commands publish events for the
 // orchestrator; account status gates what may change; transfers go to active billing accounts.
 import type { Context, ServiceSchema } from "moleculer";
-import { waitUntil } from "../helpers/http";
+import { signInWhenReady, waitUntil } from "../helpers/http";
 import { createAccount, startPlatform, type Platform } from "../helpers/platform";
 
 const ADMIN = { email: "root@example.com", password: "Envs-adm1n-passw0rd!" };
@@ -30,18 +30,17 @@ describe("environments", () => {
 	const create = (session: string, body: Record<string, unknown>) => p.http.post("/environments", { nodes: [node()], ...body }, { token: session });
 	const count = async (session: string) => (await p.http.get("/environments", { token: session })).body.total as number;
 	async function setStatus(id: string, status: string) {
-		const accounts = p.broker.getLocalService("accounts") as unknown as { db: { accounts: { updateOne(q: object, u: object): Promise<unknown> } } };
-		await accounts.db.accounts.updateOne({ _id: id }, { $set: { status } });
-		p.broker.broadcast("accounts.status.changed", { id, to: status });
-		await new Promise(r => setTimeout(r, 20));
+		const r = await p.http.post(`/admin/accounts/${id}/status`, { status, reason: "environments test" }, { token: admin });
+		expect(r.status).toBe(200);
+	}
+	async function setGroup(id: string, group: string) {
+		const r = await p.http.post(`/admin/accounts/${id}/group`, { group }, { token: admin });
+		expect(r.status).toBe(200);
 	}
 
 	beforeAll(async () => {
 		p = await startPlatform({ env: { QM_ADMIN_EMAIL: ADMIN.email, QM_ADMIN_PASSWORD: ADMIN.password }, extra: [orchestrator] });
-		admin = await waitUntil(async () => {
-			const r = await p.http.post("/auth/signin", ADMIN);
-			return r.status === 200 && (r.body.session as string);
-		});
+		admin = await signInWhenReady(p.http, ADMIN);
 	});
 	afterAll(() => p?.stop());
 
@@ -161,9 +160,7 @@ describe("environments", () => {
 		const from = await user("giver@example.com");
 		const trial = await user("trial-taker@example.com");
 		const paid = await user("paid-taker@example.com");
-		const accounts = p.broker.getLocalService("accounts") as unknown as { db: { accounts: { updateOne(q: object, u: object): Promise<unknown> } } };
-		await accounts.db.accounts.updateOne({ _id: paid.id }, { $set: { group: "billing" } });
-		p.broker.broadcast("accounts.updated", { id: paid.id });
+		await setGroup(paid.id, "billing");
 		const env = (await create(from.session, { name: "handover" })).body;
 
 		expect((await p.http.post(`/environments/${env.id}/transfer`, { email: trial.email }, { token: from.session })).body.type).toBe("INVALID_STATE");

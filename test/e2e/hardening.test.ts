@@ -1,6 +1,6 @@
 // Issue 14 "Hardening", over HTTP: bad input gets a 4xx naming the field and the reason (item 6),
 // and administrators are staff, not customers (item 11).
-import { waitUntil, type Reply } from "../helpers/http";
+import { signInWhenReady, type Reply } from "../helpers/http";
 import { createAccount, startPlatform, type Platform } from "../helpers/platform";
 
 const ADMIN = { email: "hardening-admin@example.com", password: "Hardening-adm1n-pass!" };
@@ -20,14 +20,10 @@ describe("hardening (issue 14)", () => {
 		const account = await createAccount(p, email, password);
 		return { ...account, session: (await p.http.post("/auth/signin", { email, password })).body.session as string };
 	}
-	const accounts = () => p.broker.getLocalService("accounts") as unknown as { db: { accounts: { updateOne(q: object, u: object): Promise<unknown> } } };
 
 	beforeAll(async () => {
 		p = await startPlatform({ env: { QM_TEST_CLOCK: "1", QM_ADMIN_EMAIL: ADMIN.email, QM_ADMIN_PASSWORD: ADMIN.password } });
-		const session = await waitUntil(async () => {
-			const r = await p.http.post("/auth/signin", ADMIN);
-			return r.status === 200 && (r.body.session as string);
-		});
+		const session = await signInWhenReady(p.http, ADMIN);
 		admin = { id: (await p.http.get("/account", { token: session })).body.id, session };
 		user = await signUp("hardening-user@example.com");
 	});
@@ -109,8 +105,7 @@ describe("hardening (issue 14)", () => {
 	describe("item 11: administrators are staff, not customers", () => {
 		it("refuses to transfer an environment to an administrator (422, field email)", async () => {
 			const paid = await signUp("hardening-giver@example.com");
-			await accounts().db.accounts.updateOne({ _id: paid.id }, { $set: { group: "billing" } });
-			p.broker.broadcast("accounts.updated", { id: paid.id });
+			expect((await p.http.post(`/admin/accounts/${paid.id}/group`, { group: "billing" }, { token: admin.session })).status).toBe(200);
 			const env = (await p.http.post("/environments", { name: "gift", nodes: [node] }, { token: paid.session })).body;
 			const r = await p.http.post(`/environments/${env.id}/transfer`, { email: ADMIN.email }, { token: paid.session });
 			expect([r.status, r.body.type, fields(r)]).toEqual([422, "VALIDATION_ERROR", ["email"]]);
@@ -177,11 +172,10 @@ describe("hardening (issue 14)", () => {
 		});
 
 		it("a password with 5 days left gets the 7-day notice saying 5 days", async () => {
-			const auth = p.broker.getLocalService("auth") as unknown as { db: { credentials: { updateOne(q: object, u: object): Promise<unknown> } } };
-			const account = (await p.http.get("/account", { token: user.session })).body as { id: string; passwordExpiresAt?: string };
 			const expiryDays = 180; // the trial group's password.expiry.days
-			const changed = new Date(Date.now() - (expiryDays - 5) * 86_400_000 - 3_600_000);
-			await auth.db.credentials.updateOne({ accountId: account.id }, { $set: { passwordChangedAt: changed } });
+			// The password was set at sign-up, moments ago: move the platform clock to 5 days (less an hour) before it expires.
+			const later = new Date(Date.now() + (expiryDays - 5) * 86_400_000 + 3_600_000).toISOString();
+			expect((await p.http.post("/admin/clock", { now: later }, { token: admin.session })).status).toBe(200);
 			await p.broker.call("auth.runJob", { job: "password-expiry" });
 			await p.broker.call("auth.runJob", { job: "password-expiry" });
 			expect(await notices(user.email, "password-expiry")).toEqual(["Your password expires in 5 days"]);

@@ -3,7 +3,7 @@
 import AccountsService from "../../services/accounts.service";
 import { startMailServer, linkToken } from "../helpers/mail";
 import { startPlatform, type Platform } from "../helpers/platform";
-import { waitUntil, type Reply } from "../helpers/http";
+import { signInWhenReady, waitUntil, type Reply } from "../helpers/http";
 
 const ADMIN = { email: "root@example.com", password: "Adm1n!password-for-tests" };
 const PASSWORD = "Correct-horse-7-battery";
@@ -287,10 +287,7 @@ describe("an unexpected failure inside a service", () => {
 	afterAll(() => p?.stop());
 
 	it("answers 500 with a request id and without its message", async () => {
-		const token = await waitUntil(async () => {
-			const r = await p.http.post("/auth/signin", ADMIN);
-			return r.status === 200 && (r.body.session as string);
-		});
+		const token = await signInWhenReady(p.http, ADMIN);
 		const r = await p.http.get("/account", { token });
 		expect(r.status).toBe(500);
 		expect(r.body).toEqual({

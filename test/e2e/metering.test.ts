@@ -3,7 +3,7 @@
 // closes after its grace period; billing charges each environment-hour once at the right tier;
 // a sample a day late produces one correction for the difference; the history adds up to the
 // ledger to the micro-unit, in JSON and CSV, for every interval.
-import { waitUntil, type Reply } from "../helpers/http";
+import { signInWhenReady, type Reply } from "../helpers/http";
 import { createAccount, startPlatform, type Platform } from "../helpers/platform";
 
 const ADMIN = { email: "operator@example.com", password: "Meter-0perator-pass!" };
@@ -65,10 +65,7 @@ describe("metering and hourly charging", () => {
 	beforeAll(async () => {
 		p = await startPlatform({ env: { QM_TEST_CLOCK: "1", QM_ADMIN_EMAIL: ADMIN.email, QM_ADMIN_PASSWORD: ADMIN.password } });
 		await setClock(T0 - 10 * 60_000);
-		admin = await waitUntil(async () => {
-			const r = await p.http.post("/auth/signin", ADMIN);
-			return r.status === 200 && (r.body.session as string);
-		});
+		admin = await signInWhenReady(p.http, ADMIN);
 		const t = await p.http.post("/tokens", { password: ADMIN.password, description: "orchestrator", apiList: ["metering.usage.Ingest"] }, { token: admin });
 		expect(t.status).toBe(201);
 		ingestToken = t.body.token;

@@ -3,7 +3,7 @@
 // field, a group moved to a new model paying its prices, a subscription environment charged
 // nothing, and an account deactivated by the charge that takes it below its minimum balance.
 import type { UsageRecord } from "../../lib/usage-record";
-import { waitUntil, type Reply } from "../helpers/http";
+import { signInWhenReady, waitUntil, type Reply } from "../helpers/http";
 import { createAccount, startPlatform, type Platform } from "../helpers/platform";
 
 const ADMIN = { email: "pricing-admin@example.com", password: "Sets-the-prices-1!" };
@@ -51,10 +51,7 @@ describe("pricing", () => {
 
 	beforeAll(async () => {
 		p = await startPlatform({ env: { QM_ADMIN_EMAIL: ADMIN.email, QM_ADMIN_PASSWORD: ADMIN.password } });
-		admin = await waitUntil(async () => {
-			const r = await p.http.post("/auth/signin", ADMIN);
-			return r.status === 200 && (r.body.session as string);
-		});
+		admin = await signInWhenReady(p.http, ADMIN);
 		const a = await createAccount(p, USER.email, USER.password);
 		user = { id: a.id, session: (await p.http.post("/auth/signin", USER)).body.session };
 	});

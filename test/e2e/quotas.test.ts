@@ -1,6 +1,6 @@
 // Quotas over HTTP (QTA-1, QTA-3, QTA-5): my limits beside the billing group's, group values
 // and account overrides set by admins, and the refusals around them.
-import { waitUntil } from "../helpers/http";
+import { signInWhenReady } from "../helpers/http";
 import { createAccount, startPlatform, type Platform } from "../helpers/platform";
 
 const ADMIN = { email: "root@example.com", password: "Quota-adm1n-pass!" };
@@ -12,10 +12,7 @@ describe("quotas", () => {
 
 	beforeAll(async () => {
 		p = await startPlatform({ env: { QM_ADMIN_EMAIL: ADMIN.email, QM_ADMIN_PASSWORD: ADMIN.password } });
-		admin = await waitUntil(async () => {
-			const r = await p.http.post("/auth/signin", ADMIN);
-			return r.status === 200 && (r.body.session as string);
-		});
+		admin = await signInWhenReady(p.http, ADMIN);
 		const account = await createAccount(p, "limited@example.com", "Within-limits-1!");
 		user = { id: account.id, session: (await p.http.post("/auth/signin", { email: "limited@example.com", password: "Within-limits-1!" })).body.session };
 	});
@@ -81,10 +78,7 @@ describe("admin groups and moves between them (ACC-5)", () => {
 	let admin: string;
 	beforeAll(async () => {
 		p = await startPlatform({ env: { QM_ADMIN_EMAIL: ADMIN.email, QM_ADMIN_PASSWORD: ADMIN.password } });
-		admin = await waitUntil(async () => {
-			const r = await p.http.post("/auth/signin", ADMIN);
-			return r.status === 200 && (r.body.session as string);
-		});
+		admin = await signInWhenReady(p.http, ADMIN);
 	});
 	afterAll(() => p?.stop());
 

@@ -5,7 +5,7 @@
 import { execFile } from "child_process";
 import { promisify } from "util";
 import { readmeCurls, shellCommands } from "../helpers/readme-curl";
-import { waitUntil } from "../helpers/http";
+import { signInWhenReady } from "../helpers/http";
 import { startPlatform, type Platform } from "../helpers/platform";
 
 const run = promisify(execFile);
@@ -21,10 +21,7 @@ describe("README.md's curl examples", () => {
 		origin = new URL(p.url).host;
 		// The sample of the example is dated 2026-11-26T10:00:20Z: the platform's clock is set just after it.
 		await p.broker.call("clock.set", { now: "2026-11-26T10:05:00Z" });
-		const admin = await waitUntil(async () => {
-			const r = await p.http.post("/auth/signin", ADMIN);
-			return r.status === 200 && (r.body.session as string);
-		});
+		const admin = await signInWhenReady(p.http, ADMIN);
 		// "the orchestrator posts usage with an administrator's token holding metering.usage.Ingest"
 		const t = await p.http.post("/tokens", { password: ADMIN.password, description: "orchestrator", apiList: ["metering.usage.Ingest"] }, { token: admin });
 		ingestToken = t.body.token;

@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { request } from "http";
 import { splitRest } from "../../lib/api-catalogue";
 import { servedEntries } from "../../services/gateway.service";
-import { waitUntil } from "../helpers/http";
+import { signInWhenReady, waitUntil } from "../helpers/http";
 import { createAccount, startPlatform, type Platform } from "../helpers/platform";
 
 const ADMIN = { email: "prop-admin@example.com", password: "Generated-adm1n-pass!" };
@@ -223,10 +223,7 @@ describe("bad requests on every route (issue 14, property-based)", () => {
 
 	beforeAll(async () => {
 		p = await startPlatform({ env: { QM_ADMIN_EMAIL: ADMIN.email, QM_ADMIN_PASSWORD: ADMIN.password, QM_TEST_CLOCK: "1" } });
-		admin = await waitUntil(async () => {
-			const r = await p.http.post("/auth/signin", ADMIN);
-			return r.status === 200 && (r.body.session as string);
-		});
+		admin = await signInWhenReady(p.http, ADMIN);
 		userId = (await createAccount(p, USER.email, USER.password)).id;
 		user = (await p.http.post("/auth/signin", USER)).body.session as string;
 		// The trial bonus lands a moment after activation: wait, so the ledger stands still below.

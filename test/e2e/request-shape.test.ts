@@ -1,7 +1,8 @@
 // Issue 14 "Hardening", through HTTP: one test per numbered item, each failing before the fix.
 // 1 prototype keys, 2 one place per parameter, 3 null only where nullable, 4 at most 32 levels,
-// 5 JSON bodies only, 7 Idempotency-Key across endpoints, replays and concurrent twins (PAY-1).
-import { waitUntil } from "../helpers/http";
+// 5 JSON bodies only, 7 Idempotency-Key across endpoints and replays (PAY-1); concurrent twins need
+// a request held inside billing and are in test/integration/idempotency-twins.test.ts.
+import { jsonHeaders, sendRaw, signInWhenReady, waitUntil } from "../helpers/http";
 import { createAccount, startPlatform, type Platform } from "../helpers/platform";
 
 const ADMIN = { email: "shape-admin@example.com", password: "Hardened-adm1n-pass!" };
@@ -14,33 +15,15 @@ describe("request shape (issue 14)", () => {
 	let keyCount = 0;
 	const newKey = () => `shape-${Date.now()}-${++keyCount}`;
 
-	/** Any body, any content type: the helper always says application/json. */
-	const send = async (method: string, path: string, body: string | undefined, headers: Record<string, string> = {}) => {
-		const res = await fetch(p.url + path, { method, headers, body });
-		const text = await res.text();
-		let json: any = null;
-		try {
-			json = JSON.parse(text);
-		} catch {
-			/* not JSON */
-		}
-		return { status: res.status, headers: res.headers, body: json, text };
-	};
-	const json = (token?: string, more: Record<string, string> = {}) => ({
-		"content-type": "application/json",
-		...(token ? { authorization: `Bearer ${token}` } : {}),
-		...more,
-	});
+	const send = (method: string, path: string, body: string | undefined, headers: Record<string, string> = {}) => sendRaw(p.url, method, path, body, headers);
+	const json = jsonHeaders;
 	const balance = async () => (await p.http.get("/billing/balance", { token: user.session })).body;
 	const ledger = async () => (await p.http.get("/billing/transactions", { token: user.session })).body.rows;
 	const me = async () => (await p.http.get("/account", { token: user.session })).body;
 
 	beforeAll(async () => {
 		p = await startPlatform({ env: { QM_ADMIN_EMAIL: ADMIN.email, QM_ADMIN_PASSWORD: ADMIN.password } });
-		admin = await waitUntil(async () => {
-			const r = await p.http.post("/auth/signin", ADMIN);
-			return r.status === 200 && (r.body.session as string);
-		});
+		admin = await signInWhenReady(p.http, ADMIN);
 		const account = await createAccount(p, USER.email, USER.password);
 		user = { id: account.id, session: (await p.http.post("/auth/signin", USER)).body.session };
 		// The trial bonus lands a moment after activation: wait, so balances stand still below.
@@ -184,43 +167,6 @@ describe("request shape (issue 14)", () => {
 			expect(elsewhere.status).toBe(409);
 			expect(elsewhere.body).toMatchObject({ type: "IDEMPOTENCY_KEY_REUSED", data: { field: "Idempotency-Key" } });
 			expect({ balance: await balance(), ledger: await ledger() }).toEqual(before);
-		});
-
-		test("a twin arriving while the first still runs → 409 with Retry-After, and runs never", async () => {
-			const billing = p.broker.getLocalService("billing") as unknown as { postEntry: (...a: unknown[]) => Promise<unknown> };
-			const original = billing.postEntry;
-			let release!: () => void;
-			const gate = new Promise<void>(r => (release = r));
-			let entered!: () => void;
-			const inside = new Promise<void>(r => (entered = r));
-			let runs = 0;
-			billing.postEntry = async function (this: unknown, ...args: unknown[]) {
-				runs++;
-				entered();
-				await gate;
-				return original.apply(this, args);
-			};
-			try {
-				const key = newKey();
-				const headers = json(admin, { "Idempotency-Key": key });
-				const body = JSON.stringify({ amount: "3.00", note: "slow" });
-				const first = send("POST", `/admin/accounts/${user.id}/fund`, body, headers);
-				await inside;
-				const twin = await send("POST", `/admin/accounts/${user.id}/fund`, body, headers);
-				expect(twin.status).toBe(409);
-				expect(twin.headers.get("retry-after")).toBe("1");
-				expect(twin.body).toMatchObject({ data: { field: "Idempotency-Key" } });
-				release();
-				expect((await first).status).toBe(201);
-				const after = await send("POST", `/admin/accounts/${user.id}/fund`, body, headers);
-				expect(after.status).toBe(201);
-				expect(after.headers.get("idempotent-replayed")).toBe("true");
-				expect(runs).toBe(1);
-				expect((await ledger()).filter((e: { description: string }) => e.description === "slow")).toHaveLength(1);
-			} finally {
-				release();
-				billing.postEntry = original;
-			}
 		});
 	});
 });

@@ -2,12 +2,12 @@
 // value shown once, regeneration and deletion effective on the next request, expiry, IP
 // allow-lists, 2FA and suspended accounts.
 import { nowMs } from "../../lib/clock";
-import { newPat } from "../../lib/pat";
 import { codeAt, stepAt } from "../../services/auth/totp";
 import { waitUntil, type Reply } from "../helpers/http";
 import { createAccount, startPlatform, type Platform } from "../helpers/platform";
 
 const DAY = 86_400_000;
+const ADMIN = { email: "root@example.com", password: "Tokens-adm1n-passw0rd!" };
 
 describe("personal access tokens", () => {
 	let p: Platform;
@@ -46,7 +46,11 @@ describe("personal access tokens", () => {
 	let eve: { email: string; password: string; session: string };
 
 	beforeAll(async () => {
-		p = await startPlatform({ env: { QM_TEST_CLOCK: "1", TRUST_PROXY: "127.0.0.1,::1" }, captureLogs: true });
+		p = await startPlatform({
+			env: { QM_TEST_CLOCK: "1", TRUST_PROXY: "127.0.0.1,::1", QM_ADMIN_EMAIL: ADMIN.email, QM_ADMIN_PASSWORD: ADMIN.password },
+			captureLogs: true,
+		});
+		await waitUntil(async () => (await p.http.post("/auth/signin", ADMIN)).status === 200);
 		ada = await createUser("ada@example.com", "Analytical-engine-1!");
 		eve = await createUser("eve@example.com", "Eavesdrop-secret-2!");
 	});
@@ -136,29 +140,14 @@ describe("personal access tokens", () => {
 		const victim = await createUser("suspended@example.com", "Quietly-closed-3!");
 		const t = await createToken(victim, { template: "extended-access" });
 		expect((await call("GET", "/account", { token: t.token })).status).toBe(200);
-		const accounts = p.broker.getLocalService("accounts") as unknown as { db: { accounts: { updateOne(q: object, u: object): Promise<{ _id: string }> } } };
-		const doc = await accounts.db.accounts.updateOne({ email: victim.email }, { $set: { status: "suspended" } });
-		p.broker.broadcast("accounts.status.changed", { id: doc._id, from: "active", to: "suspended" });
+		const victimId = (await call("GET", "/account", { token: t.token })).body.id as string;
+		const suspended = await call("POST", `/admin/accounts/${victimId}/status`, {
+			token: await sess(ADMIN),
+			body: { status: "suspended", reason: "terms violation" },
+		});
+		expect(suspended.status).toBe(200);
 		await waitUntil(async () => (await call("GET", "/account", { token: t.token })).status === 401, 1000, 20);
 		expect((await call("GET", "/account", { token: t.token })).body.type).toBe("ACCOUNT_SUSPENDED");
-	});
-
-	it("refuses a malformed token or a wrong checksum without reading the store", async () => {
-		const tokens = p.broker.getLocalService("tokens") as unknown as { db: { tokens: { findOne: (...a: unknown[]) => unknown } } };
-		const lookups = jest.spyOn(tokens.db.tokens, "findOne");
-		try {
-			const good = newPat();
-			const badChecksum = good.slice(0, -1) + (good.endsWith("A") ? "B" : "A");
-			for (const token of [badChecksum, "qm_pat_short", `${good}x`]) {
-				const r = await call("GET", "/account", { token });
-				expect(r.status).toBe(401);
-			}
-			expect(lookups).not.toHaveBeenCalled();
-			expect((await call("GET", "/account", { token: good })).status).toBe(401); // well formed, unknown: one lookup
-			expect(lookups).toHaveBeenCalledTimes(1);
-		} finally {
-			lookups.mockRestore();
-		}
 	});
 
 	it("lists tokens without values or digests, with last use", async () => {

@@ -36,6 +36,26 @@ export function api(baseUrl: string) {
 
 export type Api = ReturnType<typeof api>;
 
+/** Any body with any headers, sent as is (no content type added): for tests of malformed requests. `body` is null unless JSON. */
+export async function sendRaw(baseUrl: string, method: string, path: string, body: string | undefined, headers: Record<string, string> = {}): Promise<Reply> {
+	const res = await fetch(baseUrl + path, { method, headers, body });
+	const text = await res.text();
+	let json: any = null;
+	try {
+		json = JSON.parse(text);
+	} catch {
+		/* not JSON */
+	}
+	return { status: res.status, headers: res.headers, body: json, text };
+}
+
+/** JSON content type, the bearer token if any, and more headers. */
+export const jsonHeaders = (token?: string, more: Record<string, string> = {}): Record<string, string> => ({
+	"content-type": "application/json",
+	...(token ? { authorization: `Bearer ${token}` } : {}),
+	...more,
+});
+
 export async function waitUntil<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 10_000, everyMs = 50): Promise<T> {
 	const end = Date.now() + timeoutMs;
 	let last: unknown;
@@ -49,4 +69,12 @@ export async function waitUntil<T>(probe: () => Promise<T | undefined | null | f
 		await new Promise(r => setTimeout(r, everyMs));
 	}
 	throw new Error(`Timed out after ${timeoutMs} ms${last ? `: ${String(last)}` : ""}`);
+}
+
+/** Signs in as soon as the platform lets these credentials in (the bootstrap admin is seeded at start): the session. */
+export function signInWhenReady(http: Pick<Api, "post">, credentials: { email: string; password: string }): Promise<string> {
+	return waitUntil(async () => {
+		const r = await http.post("/auth/signin", credentials);
+		return r.status === 200 && (r.body.session as string);
+	});
 }

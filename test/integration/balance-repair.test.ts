@@ -12,8 +12,8 @@ import { tmpdir } from "os";
 import { join } from "path";
 import type { ServiceSchema } from "moleculer";
 import type { Store } from "../../mixins/db.mixin";
-import { Ledger, type BalanceDoc, type Repair } from "../../services/billing/store";
-import { waitUntil } from "../helpers/http";
+import { Ledger, type BalanceDoc, type Repair } from "../../services/billing/ledger-store";
+import { signInWhenReady, waitUntil } from "../helpers/http";
 import { createAccount, startPlatform, type Platform } from "../helpers/platform";
 
 const U = 1_000_000;
@@ -35,10 +35,7 @@ async function start(dataDir: string) {
 			} as unknown as ServiceSchema,
 		],
 	});
-	const admin = await waitUntil(async () => {
-		const r = await p.http.post("/auth/signin", ADMIN);
-		return r.status === 200 && (r.body.session as string);
-	});
+	const admin = await signInWhenReady(p.http, ADMIN);
 	return { p, admin, changed, billing: p.broker.getLocalService("billing") as unknown as BillingInternals };
 }
 

@@ -6,7 +6,7 @@
 import type { Store } from "../../mixins/db.mixin";
 import type { UsageRecord } from "../../lib/usage-record";
 import type { ChargeDoc } from "../../services/billing/charging";
-import type { EntryDoc, Ledger, Reconciliation } from "../../services/billing/store";
+import type { EntryDoc, Ledger, Reconciliation } from "../../services/billing/ledger-store";
 import { createAccount, startPlatform, type Platform } from "../helpers/platform";
 
 type BillingInternals = { ledger: Ledger; db: { ledger: Store<EntryDoc>; env_charges: Store<ChargeDoc> } };

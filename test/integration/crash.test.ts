@@ -25,7 +25,7 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { api, waitUntil, type Reply } from "../helpers/http";
+import { api, signInWhenReady, waitUntil, type Reply } from "../helpers/http";
 import { addCustomer, checkLedger, ledgerOf, micros, rand, randomSample, repairProblems, type Customer, type Row, type Sample } from "../helpers/metered";
 import { assertBuilt, freePort, ROOT, spawnQm, type QmProcess } from "../helpers/processes";
 
@@ -150,10 +150,7 @@ describe("crash test: SIGKILL at random moments under load, real process and fil
 	}
 
 	async function signInAdmin() {
-		admin = await waitUntil(async () => {
-			const r = await http.post("/auth/signin", ADMIN);
-			return r.status === 200 && (r.body.session as string);
-		});
+		admin = await signInWhenReady(http, ADMIN);
 	}
 
 	const sendFund = (f: Fund) => http.post(`/admin/accounts/${f.accountId}/fund`, f.body, { token: admin, headers: { "Idempotency-Key": f.key } });

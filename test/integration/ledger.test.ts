@@ -7,7 +7,7 @@ import type { ServiceSchema } from "moleculer";
 import { nowMs } from "../../lib/clock";
 import type { Store } from "../../mixins/db.mixin";
 import QuotasService from "../../services/quotas.service";
-import { Ledger, type BalanceDoc, type EntryDoc, type Reconciliation } from "../../services/billing/store";
+import { Ledger, type BalanceDoc, type EntryDoc, type Reconciliation } from "../../services/billing/ledger-store";
 import { waitUntil } from "../helpers/http";
 import { createAccount, startPlatform, type Platform } from "../helpers/platform";
 

@@ -13,9 +13,10 @@ import { mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { claims, openBatch } from "../../services/metering/batches";
-import { PendingHours, type NodeBucket, type PendingHour } from "../../services/metering/pending";
+import { PendingHours, type PendingHour } from "../../services/metering/pending";
 import type { Sample } from "../../services/metering/samples";
-import { waitUntil } from "../helpers/http";
+import { addToHour, fold, type MeteringStores } from "../../services/metering/store";
+import { signInWhenReady } from "../helpers/http";
 import { startPlatform, type Platform } from "../helpers/platform";
 
 const ADMIN = { email: "recovery-ops@example.com", password: "Recover-the-batch-7!" };
@@ -24,27 +25,14 @@ const PAST = Math.floor(Date.now() / HOUR) * HOUR - 2 * HOUR;
 const FUTURE = Math.floor(Date.now() / HOUR) * HOUR + 24 * HOUR;
 
 interface MeteringInternals {
-	db: {
-		ingest_batches: {
-			insert(d: object): Promise<unknown>;
-			findById(id: string): Promise<{ open?: boolean } | null>;
-			find(q: object): Promise<{ _id: string }[]>;
-		};
-		samples: { insertMany(d: object[]): Promise<number[]> };
-		env_hours: { findById(id: string): Promise<{ batches?: Record<string, 1> } | null> };
-	};
-	fold(batch: string, samples: Sample[]): Promise<void>;
-	addToHour(batches: string[], envId: string, hour: number, nodes: Map<string, NodeBucket>): Promise<void>;
+	db: MeteringStores;
 	writeHours(hours: PendingHour[]): Promise<void>;
 }
 
 async function start(dataDir: string, T0: number) {
 	const p = await startPlatform({ env: { DATA_DIR: dataDir, QM_TEST_CLOCK: "1", QM_ADMIN_EMAIL: ADMIN.email, QM_ADMIN_PASSWORD: ADMIN.password } });
 	await p.broker.call("gateway.setClock", { now: new Date(T0 + 20 * 60_000).toISOString() });
-	const admin = await waitUntil(async () => {
-		const r = await p.http.post("/auth/signin", ADMIN);
-		return r.status === 200 && (r.body.session as string);
-	});
+	const admin = await signInWhenReady(p.http, ADMIN);
 	return { p, admin, m: p.broker.getLocalService("metering") as unknown as MeteringInternals };
 }
 
@@ -87,7 +75,7 @@ describe("metering started again folds, once, the batches a crash left open", ()
 		const early = [sample("r-1", 1), sample("r-2", 2)];
 		const late = [sample("r-3", 3), sample("r-4", 4), sample("r-5", 5)];
 		// The process dies after the hours took this batch, before closing it...
-		m.writeHours = hours => Promise.all(hours.map(h => m.addToHour(h.batches, h.envId, h.hour, h.nodes))).then(() => undefined);
+		m.writeHours = hours => Promise.all(hours.map(h => addToHour(m.db.env_hours, h.batches, h.envId, h.hour, h.nodes))).then(() => undefined);
 		expect((await p.http.post("/metering/usage", { samples: asPosted(late) }, { token: admin })).body.accepted).toBe(3);
 		expect(await inHour()).toBe(3);
 		// ...and before the hours took this one.
@@ -163,7 +151,7 @@ describe("metering folds the batches another replica left open, after a minute",
 	it("does not count twice a batch that died after folding", async () => {
 		const list = [sample("s-3", 3), sample("s-4", 4), sample("s-5", 5)];
 		await crashedBatch("crashed-late", list);
-		await m.fold("crashed-late", list);
+		await fold(m.db, "crashed-late", list);
 		expect(await samplesInHour(p, admin, envId, T0)).toBe(5);
 		await setClock(T0 + 25 * 60_000);
 		await p.broker.call("gateway.runJob", { name: "metering.close-hours" });
@@ -177,13 +165,13 @@ describe("metering folds the batches another replica left open, after a minute",
 		await crashedBatch("raced-1", first);
 		await crashedBatch("raced-2", second);
 		// Another replica's recovery folded raced-1 into the hour; this replica still holds both in memory.
-		await m.fold("raced-1", first);
+		await fold(m.db, "raced-1", first);
 		const pending = new PendingHours();
 		pending.add("raced-1", first);
 		pending.add("raced-2", second);
 		const hours = pending.take();
 		expect(hours.map(h => h.batches)).toEqual([["raced-1", "raced-2"]]);
-		await expect(m.addToHour(hours[0].batches, hours[0].envId, hours[0].hour, hours[0].nodes)).rejects.toThrow(/took 1 of 2 batches/);
+		await expect(addToHour(m.db.env_hours, hours[0].batches, hours[0].envId, hours[0].hour, hours[0].nodes)).rejects.toThrow(/took 1 of 2 batches/);
 		await m.writeHours(hours);
 		expect(await samplesInHour(p, admin, envId, T0)).toBe(8);
 		expect((await m.db.ingest_batches.findById("raced-2"))?.open).toBeUndefined();

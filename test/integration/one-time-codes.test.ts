@@ -3,10 +3,11 @@
 // recovery code) read the 2FA state before any of them writes — the interleaving HTTP requests
 // rarely produce — and exactly one may succeed.
 import { nowMs } from "../../lib/clock";
+import type { SecondFactor } from "../../services/auth/second-factor";
 import { codeAt, stepAt } from "../../services/auth/totp";
 import { createAccount, startPlatform, type Platform } from "../helpers/platform";
 
-type Auth = { verifySecondFactor(account: { id: string }, code: string): Promise<"totp" | "recovery" | null> };
+type Auth = { secondFactor: SecondFactor };
 
 describe("one-time codes under truly parallel verification", () => {
 	let p: Platform;
@@ -31,13 +32,13 @@ describe("one-time codes under truly parallel verification", () => {
 	it("accepts one of 50 parallel verifications of the same TOTP code", async () => {
 		await p.broker.call("clock.set", { now: new Date(nowMs() + 30_000).toISOString() }); // the next step: a fresh code
 		const code = codeAt(secret, stepAt(nowMs()));
-		const results = await Promise.all(Array.from({ length: 50 }, () => auth.verifySecondFactor(account, code)));
+		const results = await Promise.all(Array.from({ length: 50 }, () => auth.secondFactor.verify(account.id, code)));
 		expect(results.filter(r => r === "totp")).toHaveLength(1);
 		expect(results.filter(r => r === null)).toHaveLength(49);
 	});
 
 	it("accepts one of 50 parallel uses of the same recovery code", async () => {
-		const results = await Promise.all(Array.from({ length: 50 }, () => auth.verifySecondFactor(account, recovery[0])));
+		const results = await Promise.all(Array.from({ length: 50 }, () => auth.secondFactor.verify(account.id, recovery[0])));
 		expect(results.filter(r => r === "recovery")).toHaveLength(1);
 	});
 });

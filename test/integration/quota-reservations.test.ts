@@ -3,6 +3,11 @@
 // over NATS that share one store (as replicas share MongoDB).
 import { createAccount, startPlatform, startReplicaPair, type Platform } from "../helpers/platform";
 
+// 2,000 reservations a test: on FerretDB (the MongoDB leg), where every conditional update scans
+// its table in PostgreSQL, a test takes 25-60 s on this 2-core machine. Speed is the benchmarks'
+// business; this file checks that no reservation overshoots or is refused below the limit.
+jest.setTimeout(180_000);
+
 async function race(brokers: Platform[], accountId: string): Promise<{ ok: number; refused: { quota: string; limit: number; requested: number }[] }> {
 	const outcomes = await Promise.allSettled(
 		Array.from({ length: 100 }, (_, i) => brokers[i % brokers.length].broker.call("quotas.reserve", { accountId, key: "environment.maxcount", amount: 1 })),

@@ -215,9 +215,8 @@ jest.setTimeout(180_000);
 			);
 			for (const r of replies) expect(r.status).toBe(200);
 		}
-		// Each replica keeps the samples it took in memory for up to 5 s (metering's FLUSH_MS) and
-		// close-hours writes only its own replica's: close once both have written them.
-		await new Promise(r => setTimeout(r, 6000));
+		// Each replica keeps the samples it took in memory for up to 5 s (metering's FLUSH_MS):
+		// close-hours, on either replica, waits for the other's before it closes an hour.
 		const expectedHours = ENVS * (HOURS + 1); // the hour the environments were created in, then HOURS hours of samples
 		const total = async (kind: string) => (await gw[0].get(`/billing/transactions?kind=${kind}&page=1&pageSize=1`, { token: c.reader })).body.total as number;
 		await waitUntil(

@@ -12,7 +12,7 @@ import { hostname, tmpdir } from "os";
 import { join } from "path";
 import Database from "better-sqlite3";
 import { Durability, openSqliteFiles, serviceOfFile } from "../../mixins/sqlite-store";
-import { api, waitUntil, type Api } from "../helpers/http";
+import { api, signInWhenReady, waitUntil, type Api } from "../helpers/http";
 import { addCustomer, checkLedger, ledgerOf, rand, randomSample, repairProblems, type Customer } from "../helpers/metered";
 import { createAccount, startPlatform, type Platform } from "../helpers/platform";
 import { assertBuilt, ENTRY, freePort, ROOT, spawnQm, type QmProcess } from "../helpers/processes";
@@ -399,10 +399,7 @@ describe("qm backup beside a running platform, qm restore", () => {
 			clock = { at, setAt: Date.now() };
 		}
 		async function signIn(q: Qm) {
-			q.admin = await waitUntil(async () => {
-				const r = await q.http.post("/auth/signin", ADMIN);
-				return r.status === 200 && (r.body.session as string);
-			});
+			q.admin = await signInWhenReady(q.http, ADMIN);
 		}
 		async function job(q: Qm, name: string): Promise<number> {
 			const r = await q.http.post(`/admin/jobs/${name}/run`, undefined, { token: q.admin });

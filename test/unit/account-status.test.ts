@@ -1,5 +1,5 @@
-// STS-1…STS-4 and ACC-3, table-driven over the pure status machine.
-import { nextStatus, trialEndsAt, type StatusConfig, type StatusFacts } from "../../services/accounts/status";
+// STS-1…STS-4 and ACC-3, table-driven over the pure status machine and its settings.
+import { nextStatus, statusConfig, trialEndsAt, type StatusConfig, type StatusFacts } from "../../services/accounts/status";
 
 const DAY = 86_400_000;
 const t0 = new Date("2026-01-01T00:00:00Z");
@@ -96,5 +96,45 @@ describe("nextStatus", () => {
 		expect(trialEndsAt({ activatedAt: t0, type: "trial" }, trialCfg)).toEqual(at(14));
 		expect(trialEndsAt({ activatedAt: t0, type: "billing" }, trialCfg)).toBeNull();
 		expect(trialEndsAt({ activatedAt: t0, type: "trial" }, { trialPeriodDays: -1 })).toBeNull();
+	});
+});
+
+// The rules' settings from quotas.effective values: the catalogue's defaults (trial 14 days, bonus
+// 10.00, destroyed after 30 days; billing 60 days, ACC-2, STS-2, STS-4) and a provider's edits.
+describe("statusConfig", () => {
+	test.each([
+		[
+			"trial defaults",
+			{ "account.trialperiod": 14, "account.trial.bonus": "10.00", "account.minbalance": "0", "account.destroy.period": 30 },
+			{ trialPeriodDays: 14, minBalance: 0, destroyPeriodDays: 30, trialBonus: 10 * M },
+		],
+		[
+			"billing: a trial that never ends, no bonus",
+			{ "account.trialperiod": -1, "account.trial.bonus": "0", "account.minbalance": "0", "account.destroy.period": 60 },
+			billingCfg,
+		],
+		[
+			"a negative minimum (STS-2: may be negative)",
+			{ "account.trialperiod": -1, "account.minbalance": "-25.50", "account.destroy.period": 60 },
+			{ trialPeriodDays: -1, minBalance: -25.5 * M, destroyPeriodDays: 60, trialBonus: 0 },
+		],
+		[
+			"no trial bonus value: none",
+			{ "account.trialperiod": 7, "account.minbalance": "1", "account.destroy.period": "30" },
+			{ trialPeriodDays: 7, minBalance: M, destroyPeriodDays: 30, trialBonus: 0 },
+		],
+		[
+			"amounts exact to the micro-unit",
+			{ "account.trialperiod": 14, "account.trial.bonus": "0.000001", "account.minbalance": "0.5", "account.destroy.period": 30 },
+			{ trialPeriodDays: 14, minBalance: 500_000, destroyPeriodDays: 30, trialBonus: 1 },
+		],
+	] as [string, Record<string, number | string>, StatusConfig][])("%s", (_name, values, expected) => {
+		expect(statusConfig(values)).toEqual(expected);
+	});
+
+	test("an amount that is not money is refused, naming the quota", () => {
+		expect(() => statusConfig({ "account.trialperiod": 14, "account.minbalance": "lots", "account.destroy.period": 30 })).toThrow(
+			expect.objectContaining({ data: [expect.objectContaining({ field: "account.minbalance" })] }),
+		);
 	});
 });

@@ -2,21 +2,14 @@
 // states; and node ids that last as long as their nodes (MTR-1).
 import { rowForInterval, type EnvState, type EnvStatus } from "../../services/environments/inventory";
 import { assignNodeIds, flattenNodes, newNodeId, type NodeState } from "../../services/environments/nodes";
+import type { NodeGroup } from "../../lib/topology-rules";
+import { inventoryNode, nodeGroup } from "../helpers/topology";
 
 const FROM = new Date("2030-01-01T10:00:00Z");
 const TO = new Date("2030-01-01T11:00:00Z");
 const at = (hhmm: string) => new Date(`2030-01-01T${hhmm}:00Z`);
 
-const node = (nodeId: string, over: Partial<NodeState> = {}): NodeState => ({
-	nodeId,
-	layer: "cp",
-	reservedCloudlets: 1,
-	scalingLimit: 4,
-	diskLimitGB: 10,
-	publicIPv4: 0,
-	publicIPv6: 0,
-	...over,
-});
+const node = inventoryNode;
 
 /** A history: [time, status, changes to the previous state]; revs count from 1. */
 function history(...steps: [string, EnvStatus, Partial<EnvState>?][]): EnvState[] {
@@ -115,17 +108,7 @@ describe("rowForInterval: the environment during [10:00, 11:00)", () => {
 });
 
 describe("assignNodeIds: a node keeps its id across changes", () => {
-	const group = (layer: string, count: number, over: Record<string, unknown> = {}) => ({
-		layer,
-		type: "tomcat",
-		count,
-		reservedCloudlets: 1,
-		scalingLimit: 4,
-		diskLimitGB: 10,
-		publicIPv4: 0,
-		publicIPv6: 0,
-		...over,
-	});
+	const group = (layer: string, count: number, over: Partial<NodeGroup> = {}) => nodeGroup({ layer, count, ...over });
 	const counter = () => {
 		let n = 0;
 		return () => `new${++n}`;

@@ -3,6 +3,7 @@
  * first with `account.charge.balance.first` = 1, never refused for lack of money, bonus never
  * below zero), where funds and unfunds land, and Σ ledger counting the balance's in-flight entry.
  */
+import fc from "fast-check";
 import { ledgerTotals, planEntry, splitCharge, targetOf } from "../../services/billing/ledger";
 import { canonicalJson, fingerprintOf, requireIdempotencyKey } from "../../services/billing/idempotency";
 import { transactionRow, balanceView } from "../../services/billing/views";
@@ -11,27 +12,44 @@ const U = 1_000_000; // one unit in micros
 
 describe("splitCharge (BIL-3)", () => {
 	test.each([
-		// [charge, main, bonus, mainFirst, fromMain, fromBonus]
-		["bonus covers it", 3 * U, 10 * U, 5 * U, false, 0, 3 * U],
-		["bonus covers exactly", 5 * U, 10 * U, 5 * U, false, 0, 5 * U],
-		["bonus first, the rest from main", 8 * U, 10 * U, 5 * U, false, 3 * U, 5 * U],
-		["bonus empty: all from main", 4 * U, 10 * U, 0, false, 4 * U, 0],
-		["more than both: main goes negative, bonus stops at 0", 20 * U, 10 * U, 5 * U, false, 15 * U, 5 * U],
-		["main already negative: bonus first still", 3 * U, -2 * U, 5 * U, false, 0, 3 * U],
-		["nothing anywhere: main goes negative", 1, 0, 0, false, 1, 0],
-		["main first: main covers it", 3 * U, 10 * U, 5 * U, true, 3 * U, 0],
-		["main first: main covers exactly", 10 * U, 10 * U, 5 * U, true, 10 * U, 0],
-		["main first, the rest from bonus", 12 * U, 10 * U, 5 * U, true, 10 * U, 2 * U],
-		["main first, more than both: bonus emptied, main negative", 20 * U, 10 * U, 5 * U, true, 15 * U, 5 * U],
-		["main first, main negative already: bonus pays", 3 * U, -1 * U, 5 * U, true, 0, 3 * U],
-		["main first, main negative, bonus short: rest to main", 8 * U, -1 * U, 5 * U, true, 3 * U, 5 * U],
-		["a micro from a micro of bonus", 1, 0, 1, false, 0, 1],
-		["zero charge moves nothing", 0, 10 * U, 5 * U, false, 0, 0],
-	])("%s", (_name, amount, main, bonus, mainFirst, fromMain, fromBonus) => {
+		// [charge, main, bonus, mainFirst, fromMain, fromBonus, main after, bonus after]
+		["bonus covers it", 3 * U, 10 * U, 5 * U, false, 0, 3 * U, 10 * U, 2 * U],
+		["bonus covers exactly", 5 * U, 10 * U, 5 * U, false, 0, 5 * U, 10 * U, 0],
+		["bonus first, the rest from main", 8 * U, 10 * U, 5 * U, false, 3 * U, 5 * U, 7 * U, 0],
+		["bonus empty: all from main", 4 * U, 10 * U, 0, false, 4 * U, 0, 6 * U, 0],
+		["more than both: main goes negative, bonus stops at 0", 20 * U, 10 * U, 5 * U, false, 15 * U, 5 * U, -5 * U, 0],
+		["main already negative: bonus first still", 3 * U, -2 * U, 5 * U, false, 0, 3 * U, -2 * U, 2 * U],
+		["nothing anywhere: main goes negative", 1, 0, 0, false, 1, 0, -1, 0],
+		["main first: main covers it", 3 * U, 10 * U, 5 * U, true, 3 * U, 0, 7 * U, 5 * U],
+		["main first: main covers exactly", 10 * U, 10 * U, 5 * U, true, 10 * U, 0, 0, 5 * U],
+		["main first, the rest from bonus", 12 * U, 10 * U, 5 * U, true, 10 * U, 2 * U, 0, 3 * U],
+		["main first, more than both: bonus emptied, main negative", 20 * U, 10 * U, 5 * U, true, 15 * U, 5 * U, -5 * U, 0],
+		["main first, main negative already: bonus pays", 3 * U, -1 * U, 5 * U, true, 0, 3 * U, -1 * U, 2 * U],
+		["main first, main negative, bonus short: rest to main", 8 * U, -1 * U, 5 * U, true, 3 * U, 5 * U, -4 * U, 0],
+		["a micro from a micro of bonus", 1, 0, 1, false, 0, 1, 0, 0],
+		["zero charge moves nothing", 0, 10 * U, 5 * U, false, 0, 0, 10 * U, 5 * U],
+	])("%s", (_name, amount, main, bonus, mainFirst, fromMain, fromBonus, mainAfter, bonusAfter) => {
 		const split = splitCharge(amount as number, { main: main as number, bonus: bonus as number }, mainFirst as boolean);
 		expect(split).toEqual({ fromMain, fromBonus });
-		expect(split.fromMain + split.fromBonus).toBe(amount); // a charge is taken whole
-		expect((bonus as number) - split.fromBonus).toBeGreaterThanOrEqual(0); // bonus never below zero
+		// The balances the account is left with, stated on their own rather than summed from the row.
+		expect({ main: (main as number) - split.fromMain, bonus: (bonus as number) - split.fromBonus }).toEqual({ main: mainAfter, bonus: bonusAfter });
+	});
+
+	// The rules hold for any charge and balance, not only for the rows above.
+	test("takes any charge whole, never a negative part, and never takes bonus below zero", () => {
+		const micros = fc.integer({ min: -1_000 * U, max: 1_000 * U });
+		fc.assert(
+			fc.property(fc.integer({ min: 0, max: 1_000 * U }), micros, fc.integer({ min: 0, max: 1_000 * U }), fc.boolean(), (amount, main, bonus, mainFirst) => {
+				const { fromMain, fromBonus } = splitCharge(amount, { main, bonus }, mainFirst);
+				expect(fromMain + fromBonus).toBe(amount);
+				expect(fromMain).toBeGreaterThanOrEqual(0);
+				expect(fromBonus).toBeGreaterThanOrEqual(0);
+				expect(bonus - fromBonus).toBeGreaterThanOrEqual(0);
+				// bonus first: main pays only what bonus cannot; main first: bonus pays only what positive main cannot
+				if (!mainFirst) expect(fromBonus).toBe(Math.min(bonus, amount));
+				else expect(fromMain).toBe(Math.max(Math.min(Math.max(0, main), amount), amount - bonus));
+			}),
+		);
 	});
 });
 

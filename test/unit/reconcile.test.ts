@@ -1,6 +1,6 @@
 /**
  * BIL-2 reconciliation (services/billing/reconcile.ts): whether a balance document equals Σ its
- * applied ledger under the pending protocol of services/billing/store.ts, and what it must be when
+ * applied ledger under the pending protocol of services/billing/ledger-store.ts, and what it must be when
  * it does not — the ledger is the truth.
  */
 import { balanceDrift, repairNotice, type BalanceFacts } from "../../services/billing/reconcile";
