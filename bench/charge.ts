@@ -1,6 +1,6 @@
 // Hourly charging (ARCHITECTURE.md budget; issue "Metering"): 100,000 environment-hours rated and
 // committed — a charge document and a ledger entry each, balances moved, status checked — in
-// under 60 s. Embedded (one process, NeDB files under a temporary DATA_DIR), driving billing's
+// under 60 s. Embedded (one process, SQLite files under a temporary DATA_DIR), driving billing's
 // charge path (`billing.chargeRecords`, what the charge job and the stream consumer run) with
 // closed environment-hours shaped like metering's records: 1,000 accounts × 10 environments ×
 // 10 hours, 3 nodes each, usage varying so tiers vary.

@@ -1,5 +1,5 @@
 // Billing history (ARCHITECTURE.md budget): one account, one month, hourly rows — p99 < 100 ms.
-// Embedded (one process, NeDB files): an account with 10 environments of 3 nodes charged for every
+// Embedded (one process, SQLite files): an account with 10 environments of 3 nodes charged for every
 // hour of a 30-day month (7,200 environment-hours, 21,600 node rows), then
 // `GET /billing/history?interval=HOUR` for that month through the HTTP gateway, and the same for
 // DAY and for one environment.
