@@ -74,13 +74,19 @@ export const LEASE_HOST = (() => {
 /** Holders of the runs going on in this process (holder = `<host>:<pid>:<run>`, one per run). */
 const liveHolders = new Set<string>();
 
-/** Is `holder` a process on this host that no longer exists? Anything else may be alive. */
-export function holderIsDead(holder: string): boolean {
-	const m = /^(.*):(\d+):([^:]+)$/.exec(holder);
+/** A holder's form: `<host>:<pid>:<run>`. */
+export const HOLDER_FORMAT = /^(.*):(\d+):([^:]+)$/;
+
+/**
+ * Is `holder` a process on this host that no longer exists? Anything else may be alive. `live`:
+ * the holders running in this process (the job runs, by default).
+ */
+export function holderIsDead(holder: string, live: ReadonlySet<string> = liveHolders): boolean {
+	const m = HOLDER_FORMAT.exec(holder);
 	if (!m || m[1] !== LEASE_HOST) return false;
 	const pid = Number(m[2]);
 	// A pid is not reused while its process lives: ours, in a holder we do not run, is a previous one's.
-	if (pid === process.pid) return !liveHolders.has(holder);
+	if (pid === process.pid) return !live.has(holder);
 	try {
 		process.kill(pid, 0);
 		return false;

@@ -18,7 +18,7 @@ import { addMs, DAY, now } from "../../lib/clock";
 import { digest, newId } from "../../lib/crypto";
 import { idempotencyKeyReused, validationError } from "../../lib/errors";
 import { DuplicateKeyError, type Doc, type Store } from "../../mixins/db.mixin";
-import { LEASE_HOST } from "../../mixins/jobs.mixin";
+import { HOLDER_FORMAT, holderIsDead, LEASE_HOST } from "../../mixins/jobs.mixin";
 
 const { MoleculerClientError } = Errors;
 
@@ -35,18 +35,7 @@ const running = new Set<string>();
 
 /** Is `lease` held by a process of this host that no longer exists (or by none)? */
 export function leaseIsDead(lease: string | undefined): boolean {
-	const m = lease ? /^(.*):(\d+):([^:]+)$/.exec(lease) : null;
-	if (!lease || !m) return true;
-	if (m[1] !== LEASE_HOST) return false;
-	const pid = Number(m[2]);
-	// A pid is not reused while its process lives: ours, on a lease we do not hold, is a previous one's.
-	if (pid === process.pid) return !running.has(lease);
-	try {
-		process.kill(pid, 0);
-		return false;
-	} catch (err) {
-		return (err as NodeJS.ErrnoException).code === "ESRCH";
-	}
+	return !lease || !HOLDER_FORMAT.test(lease) || holderIsDead(lease, running);
 }
 
 interface StoredError {

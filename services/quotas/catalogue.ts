@@ -52,6 +52,9 @@ export function defaultValue(q: QuotaKey, group: string): QuotaValue {
 	return (q.values as Record<string, QuotaValue | undefined>)[group] ?? q.values.billing;
 }
 
+/** The largest limit a count, size or period may have. */
+export const MAX_LIMIT = 1_000_000_000;
+
 /** Checks a value against the key's unit; returns the normalised value or a reason. */
 export function checkValue(q: QuotaKey, value: unknown): { value: QuotaValue } | { error: string } {
 	if (q.unit === "money") {
@@ -64,5 +67,7 @@ export function checkValue(q: QuotaKey, value: unknown): { value: QuotaValue } |
 	if (typeof value !== "number" || !Number.isInteger(value)) return { error: "must be a whole number" };
 	if (q.unit === "flag") return value === 0 || value === 1 ? { value } : { error: "must be 0 or 1" };
 	if (value < -1) return { error: "must be -1 (unlimited) or more" };
+	// Beyond any real limit, and where a count stops being exact (1e308 is an "integer" too).
+	if (value > MAX_LIMIT) return { error: `must be at most ${MAX_LIMIT.toLocaleString("en")} (or -1: unlimited)` };
 	return { value };
 }

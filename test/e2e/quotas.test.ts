@@ -57,6 +57,7 @@ describe("quotas", () => {
 			["PUT", `/admin/accounts/${user.id}/quotas/environment.maxcolour`, { value: 1 }, 422, "key"],
 			["PUT", `/admin/accounts/${user.id}/quotas/environment.maxcount`, { value: -5 }, 422, "value"],
 			["PUT", `/admin/accounts/${user.id}/quotas/environment.maxcount`, { value: "lots" }, 422, "value"],
+			["PUT", `/admin/accounts/${user.id}/quotas/environment.maxcount`, { value: 1e308 }, 422, "value"],
 			["PUT", `/admin/accounts/${user.id}/quotas/environment.jelasticssl.enabled`, { value: 3 }, 422, "value"],
 			["PUT", `/admin/accounts/${user.id}/quotas/account.minbalance`, { value: "1.2345678" }, 422, "value"],
 			["PUT", `/admin/accounts/${user.id}/quotas/environment.maxcount`, { value: 3, extra: true }, 422, "extra"],
