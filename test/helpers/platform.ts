@@ -124,3 +124,19 @@ export async function startReplicaPair(label: string, services: string[], env: R
 		},
 	};
 }
+
+/** MONGO_URI as the run was given it (startPlatform writes each platform's env into process.env). */
+const BASE_MONGO_URI = process.env.MONGO_URI;
+
+/**
+ * On the MongoDB leg (MONGO_URI set), a database of its own for one part of a test file, beside
+ * MONGO_URI's (a file's parts would otherwise meet each other's data, as they never do with their
+ * own DATA_DIR); embedded: nothing.
+ */
+export function ownDatabase(label: string): Record<string, string> {
+	const uri = BASE_MONGO_URI;
+	if (!uri) return {};
+	const u = new URL(uri);
+	u.pathname = `/${u.pathname.slice(1) || "qm"}_${label}_${process.pid.toString(36)}`;
+	return { MONGO_URI: u.toString() };
+}

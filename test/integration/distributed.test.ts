@@ -6,6 +6,7 @@ import { join } from "path";
 import { ALL_SERVICES } from "../../services";
 import { api, waitUntil, type Api } from "../helpers/http";
 import { linkToken, startMailServer } from "../helpers/mail";
+import { ownDatabase } from "../helpers/platform";
 import { assertNatsListening, deleteUsageStream, freePort, natsUrl, spawnQm, type QmProcess } from "../helpers/processes";
 
 const ADMIN = { email: "ops@example.com", password: "Distributed-adm1n!" };
@@ -36,6 +37,7 @@ describe("distributed over NATS", () => {
 			QM_ADMIN_EMAIL: ADMIN.email,
 			QM_ADMIN_PASSWORD: ADMIN.password,
 			QM_MASTER_KEY: Buffer.alloc(32, 7).toString("base64"),
+			...ownDatabase("distributed"), // the MongoDB leg: every process on one database, as in production
 		};
 		for (const s of Object.keys(ALL_SERVICES)) start(s); // one process per service
 		base = `http://127.0.0.1:${port}`;

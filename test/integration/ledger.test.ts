@@ -232,12 +232,14 @@ describe("the ledger protocol", () => {
 		});
 	});
 
-	describe("10,000 random movements", () => {
+	describe("random movements (10,000; 2,000 on the MongoDB leg)", () => {
 		it("keep balance = Σ applied ledger, apply every entry exactly once, and leave nothing pending", async () => {
 			const rnd = prng(20300101);
 			// Faults draw from their own sequence: how often the update runs depends on contention, the operations must not.
 			const faults = prng(42);
-			const TOTAL = 10_000;
+			// On the MongoDB leg 2,000: FerretDB 1.x scans a table for every conditional query, and
+			// 10,000 took ~280 s there; the properties checked are the same.
+			const TOTAL = process.env.MONGO_URI ? 2_000 : 10_000;
 			const ops: Record<string, unknown>[] = [];
 			const firstAnswer = new Map<string, EntryView | string>();
 			let replays = 0;

@@ -17,7 +17,7 @@ import { PendingHours, type PendingHour } from "../../services/metering/pending"
 import type { Sample } from "../../services/metering/samples";
 import { addToHour, fold, type MeteringStores } from "../../services/metering/store";
 import { signInWhenReady } from "../helpers/http";
-import { startPlatform, type Platform } from "../helpers/platform";
+import { ownDatabase, startPlatform, type Platform } from "../helpers/platform";
 
 const ADMIN = { email: "recovery-ops@example.com", password: "Recover-the-batch-7!" };
 const HOUR = 3_600_000;
@@ -29,8 +29,11 @@ interface MeteringInternals {
 	writeHours(hours: PendingHour[]): Promise<void>;
 }
 
-async function start(dataDir: string, T0: number) {
-	const p = await startPlatform({ env: { DATA_DIR: dataDir, QM_TEST_CLOCK: "1", QM_ADMIN_EMAIL: ADMIN.email, QM_ADMIN_PASSWORD: ADMIN.password } });
+/** `part`: the describe's own database on the MongoDB leg, where DATA_DIR is not used. */
+async function start(dataDir: string, T0: number, part: string) {
+	const p = await startPlatform({
+		env: { DATA_DIR: dataDir, QM_TEST_CLOCK: "1", QM_ADMIN_EMAIL: ADMIN.email, QM_ADMIN_PASSWORD: ADMIN.password, ...ownDatabase(part) },
+	});
 	await p.broker.call("gateway.setClock", { now: new Date(T0 + 20 * 60_000).toISOString() });
 	const admin = await signInWhenReady(p.http, ADMIN);
 	return { p, admin, m: p.broker.getLocalService("metering") as unknown as MeteringInternals };
@@ -59,6 +62,7 @@ const asPosted = (list: Sample[]) => list.map(s => ({ ...s, time: new Date(s.tim
 
 async function samplesInHour(p: Platform, admin: string, envId: string, T0: number) {
 	const r = await p.http.get(`/environments/${envId}/usage?from=${new Date(T0).toISOString()}&to=${new Date(T0 + 3_600_000).toISOString()}`, { token: admin });
+	if (!r.body.hours) throw new Error(`usage answered ${r.status}: ${r.text.slice(0, 300)}`);
 	return (r.body.hours[0]?.nodes ?? []).reduce((a: number, n: { samples: number }) => a + n.samples, 0) as number;
 }
 
@@ -68,7 +72,7 @@ describe("metering started again folds, once, the batches a crash left open", ()
 	const T0 = PAST;
 
 	it("folds a batch that died before its hours took it, once, and one that died after, not again; resent samples are duplicates", async () => {
-		let { p, admin, m } = await start(dir, T0);
+		let { p, admin, m } = await start(dir, T0, "restarts");
 		const env = await newEnv(p, admin);
 		const sample = sampleOf(env, T0);
 		const inHour = () => samplesInHour(p, admin, env.id, T0);
@@ -85,7 +89,7 @@ describe("metering started again folds, once, the batches a crash left open", ()
 		expect(open).toHaveLength(2);
 		await p.stop();
 
-		({ p, admin, m } = await start(dir, T0)); // no job runs: the start folds them
+		({ p, admin, m } = await start(dir, T0, "restarts")); // no job runs: the start folds them
 		try {
 			expect(await inHour()).toBe(5);
 			for (const id of open) expect((await m.db.ingest_batches.findById(id))?.open).toBeUndefined();
@@ -98,7 +102,7 @@ describe("metering started again folds, once, the batches a crash left open", ()
 		} finally {
 			await p.stop();
 		}
-		({ p, admin, m } = await start(dir, T0));
+		({ p, admin, m } = await start(dir, T0, "restarts"));
 		try {
 			expect(await inHour()).toBe(6);
 			const again = await p.http.post("/metering/usage", { samples: asPosted([sample("r-6", 6), sample("r-1", 1)]) }, { token: admin });
@@ -125,7 +129,7 @@ describe("metering folds the batches another replica left open, after a minute",
 	};
 
 	beforeAll(async () => {
-		({ p, admin, m } = await start(":memory:shared", T0));
+		({ p, admin, m } = await start(":memory:shared", T0, "replicas"));
 		const env = await newEnv(p, admin);
 		envId = env.id;
 		sample = sampleOf(env, T0);
@@ -183,7 +187,7 @@ describe("metering folds the batches another replica left open, after a minute",
 describe("metering", () => {
 	const T0 = FUTURE;
 	it("drops from an hour the keys of batches that can never be folded again, at the hour's next write", async () => {
-		const { p, admin, m } = await start(":memory:", T0);
+		const { p, admin, m } = await start(":memory:", T0, "hours");
 		try {
 			const env = await newEnv(p, admin, "many-batches");
 			const sample = sampleOf(env, T0);

@@ -10,7 +10,7 @@ import { join } from "path";
 import { rateEnvHour } from "../../services/billing/rating";
 import { DEFAULT_PRICES } from "../../services/billing/tariffs";
 import { waitUntil } from "../helpers/http";
-import { createAccount, startPlatform, type Platform } from "../helpers/platform";
+import { createAccount, ownDatabase, startPlatform, type Platform } from "../helpers/platform";
 import { assertNatsListening, deleteUsageStream, natsUrl, spawnQm, type QmProcess } from "../helpers/processes";
 
 const ADMIN = { email: "stream-ops@example.com", password: "Stream-adm1n-pass!" };
@@ -117,6 +117,7 @@ describe.each(["billing", "metering"] as const)("usage stream over JetStream, %s
 			QM_TEST_CLOCK: "1",
 			USAGE_ACK_WAIT_MS: "2000",
 			QM_MASTER_KEY: Buffer.alloc(32, 7).toString("base64"),
+			...ownDatabase(`stream_${killed}`), // the MongoDB leg: both processes on one database of this part's own
 		};
 		procEnv = { ...shared, DATA_DIR: dataDir, SERVICES: killed, QM_JOBS: "off", LOG_LEVEL: "warn", HEALTH_PORT: "0", METRICS_PORT: "" };
 		const all = ["gateway", "accounts", "auth", "notifications", "tokens", "quotas", "environments", "metering", "billing"];
