@@ -5,7 +5,7 @@
 // DAY and for one environment.
 // BENCH_STORE=mongo: the same on MongoDB (MONGO_URI, or a FerretDB started by bench/mongo-server.ts);
 // target there p99 < 150 ms (issue 13, the production path).
-// Run: npm run build && node dist/bench/history.js   (BENCH_REQUESTS per case; BENCH_STORE)
+// Run: npm run build && node dist/bench/history.js   (BENCH_REQUESTS per case; BENCH_STORE; BENCH_KEEP=1 keeps the data directory)
 import { mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
@@ -118,7 +118,8 @@ async function main() {
 	} finally {
 		await broker.stop();
 		await store.stop();
-		rmSync(dir, { recursive: true, force: true });
+		if (process.env.BENCH_KEEP) console.log(`kept ${dir}`);
+		else rmSync(dir, { recursive: true, force: true });
 	}
 }
 

@@ -212,6 +212,22 @@ export function project<T extends { _id: string }>(doc: T, paths: string[]): T {
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Date);
 
+/**
+ * Whether `update` may change a field of `fields`: an operator's path equal to one, inside one
+ * or holding one (`rated` holds `rated.nodes`); a replacement document changes every field.
+ */
+export function touches(update: Record<string, unknown>, fields: string[]): boolean {
+	for (const [op, paths] of Object.entries(update)) {
+		if (!op.startsWith("$") || paths === null || typeof paths !== "object") return true;
+		// $rename changes its values' paths too
+		const changed = op === "$rename" ? [...Object.keys(paths), ...Object.values(paths).map(String)] : Object.keys(paths);
+		for (const path of changed) {
+			if (fields.some(f => path === f || path.startsWith(`${f}.`) || f.startsWith(`${path}.`))) return true;
+		}
+	}
+	return false;
+}
+
 /** Whether a document projected to `have` holds `path` whole (`rated` holds `rated.nodes`). */
 export const covers = (have: string[], path: string) => have.some(h => path === h || path.startsWith(`${h}.`));
 

@@ -22,8 +22,9 @@ export interface CollectionSpec {
 	smallDocuments?: boolean;
 	/**
 	 * Field lists that reads ask for often over many large documents (`find(q, {fields})`): SQLite
-	 * keeps each one's JSON, checksummed, beside the document and reads that instead, so such a read
-	 * parses only those fields (MongoDB projects on the server).
+	 * keeps each one's JSON, checksummed, in a narrow table of its own (a row per document) and reads
+	 * that instead, so such a read touches a few pages and parses only those fields (MongoDB
+	 * projects on the server).
 	 */
 	projections?: (string[] | ProjectionSpec)[];
 }

@@ -1,7 +1,8 @@
 // Stored projections and compound indexes of the SQLite store (models/collection.ts): a read that
-// asks for a declared projection's fields gets them from the projection's own column (checksummed
-// like the document), an existing file gains the columns when a declaration adds them, and an index
-// a compound one replaced is dropped.
+// asks for a declared projection's fields gets them from the projection's own narrow table
+// (checksummed like the document), an existing file gains the table when a declaration adds it, a
+// table from the layout before (projections in columns of the document's row) is rebuilt, and an
+// index a compound one replaced is dropped.
 import { mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
@@ -41,7 +42,12 @@ function open(file: string, spec: CollectionSpec): Store<Hour> {
 	return acquireSqliteFile(file, file).collection<Hour>(spec);
 }
 
-test("an existing file gains the projection's columns and the compound index; reads of those fields come from the projection", async () => {
+/** The names of a collection's projection tables. */
+function projectionTables(db: Database.Database, collection: string): string[] {
+	return db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE ? ORDER BY name").pluck().all(`${collection}$p\_%`) as string[];
+}
+
+test("an existing file gains the projection's table and the compound index; reads of those fields come from the projection", async () => {
 	const file = join(tmp, "gains.sqlite");
 	const before = open(file, plain);
 	for (let i = 0; i < 5; i++) await before.insert(hourDoc(i));
@@ -75,6 +81,49 @@ test("an existing file gains the projection's columns and the compound index; re
 	expect(plan).toContain("ix_hours_accountId_hour (i_accountId=? AND i_hour>? AND i_hour<?)");
 });
 
+test("a projection's rows follow their documents: one each, gone with a removed document", async () => {
+	const file = join(tmp, "follow.sqlite");
+	const store = open(file, declared);
+	for (let i = 0; i < 4; i++) await store.insert(hourDoc(i));
+	await store.updateOne({ _id: "h2" }, { $set: { hour: 20 } });
+	await store.updateOne({ _id: "h3" }, { $set: { "rated.lines": [] } }); // no projected field: its row stays as it was
+	await store.remove({ _id: "h0" });
+	expect(await store.find({ _id: "h3" }, { fields: ["name", "rated.nodes"] })).toEqual([{ _id: "h3", name: "env 3", rated: { nodes: [{ id: "n3", cost: 30 }] } }]);
+	expect((await store.find({ accountId: "acc-1", hour: { $gte: 2 } }, { fields: ["hour"] })).map(d => d.hour).sort((a, b) => a - b)).toEqual([3, 20]);
+	releaseSqliteFile(file);
+
+	const db = new Database(file, { readonly: true });
+	const [side] = projectionTables(db, "hours");
+	const rows = db.prepare(`SELECT p.rid, p._id, h._id AS doc FROM "${side}" p LEFT JOIN hours h ON h.rid = p.rid ORDER BY p._id`).all();
+	db.close();
+	expect(rows).toEqual(["h1", "h2", "h3"].map(id => ({ rid: expect.any(Number), _id: id, doc: id })));
+});
+
+test("a table of the layout before (projection columns in the document's row, no rid) is rebuilt, its documents and projections kept", async () => {
+	const file = join(tmp, "before.sqlite");
+	const db = new Database(file);
+	db.exec(`CREATE TABLE hours (_id TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL, crc INTEGER NOT NULL, "i_accountId", "i_hour", "p_1" TEXT, "pc_1" INTEGER)`);
+	db.exec(`CREATE INDEX "ix_hours_accountId_hour" ON hours ("i_accountId", "i_hour")`);
+	const docs = [hourDoc(1), hourDoc(2, "acc-2")];
+	const { crc32 } = await import("zlib");
+	for (const d of docs) {
+		const json = JSON.stringify({ ...d, _id: undefined, at: { $date: d.at.getTime() } });
+		db.prepare("INSERT INTO hours VALUES (?, ?, ?, ?, ?, '{}', 0)").run(d._id, json, crc32(json), d.accountId, d.hour);
+	}
+	db.close();
+
+	const store = open(file, declared);
+	expect(await store.find({ accountId: "acc-2" }, { fields: ["name", "hour"] })).toEqual([{ _id: "h2", name: "env 2", hour: 2 }]);
+	expect(await store.findById("h1")).toEqual(hourDoc(1));
+	releaseSqliteFile(file);
+	const after = new Database(file, { readonly: true });
+	const columns = (after.pragma("table_info(hours)") as { name: string }[]).map(c => c.name);
+	const tables = projectionTables(after, "hours");
+	after.close();
+	expect(columns).toEqual(["rid", "_id", "doc", "crc", "i_accountId", "i_hour"]);
+	expect(tables).toHaveLength(1);
+});
+
 test("a damaged projection is refused with the file named, like a damaged document", async () => {
 	const file = join(tmp, "damaged.sqlite");
 	const store = open(file, declared);
@@ -82,10 +131,10 @@ test("a damaged projection is refused with the file named, like a damaged docume
 	releaseSqliteFile(file);
 
 	const db = new Database(file);
-	const column = (db.prepare("SELECT name FROM pragma_table_info('hours') WHERE name LIKE 'p\\_%' ESCAPE '\\'").pluck().get() as string) ?? "";
-	expect(column).toMatch(/^p_/);
+	const [side] = projectionTables(db, "hours");
+	expect(side).toMatch(/^hours\$p_/);
 	// A flipped digit in the projection only: the document itself is intact.
-	db.prepare(`UPDATE hours SET "${column}" = replace("${column}", '"hour":1', '"hour":7')`).run();
+	db.prepare(`UPDATE "${side}" SET doc = replace(doc, '"hour":1', '"hour":7')`).run();
 	db.close();
 
 	expect(() => open(file, declared)).toThrow(/Document "h1" of hours in .*damaged\.sqlite fails its checksum/);
@@ -120,11 +169,8 @@ describe("a projection with a text column", () => {
 		releaseSqliteFile(file);
 
 		const db = new Database(file, { readonly: true });
-		const column = db.prepare("SELECT name FROM pragma_table_info('rows') WHERE name LIKE 'pt\\_%' ESCAPE '\\'").pluck().get() as string;
-		const stored = db.prepare(`SELECT "${column}" AS text, "${column.replace("pt_", "p_")}" AS json FROM rows ORDER BY _id`).all() as {
-			text: string | null;
-			json: string;
-		}[];
+		const [side] = projectionTables(db, "rows");
+		const stored = db.prepare(`SELECT text, doc AS json FROM "${side}" ORDER BY _id`).all() as { text: string | null; json: string }[];
 		db.close();
 		expect(stored[0]).toEqual({ text: "changed", json: expect.not.stringContaining("changed") });
 		expect(stored[1].text).toBeNull();
@@ -137,8 +183,8 @@ describe("a projection with a text column", () => {
 		await store.insert({ _id: "r1", accountId: "a", hour: 1, row: { text, cost: 5 } });
 		releaseSqliteFile(file);
 		const db = new Database(file);
-		const column = db.prepare("SELECT name FROM pragma_table_info('rows') WHERE name LIKE 'pt\\_%' ESCAPE '\\'").pluck().get() as string;
-		db.prepare(`UPDATE rows SET "${column}" = replace("${column}", 'quoted', 'quotes')`).run();
+		const [side] = projectionTables(db, "rows");
+		db.prepare(`UPDATE "${side}" SET text = replace(text, 'quoted', 'quotes')`).run();
 		db.close();
 		expect(() => openRows(file)).toThrow(/Document "r1" of rows in .*text-damaged\.sqlite fails its checksum/);
 	});

@@ -13,6 +13,7 @@ import {
 	onlyStrings,
 	project,
 	setPath,
+	touches,
 	upsertSeed,
 } from "../../mixins/sqlite-documents";
 
@@ -138,6 +139,24 @@ describe("projections", () => {
 		[["hour"], "hours", false],
 	])("a projection to %j holds %s: %s", (have, path, expected) => {
 		expect(covers(have, path)).toBe(expected);
+	});
+
+	// An update that touches none of a projection's fields leaves its row as it is (not rewritten).
+	const fields = ["envId", "rated.nodes", "historyRow.json"];
+	it.each<[Record<string, unknown>, boolean]>([
+		[{ $set: { lastKey: "k", charged: 5 }, $inc: { entries: 1 } }, false],
+		[{ $set: { envId: "e2" } }, true], // the field itself
+		[{ $set: { "rated.nodes.0.cost": 1 } }, true], // inside one
+		[{ $set: { rated: {} } }, true], // holding one
+		[{ $unset: { historyRow: true } }, true],
+		[{ $set: { "rated.options": [] } }, false], // a sibling of one
+		[{ $set: { envIdX: 1 } }, false],
+		[{ $rename: { other: "envId" } }, true], // renamed onto one
+		[{ $rename: { envId: "other" } }, true], // renamed away
+		[{ $push: { "rated.nodes": { id: "n" } } }, true],
+		[{ envId: "replacement" }, true], // a whole document
+	])("%j touches a projection of envId, rated.nodes, historyRow.json: %s", (update, expected) => {
+		expect(touches(update, fields)).toBe(expected);
 	});
 });
 
