@@ -28,6 +28,8 @@ export interface ApiEntry {
 	testOnly?: boolean;
 	/** open to a session that must set up 2FA first (group setting 2fa.required, TFA-6) */
 	setup2fa?: boolean;
+	/** the body is handed over as the bytes received (a signed webhook), not parsed */
+	rawBody?: boolean;
 }
 
 // Per client IP and gateway, in front of the per-address limits the services keep (REG-3).
@@ -98,6 +100,17 @@ export const API_CATALOGUE: ApiEntry[] = [
 	{ rest: "GET /billing/transactions", action: "billing.transactions", method: "billing.account.GetFundAccountHistory", access: "user", description: "My ledger: charges, refills, bonuses, adjustments" },
 	{ rest: "GET /billing/history", action: "billing.history", method: "billing.account.GetAccountBillingHistoryByPeriod", access: "user", description: "Billing history by interval, environment and node, JSON or CSV (BIL-4)" },
 	{ rest: "GET /billing/summary", action: "billing.summary", method: "billing.account.GetSum", access: "user", description: "Debited, refilled and the balance for a period (BIL-4)" },
+
+	// Billing: paying (PAY-1…PAY-5, BIL-6, BIL-8)
+	{ rest: "GET /billing/payment-methods", action: "billing.paymentMethods", method: "billing.paymethod.GetPaymentMethods", access: "user", description: "My saved payment methods: brand, last 4 digits, expiry, which is the default (PAY-3)" },
+	{ rest: "POST /billing/payment-methods", action: "billing.addPaymentMethod", method: "billing.paymethod.AddPaymentMethod", access: "user", status: 201, description: "Save a card: checked, handed to the provider, kept as brand, last 4 and expiry only (PAY-3)" },
+	{ rest: "DELETE /billing/payment-methods/:id", action: "billing.removePaymentMethod", method: "billing.paymethod.DeletePaymentMethod", access: "user", status: 204, description: "Delete a saved payment method" },
+	{ rest: "POST /billing/payment-methods/:id/default", action: "billing.defaultPaymentMethod", method: "billing.paymethod.SetDefaultPaymentMethod", access: "user", description: "Make a saved payment method the default" },
+	{ rest: "POST /billing/refill", action: "billing.refill", method: "billing.account.Refill", access: "user", status: 201, description: "Refill my balance with a saved payment method: an invoice and its payment; Idempotency-Key required (PAY-1)" },
+	{ rest: "GET /billing/invoices", action: "billing.invoices", method: "billing.invoice.GetInvoices", access: "user", description: "My invoices, newest first (BIL-6)" },
+	{ rest: "GET /billing/invoices/:id", action: "billing.invoice", method: "billing.invoice.GetInvoice", access: "user", description: "One of my invoices; ?format=pdf for the PDF (BIL-6, BIL-8)" },
+	{ rest: "POST /billing/providers/:name/webhook", action: "billing.providerWebhook", access: "public", rawBody: true, description: "A payment provider's signed webhook, verified on the raw body; each event once (PAY-2)" },
+	{ rest: "POST /billing/providers/:provider/challenges/:token", action: "billing.paymentChallenge", access: "public", description: "The test provider's 3-D Secure step: {outcome: approve|decline} (PAY-2)" },
 	{ rest: "GET /pricing", action: "billing.pricing", method: "billing.pricing.GetPricing", access: "user", description: "My group's tariffs with tiers, hourly and monthly (PRC-3)" },
 	{ rest: "POST /pricing/estimate", action: "billing.estimate", method: "billing.pricing.Estimate", access: "user", description: "Estimated cost of a topology, min to max per hour, day and month, with the discount (PRC-4)" },
 	// Metering (the orchestrator, with an admin's token holding metering.usage.Ingest)
@@ -129,6 +142,10 @@ export const API_CATALOGUE: ApiEntry[] = [
 	{ rest: "GET /admin/pricing-models", action: "billing.adminModels", method: "admin.pricing.GetPricingModels", access: "admin", description: "The pricing models: tariffs and the groups that pay them (PRC-1)" },
 	{ rest: "POST /admin/pricing-models", action: "billing.adminCreateModel", method: "admin.pricing.AddPricingModel", access: "admin", status: 201, description: "Add a pricing model; the groups it names leave their previous model" },
 	{ rest: "PATCH /admin/pricing-models/:id", action: "billing.adminEditModel", method: "admin.pricing.EditPricingModel", access: "admin", description: "Change a pricing model's tariffs or groups" },
+	{ rest: "GET /admin/tax-rates", action: "billing.adminTaxRates", method: "admin.billing.GetTaxRates", access: "admin", description: "Tax rates per country (BIL-8)" },
+	{ rest: "PUT /admin/tax-rates/:country", action: "billing.adminSetTaxRate", method: "admin.billing.SetTaxRate", access: "admin", description: "Set a country's tax rate, a decimal fraction such as \"0.19\" (BIL-8)" },
+	{ rest: "DELETE /admin/tax-rates/:country", action: "billing.adminDeleteTaxRate", method: "admin.billing.DeleteTaxRate", access: "admin", status: 204, description: "Remove a country's tax rate: no tax there" },
+	{ rest: "POST /admin/invoices/:id/void", action: "billing.adminVoidInvoice", method: "admin.billing.VoidInvoice", access: "admin", description: "Void a pending invoice; its payment, if under way, is canceled (BIL-6)" },
 	{ rest: "GET /admin/outbox", action: "notifications.adminOutbox", method: "admin.notifications.GetOutbox", access: "admin", description: "Emails the platform sent or queued (subject, text, links)" },
 	{ rest: "POST /admin/jobs/:name/run", action: "gateway.runJob", method: "admin.jobs.RunJob", access: "admin", description: "Run a scheduled job now and answer when it is done" },
 	{ rest: "POST /admin/clock", action: "gateway.setClock", method: "admin.clock.SetClock", access: "admin", testOnly: true, description: "Set the platform clock on every service (QM_TEST_CLOCK=1 only)" },

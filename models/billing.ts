@@ -124,3 +124,97 @@ export const pricingModels = collection({
 
 /** The price lists charges were rated with (`_id` = a digest of the list): corrections of an hour re-rate it at the prices it was charged at. */
 export const priceSnapshots = collection({ name: "price_snapshots", fields: { tariffs: [{}], createdAt: Date } });
+
+/**
+ * PAY-3: saved payment methods — what the provider needs to charge one again (`providerRef`, its
+ * token for the card) and what the customer sees of it. The card number and the CVC are never
+ * stored. The default is the one made default last (`defaultAt`): one per account, with no
+ * moment where there are two or none.
+ */
+export const paymentMethods = collection({
+	name: "payment_methods",
+	indexes: [{ field: "accountId" }],
+	fields: {
+		accountId: String,
+		provider: String,
+		type: String,
+		brand: String,
+		last4: String,
+		expMonth: Number,
+		expYear: Number,
+		holder: String,
+		providerRef: String,
+		defaultAt: Date,
+		createdAt: Date,
+	},
+});
+
+/**
+ * PAY-1/PAY-2: payments — one per attempt to pay an invoice, through one provider. `status` only
+ * moves forward (services/billing/payment-states.ts); `open` exists while it may still move (the
+ * reconciliation job reads those); `credited` once the ledger entry `refill:<_id>` is posted.
+ */
+export const payments = collection({
+	name: "payments",
+	indexes: [{ field: "invoiceId" }, { field: "providerId" }, { field: "open", sparse: true }, { field: "challenge", unique: true, sparse: true }],
+	fields: {
+		accountId: String,
+		invoiceId: String,
+		provider: String,
+		methodId: String,
+		amount: Number,
+		currency: String,
+		status: String,
+		providerId: String,
+		actionUrl: String,
+		challenge: String,
+		failure: String,
+		open: Boolean,
+		credited: Boolean,
+		checks: Number,
+		nextCheckAt: Date,
+		createdAt: Date,
+		updatedAt: Date,
+	},
+});
+
+/**
+ * BIL-6/BIL-8: invoices — net, tax and total in micros, the customer as the upgrade gave them,
+ * and a number `YYYY-NNNNNN` given by the year's counter (services/billing/invoice-numbers.ts).
+ */
+export const invoices = collection({
+	name: "invoices",
+	indexes: [{ field: "accountId" }, { field: "number", unique: true, sparse: true }, { field: "unnumbered", sparse: true }],
+	fields: {
+		accountId: String,
+		kind: String,
+		number: String,
+		year: Number,
+		unnumbered: Boolean,
+		status: String,
+		net: Number,
+		tax: Number,
+		taxRate: String,
+		total: Number,
+		currency: String,
+		customer: {},
+		description: String,
+		paymentId: String,
+		createdAt: Date,
+		paidAt: Date,
+		updatedAt: Date,
+	},
+});
+
+/** BIL-8: one counter per year (`_id` = the year); `lastInvoice` is the invoice its last number went to. */
+export const invoiceCounters = collection({ name: "invoice_counters", fields: { last: Number, lastInvoice: String, updatedAt: Date } });
+
+/** BIL-8: tax rates per country (`_id` = ISO 3166-1 alpha-2), a decimal fraction string such as "0.19". */
+export const taxRates = collection({ name: "tax_rates", fields: { rate: String, actor: String, updatedAt: Date } });
+
+/** Webhook events received (`_id` = `<provider>:<event id>`): each is processed once; kept 30 days. */
+export const webhookEvents = collection({
+	name: "webhook_events",
+	indexes: [{ field: "expiresAt", expireAfterSeconds: 0 }],
+	fields: { provider: String, type: String, paymentId: String, receivedAt: Date, expiresAt: Date },
+});

@@ -253,6 +253,17 @@ const AccountsService = defineService<Self>({
 			},
 		},
 
+		/** Internal (PAY-1): who an invoice is made out to — the billing information of the upgrade, the email. */
+		billingContact: {
+			visibility: "public",
+			params: { id: { type: "string", min: 1 } },
+			async handler(this: Self, ctx: Context<{ id: string }>) {
+				const a = await this.db.accounts.findById(ctx.params.id);
+				if (!a) throw notFound("Account");
+				return { email: a.email, name: a.name, billingInfo: a.billingInfo ?? null };
+			},
+		},
+
 		/** Internal: the active administrators, for notices to them (e.g. a balance repaired from its ledger, BIL-2). */
 		admins: {
 			visibility: "public",

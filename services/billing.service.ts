@@ -21,7 +21,7 @@ import { createJobsMixin } from "../mixins/jobs.mixin";
 import { nodeGroupRule, reservedAboveLimit, type NodeGroup } from "../lib/topology-rules";
 import { usageQueue, usageStreamMode } from "../lib/usage-stream";
 import type { UsageRecord } from "../lib/usage-record";
-import { balances, charges, idempotency, ledger, priceSnapshots, pricingModels, tariffs } from "../models/billing";
+import { balances, charges, idempotency, invoiceCounters, invoices, ledger, paymentMethods, payments, priceSnapshots, pricingModels, tariffs, taxRates, webhookEvents } from "../models/billing";
 import { accountExists, effectiveQuotas, knownGroups, meteringRecords, quotaValues, termsSources } from "./billing/calls";
 import { chargeBatch, chargeFromStore } from "./billing/charge-batch";
 import { Charger, type ChargeDoc } from "./billing/charging";
@@ -32,6 +32,9 @@ import { estimate, pricingView } from "./billing/tariffs";
 import { Idempotency, requireIdempotencyKey, type IdempotencyDoc } from "./billing/idempotency";
 import type { Balance } from "./billing/ledger";
 import { Ledger, type BalanceDoc, type EntryDoc, type NewEntry, type Repair } from "./billing/ledger-store";
+import PaymentActions, { createPayments, type PaymentStores } from "./billing/payment-actions";
+import PriceActions from "./billing/price-actions";
+import type { Payments } from "./billing/payments";
 import { postEntry } from "./billing/posting";
 import { repairBalances, type Admin } from "./billing/repair";
 import { historyRequest, summaryPeriod, transactionsQuery, type HistoryParams, type TransactionsParams } from "./billing/requests";
@@ -50,8 +53,9 @@ type Self = Service & {
 		tariffs: Store<TariffDoc>;
 		pricing_models: Store<ModelDoc>;
 		price_snapshots: Store<SnapshotDoc>;
-	};
+	} & PaymentStores;
 	ledger: Ledger;
+	payments: Payments;
 	idempotency: Idempotency;
 	priceBook: PriceBook;
 	terms: AccountTermsCache;
@@ -78,7 +82,12 @@ const RECOVER_AFTER_MS = 10_000;
 
 const BillingService = defineService<Self>({
 	name: "billing",
-	mixins: [createDbMixin([ledger, balances, idempotency, charges, tariffs, pricingModels, priceSnapshots]), createJobsMixin("billing")],
+	mixins: [
+		createDbMixin([ledger, balances, idempotency, charges, tariffs, pricingModels, priceSnapshots, paymentMethods, payments, invoices, invoiceCounters, taxRates, webhookEvents]),
+		createJobsMixin("billing"),
+		PaymentActions,
+		PriceActions,
+	],
 
 	jobs: {
 		/**
@@ -108,6 +117,13 @@ const BillingService = defineService<Self>({
 		 * BIL-2: proves balance = Σ ledger for every account, after settling what is left pending; a
 		 * balance that differs is set from the ledger, logged and told to administrators (it must never happen).
 		 */
+		/** PAY-1/BIL-8: payments without an answer asked about, 3-D Secure left 24 h failed, crashed steps finished (services/billing/payments.ts). */
+		"payments-reconcile": {
+			cron: "*/5 * * * *",
+			handler(this: Self) {
+				return this.payments.reconcile();
+			},
+		},
 		reconcile: {
 			cron: "41 * * * *",
 			leaseMs: 30 * MINUTE,
@@ -218,47 +234,6 @@ const BillingService = defineService<Self>({
 				const { group } = await effectiveQuotas(ctx, ctx.meta.user!.id);
 				const { prices } = await this.priceBook.forGroup(group);
 				return { ...estimate(ctx.params.nodes, !!ctx.params.ssl, prices), currency: CURRENCY };
-			},
-		},
-
-		/* ---- admin: tariffs and pricing models (PRC-1, ADM-1) ---- */
-
-		adminTariffs: {
-			params: {},
-			async handler(this: Self) {
-				return (await this.priceBook.listTariffs()).map(tariffView);
-			},
-		},
-		adminCreateTariff: {
-			params: rules.createTariffParams,
-			async handler(this: Self, ctx: Context<TariffInput>) {
-				return tariffView(await this.priceBook.createTariff(ctx.params));
-			},
-		},
-		adminEditTariff: {
-			params: rules.editTariffParams,
-			async handler(this: Self, ctx: Context<TariffInput & { id: string }>) {
-				const { id, ...input } = ctx.params;
-				return tariffView(await this.priceBook.editTariff(id, input));
-			},
-		},
-		adminModels: {
-			params: {},
-			async handler(this: Self) {
-				return (await this.priceBook.listModels()).map(modelView);
-			},
-		},
-		adminCreateModel: {
-			params: rules.createModelParams,
-			async handler(this: Self, ctx: Context<ModelInput>) {
-				return modelView(await this.priceBook.createModel(ctx.params, await knownGroups(ctx)));
-			},
-		},
-		adminEditModel: {
-			params: rules.editModelParams,
-			async handler(this: Self, ctx: Context<ModelInput & { id: string }>) {
-				const { id, ...input } = ctx.params;
-				return modelView(await this.priceBook.editModel(id, input, await knownGroups(ctx)));
 			},
 		},
 
@@ -400,6 +375,7 @@ const BillingService = defineService<Self>({
 			this.broker.emit("billing.balance.changed", { accountId: entry.accountId, ...entry.balanceAfter });
 		});
 		this.idempotency = new Idempotency(this.db.idempotency);
+		this.payments = createPayments(this);
 		this.priceBook = new PriceBook(this.db.tariffs, this.db.pricing_models, this.db.price_snapshots);
 		this.terms = new AccountTermsCache(termsSources(this.broker, this.priceBook));
 		this.queue = null;

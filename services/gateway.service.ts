@@ -16,6 +16,7 @@ import { forbidden, notFound, rateLimited, unauthorized, validationError, type F
 import { timeParam } from "../lib/time-params";
 import { buildOpenApi, type RouteRow } from "../lib/openapi";
 import { RateLimiter } from "../lib/rate-limit";
+import { rawBodyRoute } from "../lib/raw-body-route";
 import { processReadiness } from "../lib/readiness";
 import { answerClientError, shapeRequest } from "../lib/request-shape";
 import { shapeError, type RaisedError } from "../lib/error-body";
@@ -147,12 +148,14 @@ export function createGatewayService() {
 			logResponseData: null,
 			log4XXResponses: false,
 			routes: [
+				// Signed webhooks (PAY-2): the body as sent (lib/raw-body-route.ts).
+				rawBodyRoute(API_PATH, servedEntries(), (req, res) => requestIdOf(req as Req, res)),
 				{
 					path: API_PATH,
 					mappingPolicy: "restrict",
 					autoAliases: false,
 					aliases: {
-						...Object.fromEntries(servedEntries().map(e => [e.rest, e.action])),
+						...Object.fromEntries(servedEntries().filter(e => !e.rawBody).map(e => [e.rest, e.action])),
 						"GET /openapi.json"(this: Self, req: Req, res: Res) {
 							this.sendJson(
 								res,
@@ -202,6 +205,8 @@ export function createGatewayService() {
 						const entry = this.entryOf(req.$alias);
 						if (entry?.status) (ctx.meta as Record<string, unknown>).$statusCode = entry.status;
 						if (entry?.status === 201) (ctx.meta as Record<string, unknown>).$location = req.url;
+						// Binary answers (an invoice's PDF) travel as base64 between services.
+						if ((ctx.meta as Record<string, unknown>).$responseEncoding === "base64" && typeof data === "string") return Buffer.from(data, "base64");
 						return entry?.status === 204 ? null : data;
 					},
 				},

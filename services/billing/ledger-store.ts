@@ -124,7 +124,9 @@ const sameVersion = (a: BalanceDoc | null, b: BalanceDoc | null) =>
 const EPOCH = new Date(0);
 // Contention on one account only means another applier won: retry soon, with jitter.
 const MAX_ATTEMPTS = 500;
-const backoff = (attempt: number) => new Promise(r => setTimeout(r, Math.random() * Math.min(20, attempt)));
+
+/** After a conditional write lost to another writer: wait a little, with jitter, longer as attempts add up (at most 20 ms). */
+export const backoff = (attempt: number) => new Promise(r => setTimeout(r, Math.random() * Math.min(20, attempt)));
 
 export class Ledger {
 	constructor(

@@ -248,6 +248,23 @@ const TEMPLATES: Record<string, (d: Data) => Rendered> = {
 			inApp: { title: `Trial ends ${when}`, body: "Upgrade to keep your environments running." },
 		};
 	},
+	/** PAY-1: the receipt of a paid refill. Amounts are decimal strings. */
+	"refill-receipt"(d) {
+		const number = required(d, "number");
+		const link = required(d, "invoiceLink");
+		const cur = required(d, "currency");
+		const lines = [
+			`Thank you: your payment of ${required(d, "total")} ${cur} went through and ${required(d, "amount")} ${cur} was added to your balance.`,
+			`Invoice ${number}: net ${required(d, "amount")}, tax ${required(d, "tax")}, total ${required(d, "total")} ${cur}.`,
+		];
+		return {
+			subject: `Receipt for invoice ${number}`,
+			text: [...lines, "", `The invoice, as PDF too: ${link}`].join("\n"),
+			html: page(`Receipt for invoice ${number}`, lines, { href: link, label: "View the invoice" }),
+			links: [link],
+			inApp: { title: `Payment received: invoice ${number}`, body: lines[0] },
+		};
+	},
 	/** To administrators (BIL-2): a balance differed from its ledger and was set from it. Amounts are decimal strings. */
 	"balance-repaired"(d) {
 		const id = required(d, "accountId");

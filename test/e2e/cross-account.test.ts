@@ -10,7 +10,7 @@ describe("cross-account protection of every id-taking route", () => {
 	afterAll(() => p?.stop());
 
 	it("answers 404 to another account for each of them, and leaves the owner's things untouched", async () => {
-		p = await startPlatform();
+		p = await startPlatform({ env: { QM_PAYMENT_PROVIDERS: "manual,test" } });
 		const signIn = async (email: string, password: string) => (await p.http.post("/auth/signin", { email, password })).body.session as string;
 		const newToken = async (session: string, password: string) =>
 			(await p.http.post("/tokens", { password, description: "all", template: "extended-access" }, { token: session })).body as { id: string; token: string };
@@ -29,6 +29,9 @@ describe("cross-account protection of every id-taking route", () => {
 			)
 		).body;
 		const group = (await p.http.post("/env-groups", { name: "Private" }, { token: session })).body;
+		const card = { type: "card", number: "4242424242424242", expMonth: 12, expYear: 2031, cvc: "123" };
+		const method = (await p.http.post("/billing/payment-methods", card, { token: session })).body;
+		const invoice = (await p.http.post("/billing/refill", { amount: "5.00", paymentMethodId: method.id }, { token: session, headers: { "idempotency-key": "owner-1" } })).body.invoice;
 
 		const intruder = { email: "intruder@example.com", password: "Curious-George-2!" };
 		await createAccount(p, intruder.email, intruder.password);
@@ -52,6 +55,9 @@ describe("cross-account protection of every id-taking route", () => {
 				"POST /environments/:id/transfer": { id: env.id, body: { email: intruder.email } },
 				"GET /environments/:id/usage": env.id,
 				"DELETE /env-groups/:id": group.id,
+				"DELETE /billing/payment-methods/:id": method.id,
+				"POST /billing/payment-methods/:id/default": method.id,
+				"GET /billing/invoices/:id": invoice.id,
 			},
 		);
 		expect(results.map(({ route, credential, status }) => ({ route, credential, status }))).toEqual(expectedClosed(results));
@@ -60,5 +66,7 @@ describe("cross-account protection of every id-taking route", () => {
 		expect((await p.http.get("/account", { token: ownerToken.token })).status).toBe(200);
 		expect((await p.http.get(`/environments/${env.id}`, { token: session })).body.status).toBe("running");
 		expect((await p.http.get("/env-groups", { token: session })).body).toHaveLength(1);
+		expect((await p.http.get("/billing/payment-methods", { token: session })).body).toMatchObject([{ id: method.id, default: true }]);
+		expect((await p.http.get(`/billing/invoices/${invoice.id}`, { token: session })).body.status).toBe("paid");
 	});
 });

@@ -1,0 +1,402 @@
+// PAY-1…PAY-5, BIL-6, BIL-8: customers pay. A refill is an invoice (numbered gap-free, with the
+// country's tax) and a payment through a provider (services/billing/providers.ts); the payment's
+// status moves forward only (payment-states.ts) whoever reports it — the provider's answer, the
+// 3-D Secure step, a webhook, the reconciliation job — and its success credits the balance the
+// invoice's net through ONE ledger entry keyed `refill:<paymentId>`, so reported three times it
+// credits once. A crash at any step is finished by the reconciliation job: a payment stays `open`
+// until nothing is left to do for it (its end reached and, for a success, the credit posted).
+// Cards are checked here (cards.ts) and handed to the provider; only its token, the brand, the
+// last four digits and the expiry are kept.
+import Big from "big.js";
+import { addMs, DAY, HOUR, MINUTE, now } from "../../lib/clock";
+import { publicUrl } from "../../lib/config";
+import { digest, newId, randomToken } from "../../lib/crypto";
+import { badRequest, invalidState, notFound, validationError } from "../../lib/errors";
+import { CURRENCY, formatMoney, type Micros } from "../../lib/money";
+import { DuplicateKeyError, type Doc, type Store } from "../../mixins/db.mixin";
+import { checkCard, type CardInput } from "./cards";
+import { InvoiceNumbers, type CounterDoc, type NumberedDoc } from "./invoice-numbers";
+import { canMove, invoiceStatusOf, isFinal, type PaymentStatus } from "./payment-states";
+import { ProviderTimeout, type MethodRef, type PaymentProvider, type ProviderPayment } from "./providers";
+
+export interface PaymentMethodDoc extends Doc, MethodRef {
+	accountId: string;
+	type: "card";
+	brand: string;
+	last4: string;
+	expMonth: number;
+	expYear: number;
+	holder?: string;
+	defaultAt: Date;
+	createdAt: Date;
+}
+
+export interface PaymentDoc extends Doc {
+	accountId: string;
+	invoiceId: string;
+	provider: string;
+	methodId: string;
+	amount: Micros;
+	currency: string;
+	status: PaymentStatus;
+	providerId?: string;
+	actionUrl?: string;
+	/** digest of the 3-D Secure link's token */
+	challenge?: string;
+	failure?: string;
+	/** present while something is left to do: an end to reach, or a success to credit */
+	open?: true;
+	credited?: boolean;
+	checks: number;
+	nextCheckAt: Date;
+	createdAt: Date;
+	updatedAt: Date;
+}
+
+export interface Customer {
+	name: string;
+	company?: string;
+	email: string;
+	country?: string;
+	lines: string[];
+}
+
+export interface InvoiceDoc extends NumberedDoc {
+	accountId: string;
+	kind: "refill";
+	status: "pending" | "paid" | "failed" | "void";
+	net: Micros;
+	tax: Micros;
+	/** the rate applied, a decimal fraction ("0.19"), or "" */
+	taxRate: string;
+	total: Micros;
+	currency: string;
+	customer: Customer;
+	description: string;
+	paymentId?: string;
+	createdAt: Date;
+	paidAt?: Date;
+	updatedAt: Date;
+}
+
+export interface TaxRateDoc extends Doc {
+	rate: string;
+	actor: string;
+	updatedAt: Date;
+}
+
+export interface WebhookEventDoc extends Doc {
+	provider: string;
+	type: string;
+	paymentId: string;
+	receivedAt: Date;
+	expiresAt: Date;
+}
+
+export interface PaymentsDeps {
+	methods: Store<PaymentMethodDoc>;
+	payments: Store<PaymentDoc>;
+	invoices: Store<InvoiceDoc>;
+	counters: Store<CounterDoc>;
+	taxRates: Store<TaxRateDoc>;
+	events: Store<WebhookEventDoc>;
+	/** the card providers that are on */
+	providers: Map<string, PaymentProvider>;
+	/** posts the refill's ledger entry (idempotent by key) */
+	credit(e: { accountId: string; key: string; amount: Micros; description: string }): Promise<void>;
+	customer(accountId: string): Promise<Customer>;
+	/** the receipt email (deduplicated by the invoice) */
+	receipt(invoice: InvoiceDoc, payment: PaymentDoc): Promise<void>;
+	log(message: string): void;
+}
+
+/** Reconciliation asks a provider 5 minutes after the payment, then after an hour, then daily. */
+const CHECK_AFTER = [5 * MINUTE, HOUR, DAY];
+/** Unfinished 3-D Secure fails after this; the invoice can be paid again by a new refill. */
+export const CHALLENGE_TTL_MS = DAY;
+const EVENT_TTL_MS = 30 * DAY;
+
+export const challengeUrl = (provider: string, token: string) => `${publicUrl()}/api/v1/billing/providers/${provider}/challenges/${token}`;
+
+/** The tax of `net` at `rate` (a decimal fraction), rounded half-up to cents. */
+export function taxOf(net: Micros, rate: string): Micros {
+	if (!rate) return 0;
+	return new Big(net).times(rate).div(10_000).round(0, Big.roundHalfUp).times(10_000).toNumber();
+}
+
+export function methodView(m: PaymentMethodDoc, defaultId: string | null) {
+	return {
+		id: m._id,
+		type: m.type,
+		provider: m.provider,
+		brand: m.brand,
+		last4: m.last4,
+		expMonth: m.expMonth,
+		expYear: m.expYear,
+		...(m.holder ? { holder: m.holder } : {}),
+		default: m._id === defaultId,
+	};
+}
+
+export function invoiceView(i: InvoiceDoc, p: PaymentDoc | null) {
+	return {
+		id: i._id,
+		number: i.number ?? null,
+		status: i.status,
+		amount: formatMoney(i.net),
+		tax: formatMoney(i.tax),
+		...(i.taxRate ? { taxRate: i.taxRate } : {}),
+		total: formatMoney(i.total),
+		currency: i.currency,
+		description: i.description,
+		createdAt: new Date(i.createdAt).toISOString(),
+		...(i.paidAt ? { paidAt: new Date(i.paidAt).toISOString() } : {}),
+		...(p?.status === "requires_action" && p.actionUrl ? { actionUrl: p.actionUrl } : {}),
+		...(p ? { payment: { id: p._id, provider: p.provider, status: p.status, ...(p.failure ? { failure: p.failure } : {}) } } : {}),
+	};
+}
+
+/** The account's default method: the one made default last. */
+const defaultOf = (methods: PaymentMethodDoc[]) =>
+	methods.reduce<PaymentMethodDoc | null>((best, m) => (!best || +new Date(m.defaultAt) > +new Date(best.defaultAt) || (+new Date(m.defaultAt) === +new Date(best.defaultAt) && m._id > best._id) ? m : best), null);
+
+export class Payments {
+	readonly numbers: InvoiceNumbers;
+
+	constructor(private d: PaymentsDeps) {
+		this.numbers = new InvoiceNumbers(d.invoices as Store<NumberedDoc>, d.counters);
+	}
+
+	/* ---- payment methods (PAY-3) ---- */
+
+	async listMethods(accountId: string) {
+		const all = await this.d.methods.find({ accountId }, { sort: { createdAt: 1 } });
+		const def = defaultOf(all)?._id ?? null;
+		return all.map(m => methodView(m, def));
+	}
+
+	async addMethod(accountId: string, input: CardInput) {
+		const card = checkCard(input, now());
+		const provider = [...this.d.providers.values()][0];
+		if (!provider) throw validationError({ field: "type", message: "no card payment provider is enabled on this platform (QM_PAYMENT_PROVIDERS)" });
+		const first = !(await this.d.methods.findOne({ accountId }));
+		const at = now();
+		const doc = await this.d.methods.insert({
+			_id: newId(),
+			accountId,
+			type: "card",
+			provider: provider.name,
+			providerRef: provider.saveCard(input.number.replace(/[\s-]/g, "")),
+			brand: card.brand,
+			last4: card.last4,
+			expMonth: card.expMonth,
+			expYear: card.expYear,
+			...(card.holder ? { holder: card.holder } : {}),
+			// The first method is the default; later ones are not until made so.
+			defaultAt: first ? at : new Date(0),
+			createdAt: at,
+		});
+		return methodView(doc, first ? doc._id : defaultOf(await this.d.methods.find({ accountId }))?._id ?? null);
+	}
+
+	async removeMethod(accountId: string, id: string): Promise<void> {
+		if (!(await this.d.methods.remove({ _id: id, accountId }))) throw notFound("Payment method");
+	}
+
+	async makeDefault(accountId: string, id: string) {
+		const m = await this.d.methods.updateOne({ _id: id, accountId }, { $set: { defaultAt: now() } });
+		if (!m) throw notFound("Payment method");
+		return methodView(m, m._id);
+	}
+
+	/* ---- refill (PAY-1) ---- */
+
+	/** A refill of `net` with the account's method: the invoice and its payment, as far as the provider got. */
+	async refill(accountId: string, net: Micros, methodId: string): Promise<{ invoice: InvoiceDoc; payment: PaymentDoc }> {
+		const method = await this.d.methods.findOne({ _id: methodId, accountId });
+		if (!method) throw validationError({ field: "paymentMethodId", message: "no such payment method of this account" });
+		const provider = this.d.providers.get(method.provider);
+		if (!provider) throw validationError({ field: "paymentMethodId", message: `its provider "${method.provider}" is not enabled on this platform` });
+		const expiry = Date.UTC(method.expYear, method.expMonth); // the first instant after its month
+		if (expiry <= +now()) throw validationError({ field: "paymentMethodId", message: "the card has expired" });
+		const customer = await this.d.customer(accountId);
+		const taxRate = customer.country ? ((await this.d.taxRates.findById(customer.country))?.rate ?? "") : "";
+		const tax = taxOf(net, taxRate);
+		const at = now();
+		const year = at.getUTCFullYear();
+		const invoice = await this.d.invoices.insert({
+			_id: newId(),
+			accountId,
+			kind: "refill",
+			year,
+			unnumbered: true,
+			status: "pending",
+			net,
+			tax,
+			taxRate,
+			total: net + tax,
+			currency: CURRENCY,
+			customer,
+			description: `Balance refill, ${method.brand} •••• ${method.last4}`,
+			createdAt: at,
+			updatedAt: at,
+		});
+		invoice.number = await this.numbers.number(invoice._id, year);
+		const token = randomToken(24);
+		const payment = await this.d.payments.insert({
+			_id: newId(),
+			accountId,
+			invoiceId: invoice._id,
+			provider: provider.name,
+			methodId,
+			amount: invoice.total,
+			currency: CURRENCY,
+			status: "created",
+			challenge: digest(token),
+			open: true,
+			checks: 0,
+			nextCheckAt: addMs(at, CHECK_AFTER[0]),
+			createdAt: at,
+			updatedAt: at,
+		});
+		await this.d.invoices.updateOne({ _id: invoice._id }, { $set: { paymentId: payment._id } });
+		let reported: ProviderPayment;
+		try {
+			reported = await provider.createPayment({ paymentId: payment._id, amount: payment.amount, currency: CURRENCY, method, challengeUrl: challengeUrl(provider.name, token) });
+		} catch (err) {
+			// No answer is not a failure: the money may have moved. Reconciliation asks later.
+			this.d.log(`Payment ${payment._id} via ${provider.name}: ${err instanceof ProviderTimeout ? "timed out" : (err as Error).message}; left unknown`);
+			reported = { status: "unknown" };
+		}
+		const settled = await this.apply(payment._id, reported);
+		return { invoice: (await this.d.invoices.findById(invoice._id))!, payment: settled };
+	}
+
+	/**
+	 * What a provider reported of a payment, applied if it moves the status forward; then what
+	 * follows from where the payment is (the credit, the invoice's status). Safe to run again.
+	 */
+	async apply(paymentId: string, reported: ProviderPayment): Promise<PaymentDoc> {
+		for (let attempt = 0; attempt < 20; attempt++) {
+			const p = await this.d.payments.findById(paymentId);
+			if (!p) throw new Error(`Payment ${paymentId} not found`);
+			if (!canMove(p.status, reported.status)) break;
+			const set: Partial<PaymentDoc> = { status: reported.status, updatedAt: now() };
+			if (reported.providerId) set.providerId = reported.providerId;
+			if (reported.actionUrl) set.actionUrl = reported.actionUrl;
+			if (reported.failure) set.failure = reported.failure;
+			// A failure or cancellation leaves nothing to do; a success still has its credit to post.
+			const done = isFinal(reported.status) && reported.status !== "succeeded";
+			if (await this.d.payments.updateOne({ _id: p._id, status: p.status }, { $set: set, ...(done ? { $unset: { open: true } } : {}) })) break;
+		}
+		return this.follow((await this.d.payments.findById(paymentId))!);
+	}
+
+	/** What a payment's status asks for: the invoice's status, and for a success the one credit and the receipt. */
+	private async follow(p: PaymentDoc): Promise<PaymentDoc> {
+		const status = invoiceStatusOf(p.status);
+		if (status === "pending") return p;
+		const invoice = await this.d.invoices.findById(p.invoiceId);
+		if (!invoice) throw new Error(`Invoice ${p.invoiceId} of payment ${p._id} not found`);
+		if (status === "paid" && !p.credited) {
+			await this.d.credit({ accountId: p.accountId, key: `refill:${p._id}`, amount: invoice.net, description: `Refill, invoice ${invoice.number}` });
+			const paid = await this.d.invoices.updateOne({ _id: invoice._id, status: { $in: ["pending", "failed"] } }, { $set: { status: "paid", paidAt: now(), updatedAt: now() } });
+			await this.d.receipt(paid ?? invoice, p);
+			return (await this.d.payments.updateOne({ _id: p._id }, { $set: { credited: true, updatedAt: now() }, $unset: { open: true } }))!;
+		}
+		if (status === "failed") await this.d.invoices.updateOne({ _id: invoice._id, status: "pending" }, { $set: { status: "failed", updatedAt: now() } });
+		return p;
+	}
+
+	/* ---- 3-D Secure, webhooks, reconciliation ---- */
+
+	/** The customer's answer at the 3-D Secure link. */
+	async challenge(providerName: string, token: string, outcome: "approve" | "decline") {
+		const provider = this.d.providers.get(providerName);
+		const p = provider ? await this.d.payments.findOne({ challenge: digest(token), provider: providerName }) : null;
+		if (!provider || !p) throw notFound("Payment step");
+		if (p.status !== "requires_action") throw invalidState(`This payment is ${p.status}: there is nothing to confirm`, { status: p.status });
+		const method = await this.methodOf(p);
+		const settled = await this.apply(p._id, await provider.confirmPayment({ providerId: p.providerId ?? p._id, method }, outcome));
+		return invoiceView((await this.d.invoices.findById(p.invoiceId))!, settled);
+	}
+
+	/** A provider's webhook: verified on the raw body, each event once, then applied. */
+	async webhook(providerName: string, rawBody: Buffer, headers: Record<string, string | string[] | undefined>) {
+		const provider = this.d.providers.get(providerName);
+		if (!provider) throw notFound(`Payment provider ${providerName}`);
+		const event = provider.verifyWebhook(rawBody, headers, Math.floor(+now() / 1000));
+		const p = await this.d.payments.findOne({ provider: providerName, providerId: event.providerId });
+		if (!p) throw badRequest("Webhook refused: no such payment");
+		if (event.amount !== p.amount || event.currency !== p.currency) throw badRequest("Webhook refused: the amount or currency is not the payment's");
+		const id = `${providerName}:${event.id}`;
+		try {
+			await this.d.events.insert({ _id: id, provider: providerName, type: event.type, paymentId: p._id, receivedAt: now(), expiresAt: addMs(now(), EVENT_TTL_MS) });
+		} catch (err) {
+			if (err instanceof DuplicateKeyError) return { received: true, duplicate: true };
+			throw err;
+		}
+		try {
+			const status: PaymentStatus = event.type === "payment.succeeded" ? "succeeded" : "failed";
+			await this.apply(p._id, { status, ...(event.failure ? { failure: event.failure } : {}) });
+		} catch (err) {
+			// Not processed: the provider's retry must be able to try again.
+			await this.d.events.remove({ _id: id });
+			throw err;
+		}
+		return { received: true, duplicate: false };
+	}
+
+	/**
+	 * The job `billing.payments-reconcile`: numbers invoices a crash left unnumbered, asks the
+	 * provider about payments without an answer (5 min, 1 h, then daily), fails 3-D Secure left
+	 * unfinished for 24 h, and credits successes a crash kept from their credit. Answers how many it moved.
+	 */
+	async reconcile(): Promise<number> {
+		let moved = await this.numbers.recover();
+		const t = +now();
+		for (const p of await this.d.payments.find({ open: true })) {
+			const before = p.status;
+			if (p.status === "requires_action" && t - +new Date(p.createdAt) >= CHALLENGE_TTL_MS) {
+				await this.apply(p._id, { status: "failed", failure: "authentication_expired: 3-D Secure was not completed within 24 hours" });
+			} else if (!isFinal(p.status) && p.status !== "requires_action" && +new Date(p.nextCheckAt) <= t) {
+				const provider = this.d.providers.get(p.provider);
+				if (!provider) continue;
+				const checks = p.checks + 1;
+				await this.d.payments.updateOne({ _id: p._id }, { $set: { checks, nextCheckAt: new Date(t + CHECK_AFTER[Math.min(checks, CHECK_AFTER.length - 1)]) } });
+				try {
+					await this.apply(p._id, await provider.getPayment({ providerId: p.providerId ?? p._id, method: await this.methodOf(p) }));
+				} catch (err) {
+					this.d.log(`Payment ${p._id}: asking ${p.provider} failed (${(err as Error).message}); asked again later`);
+				}
+			} else if (p.status === "succeeded") await this.follow(p);
+			const after = await this.d.payments.findById(p._id);
+			if (after && (after.status !== before || !after.open)) moved++;
+		}
+		return moved;
+	}
+
+	private async methodOf(p: PaymentDoc): Promise<MethodRef> {
+		const m = await this.d.methods.findById(p.methodId);
+		// A method deleted since: the provider still knows the payment by its id.
+		return m ?? { provider: p.provider, providerRef: "" };
+	}
+
+	/* ---- invoices (BIL-6) ---- */
+
+	async invoice(accountId: string | null, id: string): Promise<{ invoice: InvoiceDoc; payment: PaymentDoc | null }> {
+		const invoice = await this.d.invoices.findOne(accountId ? { _id: id, accountId } : { _id: id });
+		if (!invoice) throw notFound("Invoice");
+		return { invoice, payment: invoice.paymentId ? await this.d.payments.findById(invoice.paymentId) : null };
+	}
+
+	/** An administrator voids a pending invoice; its payment, if still under way, is canceled. */
+	async voidInvoice(id: string) {
+		const { invoice, payment } = await this.invoice(null, id);
+		if (invoice.status !== "pending") throw invalidState(`Only a pending invoice can be voided; this one is ${invoice.status}`, { status: invoice.status });
+		if (payment) await this.apply(payment._id, { status: "canceled", failure: "canceled: the invoice was voided" });
+		const voided = await this.d.invoices.updateOne({ _id: id, status: { $in: ["pending", "failed"] } }, { $set: { status: "void", updatedAt: now() } });
+		if (!voided) throw invalidState("The invoice was paid meanwhile");
+		return invoiceView(voided, payment && (await this.d.payments.findById(payment._id)));
+	}
+}
