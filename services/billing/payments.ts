@@ -180,13 +180,16 @@ export class Payments {
 		const provider = [...this.d.providers.values()][0];
 		if (!provider) throw validationError({ field: "type", message: "no card payment provider is enabled on this platform (QM_PAYMENT_PROVIDERS)" });
 		const first = !(await this.d.methods.findOne({ accountId }));
+		const { email } = await this.d.customer(accountId);
+		const digits = input.number.replace(/[\s-]/g, "");
+		const providerRef = await provider.saveCard({ digits, expMonth: card.expMonth, expYear: card.expYear, cvc: input.cvc, ...(card.holder ? { holder: card.holder } : {}) }, { accountId, email });
 		const at = now();
 		const doc = await this.d.methods.insert({
 			_id: newId(),
 			accountId,
 			type: "card",
 			provider: provider.name,
-			providerRef: provider.saveCard(input.number.replace(/[\s-]/g, "")),
+			providerRef,
 			brand: card.brand,
 			last4: card.last4,
 			expMonth: card.expMonth,

@@ -43,10 +43,19 @@ export interface WebhookEvent {
 	failure?: string;
 }
 
+/** A card as the customer typed it, checked: handed to the provider once, never stored. */
+export interface CardDetails {
+	digits: string;
+	expMonth: number;
+	expYear: number;
+	cvc: string;
+	holder?: string;
+}
+
 export interface PaymentProvider {
 	name: string;
-	/** a token for the card (what charging it again needs); the number is not kept */
-	saveCard(digits: string): string;
+	/** the provider's token for the card (what charging it again needs); the number is not kept */
+	saveCard(card: CardDetails, owner: { accountId: string; email: string }): Promise<string>;
 	canChargeUnattended(method: MethodRef): boolean;
 	createPayment(p: PaymentRequest): Promise<ProviderPayment>;
 	/** 3-D Secure completed (or refused) by the customer */
@@ -74,7 +83,7 @@ const behaviourOf = (m: MethodRef) => m.providerRef.replace(/^tok_test_/, "");
 export const testProvider: PaymentProvider = {
 	name: "test",
 	// Any other valid card approves, as 4242… does.
-	saveCard: digits => `tok_test_${TEST_CARDS[digits] ?? "approve"}`,
+	saveCard: async card => `tok_test_${TEST_CARDS[card.digits] ?? "approve"}`,
 	canChargeUnattended: m => behaviourOf(m) !== "challenge",
 	async createPayment(p) {
 		const providerId = p.paymentId;
