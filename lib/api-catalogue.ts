@@ -111,6 +111,7 @@ export const API_CATALOGUE: ApiEntry[] = [
 	{ rest: "GET /billing/invoices/:id", action: "billing.invoice", method: "billing.invoice.GetInvoice", access: "user", description: "One of my invoices; ?format=pdf for the PDF (BIL-6, BIL-8)" },
 	{ rest: "POST /billing/providers/:name/webhook", action: "billing.providerWebhook", access: "public", rawBody: true, description: "A payment provider's signed webhook, verified on the raw body; each event once (PAY-2)" },
 	{ rest: "POST /billing/providers/:provider/challenges/:token", action: "billing.paymentChallenge", access: "public", description: "The test provider's 3-D Secure step: {outcome: approve|decline} (PAY-2)" },
+	{ rest: "GET /billing/providers/:provider/challenges/:token", action: "billing.paymentReturn", access: "public", description: "Where a provider's own 3-D Secure page sends the customer back (Stripe's return_url): the payment as the provider has it (PAY-2)" },
 	{ rest: "GET /pricing", action: "billing.pricing", method: "billing.pricing.GetPricing", access: "user", description: "My group's tariffs with tiers, hourly and monthly (PRC-3)" },
 	{ rest: "POST /pricing/estimate", action: "billing.estimate", method: "billing.pricing.Estimate", access: "user", description: "Estimated cost of a topology, min to max per hour, day and month, with the discount (PRC-4)" },
 	// Metering (the orchestrator, with an admin's token holding metering.usage.Ingest)

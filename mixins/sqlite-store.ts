@@ -595,7 +595,9 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 		const need = [...(fields ?? []), ...Object.keys(rest)];
 		const p = fields && need.every(f => !f.startsWith("$")) ? this.meta.projections.find(p => need.every(f => covers(p.fields, f))) : undefined;
 		const filter = where.length ? ` WHERE ${where.join(" AND ")}` : "";
-		const sql = p ? `SELECT _id, doc, crc, text FROM ${p.table} WHERE rid IN (SELECT rid FROM ${this.table}${filter})` : `SELECT _id, doc, crc FROM ${this.table}${filter}`;
+		const sql = p
+			? `SELECT _id, doc, crc, text FROM ${p.table} WHERE rid IN (SELECT rid FROM ${this.table}${filter})`
+			: `SELECT _id, doc, crc FROM ${this.table}${filter}`;
 		return { rows: this.file.rows(sql, params), rest, projection: p, exact: !!p && sameFields(p.fields, need) };
 	}
 

@@ -155,7 +155,11 @@ export function createGatewayService() {
 					mappingPolicy: "restrict",
 					autoAliases: false,
 					aliases: {
-						...Object.fromEntries(servedEntries().filter(e => !e.rawBody).map(e => [e.rest, e.action])),
+						...Object.fromEntries(
+							servedEntries()
+								.filter(e => !e.rawBody)
+								.map(e => [e.rest, e.action]),
+						),
 						"GET /openapi.json"(this: Self, req: Req, res: Res) {
 							this.sendJson(
 								res,

@@ -63,7 +63,10 @@ export class InvoiceNumbers {
 	/** Gives the counter's last invoice its number, if a crash kept it from it. */
 	private async finish(c: CounterDoc) {
 		if (!c.lastInvoice) return;
-		await this.invoices.updateOne({ _id: c.lastInvoice, unnumbered: true }, { $set: { number: invoiceNumber(Number(c._id), c.last) }, $unset: { unnumbered: true } });
+		await this.invoices.updateOne(
+			{ _id: c.lastInvoice, unnumbered: true },
+			{ $set: { number: invoiceNumber(Number(c._id), c.last) }, $unset: { unnumbered: true } },
+		);
 	}
 
 	private async counter(year: number): Promise<CounterDoc> {

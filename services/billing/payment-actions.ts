@@ -17,7 +17,16 @@ import { requireIdempotencyKey, type Idempotency } from "./idempotency";
 import type { CounterDoc } from "./invoice-numbers";
 import { renderInvoicePdf } from "./invoice-pdf";
 import type { EntryDoc, NewEntry } from "./ledger-store";
-import { invoiceView, Payments, type Customer, type InvoiceDoc, type PaymentDoc, type PaymentMethodDoc, type TaxRateDoc, type WebhookEventDoc } from "./payments";
+import {
+	invoiceView,
+	Payments,
+	type Customer,
+	type InvoiceDoc,
+	type PaymentDoc,
+	type PaymentMethodDoc,
+	type TaxRateDoc,
+	type WebhookEventDoc,
+} from "./payments";
 import { cardProviders, providerWarning } from "./providers";
 import { idRule, amountRule } from "./rules";
 import { moneyQuota } from "./terms";
@@ -52,7 +61,11 @@ const cardRule = {
 	holder: { type: "string", optional: true, max: 200 },
 } as const;
 const countryRule = { type: "string", pattern: /^[A-Z]{2}$/, messages: { stringPattern: "must be an ISO 3166-1 alpha-2 country code such as DE" } } as const;
-const rateRule = { type: "string", pattern: /^0(\.\d{1,4})?$|^1(\.0{1,4})?$/, messages: { stringPattern: "must be a decimal fraction from 0 to 1 with at most 4 decimals, such as 0.19" } } as const;
+const rateRule = {
+	type: "string",
+	pattern: /^0(\.\d{1,4})?$|^1(\.0{1,4})?$/,
+	messages: { stringPattern: "must be a decimal fraction from 0 to 1 with at most 4 decimals, such as 0.19" },
+} as const;
 
 /** A refill's amount: a decimal amount of cents within the group's `billing.refill.min`/`max` (PAY-1). */
 function refillAmount(input: string, values: Record<string, number | string>): Micros {
@@ -94,7 +107,15 @@ export function createPayments(svc: Pick<Self, "db" | "broker" | "logger" | "pos
 				to: invoice.customer.email,
 				accountId: invoice.accountId,
 				dedupKey: `refill-receipt:${invoice._id}`,
-				data: { number: invoice.number, amount: formatMoney(invoice.net), tax: formatMoney(invoice.tax), total: formatMoney(invoice.total), currency: invoice.currency, provider: payment.provider, invoiceLink: `${publicUrl()}/account/billing/invoices/${invoice._id}` },
+				data: {
+					number: invoice.number,
+					amount: formatMoney(invoice.net),
+					tax: formatMoney(invoice.tax),
+					total: formatMoney(invoice.total),
+					currency: invoice.currency,
+					provider: payment.provider,
+					invoiceLink: `${publicUrl()}/account/billing/invoices/${invoice._id}`,
+				},
 			});
 		},
 		log: message => svc.logger.warn(message),
@@ -155,7 +176,10 @@ const PaymentActions = defineService<Self>({
 			async handler(this: Self, ctx: Context<{ page: number; pageSize: number }, Meta>) {
 				const { page, pageSize } = ctx.params;
 				const query = { accountId: ctx.meta.user!.id };
-				const [rows, total] = await Promise.all([this.db.invoices.find(query, { sort: { createdAt: -1 }, skip: skipOf(page, pageSize), limit: pageSize }), this.db.invoices.count(query)]);
+				const [rows, total] = await Promise.all([
+					this.db.invoices.find(query, { sort: { createdAt: -1 }, skip: skipOf(page, pageSize), limit: pageSize }),
+					this.db.invoices.count(query),
+				]);
 				const payments = await this.db.payments.find({ _id: { $in: rows.flatMap(i => (i.paymentId ? [i.paymentId] : [])) } });
 				return pageOf(
 					rows.map(i => invoiceView(i, payments.find(p => p._id === i.paymentId) ?? null)),
@@ -185,7 +209,9 @@ const PaymentActions = defineService<Self>({
 					taxRate: invoice.taxRate ? `${Number(invoice.taxRate) * 100}%` : null,
 					total: formatMoney(invoice.total),
 					currency: invoice.currency,
-					...(payment ? { payment: { provider: payment.provider, status: payment.status, ...(method ? { method: `${method.brand} •••• ${method.last4}` } : {}) } } : {}),
+					...(payment
+						? { payment: { provider: payment.provider, status: payment.status, ...(method ? { method: `${method.brand} •••• ${method.last4}` } : {}) } }
+						: {}),
 				});
 				// Binary over any transporter: base64 here, bytes again at the gateway.
 				ctx.meta.$responseType = "application/pdf";
@@ -204,9 +230,29 @@ const PaymentActions = defineService<Self>({
 		},
 		/** POST /billing/providers/{provider}/challenges/{token} {outcome} — the 3-D Secure step (the `test` provider's page). */
 		paymentChallenge: {
-			params: { provider: { type: "string", min: 1, max: 40 }, token: { type: "string", min: 1, max: 100 }, outcome: { type: "enum", values: ["approve", "decline"] } },
+			params: {
+				provider: { type: "string", min: 1, max: 40 },
+				token: { type: "string", min: 1, max: 100 },
+				outcome: { type: "enum", values: ["approve", "decline"] },
+			},
 			handler(this: Self, ctx: Context<{ provider: string; token: string; outcome: "approve" | "decline" }>) {
 				return this.payments.challenge(ctx.params.provider, ctx.params.token, ctx.params.outcome);
+			},
+		},
+
+		/** GET /billing/providers/{provider}/challenges/{token} — back from a provider's own 3-D Secure page (Stripe adds its query). */
+		paymentReturn: {
+			params: {
+				provider: { type: "string", min: 1, max: 40 },
+				token: { type: "string", min: 1, max: 100 },
+				payment_intent: { type: "string", max: 100, optional: true },
+				payment_intent_client_secret: { type: "string", max: 200, optional: true },
+				redirect_status: { type: "string", max: 40, optional: true },
+			},
+			handler(this: Self, ctx: Context<{ provider: string; token: string }>) {
+				if (ctx.params.provider === "test")
+					throw validationError({ field: "outcome", message: "the test provider's step is completed by POST with {outcome: approve|decline}" });
+				return this.payments.challenge(ctx.params.provider, ctx.params.token, "approve");
 			},
 		},
 
@@ -216,14 +262,22 @@ const PaymentActions = defineService<Self>({
 		adminTaxRates: {
 			params: {},
 			async handler(this: Self) {
-				return (await this.db.tax_rates.find({}, { sort: { _id: 1 } })).map(r => ({ country: r._id, rate: r.rate, updatedAt: new Date(r.updatedAt).toISOString() }));
+				return (await this.db.tax_rates.find({}, { sort: { _id: 1 } })).map(r => ({
+					country: r._id,
+					rate: r.rate,
+					updatedAt: new Date(r.updatedAt).toISOString(),
+				}));
 			},
 		},
 		/** PUT /admin/tax-rates/{country} {rate} */
 		adminSetTaxRate: {
 			params: { country: countryRule, rate: rateRule },
 			async handler(this: Self, ctx: Context<{ country: string; rate: string }, Meta>) {
-				const saved = await this.db.tax_rates.updateOne({ _id: ctx.params.country }, { $set: { rate: ctx.params.rate, actor: ctx.meta.user!.id, updatedAt: now() } }, { upsert: true });
+				const saved = await this.db.tax_rates.updateOne(
+					{ _id: ctx.params.country },
+					{ $set: { rate: ctx.params.rate, actor: ctx.meta.user!.id, updatedAt: now() } },
+					{ upsert: true },
+				);
 				return { country: saved!._id, rate: saved!.rate, updatedAt: new Date(saved!.updatedAt).toISOString() };
 			},
 		},

@@ -158,7 +158,11 @@ export function invoiceView(i: InvoiceDoc, p: PaymentDoc | null) {
 
 /** The account's default method: the one made default last. */
 const defaultOf = (methods: PaymentMethodDoc[]) =>
-	methods.reduce<PaymentMethodDoc | null>((best, m) => (!best || +new Date(m.defaultAt) > +new Date(best.defaultAt) || (+new Date(m.defaultAt) === +new Date(best.defaultAt) && m._id > best._id) ? m : best), null);
+	methods.reduce<PaymentMethodDoc | null>(
+		(best, m) =>
+			!best || +new Date(m.defaultAt) > +new Date(best.defaultAt) || (+new Date(m.defaultAt) === +new Date(best.defaultAt) && m._id > best._id) ? m : best,
+		null,
+	);
 
 export class Payments {
 	readonly numbers: InvoiceNumbers;
@@ -182,7 +186,10 @@ export class Payments {
 		const first = !(await this.d.methods.findOne({ accountId }));
 		const { email } = await this.d.customer(accountId);
 		const digits = input.number.replace(/[\s-]/g, "");
-		const providerRef = await provider.saveCard({ digits, expMonth: card.expMonth, expYear: card.expYear, cvc: input.cvc, ...(card.holder ? { holder: card.holder } : {}) }, { accountId, email });
+		const providerRef = await provider.saveCard(
+			{ digits, expMonth: card.expMonth, expYear: card.expYear, cvc: input.cvc, ...(card.holder ? { holder: card.holder } : {}) },
+			{ accountId, email },
+		);
 		const at = now();
 		const doc = await this.d.methods.insert({
 			_id: newId(),
@@ -199,7 +206,7 @@ export class Payments {
 			defaultAt: first ? at : new Date(0),
 			createdAt: at,
 		});
-		return methodView(doc, first ? doc._id : defaultOf(await this.d.methods.find({ accountId }))?._id ?? null);
+		return methodView(doc, first ? doc._id : (defaultOf(await this.d.methods.find({ accountId }))?._id ?? null));
 	}
 
 	async removeMethod(accountId: string, id: string): Promise<void> {
@@ -265,7 +272,13 @@ export class Payments {
 		await this.d.invoices.updateOne({ _id: invoice._id }, { $set: { paymentId: payment._id } });
 		let reported: ProviderPayment;
 		try {
-			reported = await provider.createPayment({ paymentId: payment._id, amount: payment.amount, currency: CURRENCY, method, challengeUrl: challengeUrl(provider.name, token) });
+			reported = await provider.createPayment({
+				paymentId: payment._id,
+				amount: payment.amount,
+				currency: CURRENCY,
+				method,
+				challengeUrl: challengeUrl(provider.name, token),
+			});
 		} catch (err) {
 			// No answer is not a failure: the money may have moved. Reconciliation asks later.
 			this.d.log(`Payment ${payment._id} via ${provider.name}: ${err instanceof ProviderTimeout ? "timed out" : (err as Error).message}; left unknown`);
@@ -303,7 +316,10 @@ export class Payments {
 		if (!invoice) throw new Error(`Invoice ${p.invoiceId} of payment ${p._id} not found`);
 		if (status === "paid" && !p.credited) {
 			await this.d.credit({ accountId: p.accountId, key: `refill:${p._id}`, amount: invoice.net, description: `Refill, invoice ${invoice.number}` });
-			const paid = await this.d.invoices.updateOne({ _id: invoice._id, status: { $in: ["pending", "failed"] } }, { $set: { status: "paid", paidAt: now(), updatedAt: now() } });
+			const paid = await this.d.invoices.updateOne(
+				{ _id: invoice._id, status: { $in: ["pending", "failed"] } },
+				{ $set: { status: "paid", paidAt: now(), updatedAt: now() } },
+			);
 			await this.d.receipt(paid ?? invoice, p);
 			return (await this.d.payments.updateOne({ _id: p._id }, { $set: { credited: true, updatedAt: now() }, $unset: { open: true } }))!;
 		}
@@ -334,7 +350,14 @@ export class Payments {
 		if (event.amount !== p.amount || event.currency !== p.currency) throw badRequest("Webhook refused: the amount or currency is not the payment's");
 		const id = `${providerName}:${event.id}`;
 		try {
-			await this.d.events.insert({ _id: id, provider: providerName, type: event.type, paymentId: p._id, receivedAt: now(), expiresAt: addMs(now(), EVENT_TTL_MS) });
+			await this.d.events.insert({
+				_id: id,
+				provider: providerName,
+				type: event.type,
+				paymentId: p._id,
+				receivedAt: now(),
+				expiresAt: addMs(now(), EVENT_TTL_MS),
+			});
 		} catch (err) {
 			if (err instanceof DuplicateKeyError) return { received: true, duplicate: true };
 			throw err;

@@ -1,70 +1,15 @@
 // PAY-2: payment providers behind one adapter interface. `QM_PAYMENT_PROVIDERS` lists the enabled
 // ones (default `manual`: the administrators' fund route). `test` is a built-in card simulator whose
 // behaviour the card number chooses; it credits anyone who types a test card, so it is on only
-// when listed (and the start log warns). A provider keeps its own token for a saved card
-// (`providerRef`): the number and the CVC stay with the provider, never here.
+// when listed (and the start log warns); `stripe` is the adapter of services/billing/stripe-provider.ts.
+// A provider keeps its own token for a saved card (`providerRef`): the number and the CVC stay with
+// the provider, never here. The interface: payment-provider.ts.
 import { badRequest } from "../../lib/errors";
-import { envList } from "../../lib/config";
+import { envList, envString } from "../../lib/config";
 import { formatMoney, parseMoney, type Micros } from "../../lib/money";
-import type { PaymentStatus } from "./payment-states";
+import { ProviderTimeout, type MethodRef, type PaymentProvider, type WebhookEvent } from "./payment-provider";
+import { createStripeProvider } from "./stripe-provider";
 import { verifySignature } from "./webhook-signature";
-
-/** A saved method as a provider sees it. */
-export interface MethodRef {
-	provider: string;
-	providerRef: string;
-}
-
-export interface PaymentRequest {
-	/** our payment id (the test provider uses it as its own) */
-	paymentId: string;
-	amount: Micros;
-	currency: string;
-	method: MethodRef;
-	/** where the customer completes 3-D Secure, when the provider hosts no page of its own */
-	challengeUrl: string;
-}
-
-/** A payment as the provider reports it. */
-export interface ProviderPayment {
-	status: PaymentStatus;
-	providerId?: string;
-	actionUrl?: string;
-	failure?: string;
-}
-
-/** A verified webhook event about a payment. */
-export interface WebhookEvent {
-	id: string;
-	type: "payment.succeeded" | "payment.failed";
-	providerId: string;
-	amount: Micros;
-	currency: string;
-	failure?: string;
-}
-
-/** A card as the customer typed it, checked: handed to the provider once, never stored. */
-export interface CardDetails {
-	digits: string;
-	expMonth: number;
-	expYear: number;
-	cvc: string;
-	holder?: string;
-}
-
-export interface PaymentProvider {
-	name: string;
-	/** the provider's token for the card (what charging it again needs); the number is not kept */
-	saveCard(card: CardDetails, owner: { accountId: string; email: string }): Promise<string>;
-	canChargeUnattended(method: MethodRef): boolean;
-	createPayment(p: PaymentRequest): Promise<ProviderPayment>;
-	/** 3-D Secure completed (or refused) by the customer */
-	confirmPayment(payment: { providerId: string; method: MethodRef }, outcome: "approve" | "decline"): Promise<ProviderPayment>;
-	/** reconciliation: what the provider knows of a payment */
-	getPayment(payment: { providerId: string; method: MethodRef }): Promise<ProviderPayment>;
-	/** the event of a webhook, verified on its raw body; throws 400 for anything not signed right */
-	verifyWebhook(rawBody: Buffer, headers: Record<string, string | string[] | undefined>, nowSec: number): WebhookEvent;
-}
 
 /** The `test` provider's cards and what each does. */
 export const TEST_CARDS: Record<string, "approve" | "decline" | "challenge" | "webhook" | "timeout"> = {
@@ -74,9 +19,6 @@ export const TEST_CARDS: Record<string, "approve" | "decline" | "challenge" | "w
 	"4000000000000077": "webhook",
 	"4000000000000119": "timeout",
 };
-
-/** A provider that did not answer in time: the payment is `unknown` until it is asked. */
-export class ProviderTimeout extends Error {}
 
 const behaviourOf = (m: MethodRef) => m.providerRef.replace(/^tok_test_/, "");
 
@@ -102,7 +44,9 @@ export const testProvider: PaymentProvider = {
 	},
 	async confirmPayment(p, outcome) {
 		if (behaviourOf(p.method) !== "challenge") return this.getPayment(p);
-		return outcome === "approve" ? { status: "succeeded", providerId: p.providerId } : { status: "failed", providerId: p.providerId, failure: "authentication_failed: 3-D Secure was declined" };
+		return outcome === "approve"
+			? { status: "succeeded", providerId: p.providerId }
+			: { status: "failed", providerId: p.providerId, failure: "authentication_failed: 3-D Secure was declined" };
 	},
 	async getPayment(p) {
 		const b = behaviourOf(p.method);
@@ -131,7 +75,12 @@ function testEvent(rawBody: Buffer): WebhookEvent {
 	const { id, type, data } = body ?? {};
 	if (typeof id !== "string" || !id || id.length > 200) throw badRequest("Webhook refused: id is missing");
 	if (type !== "payment.succeeded" && type !== "payment.failed") throw badRequest(`Webhook refused: unknown event type ${JSON.stringify(type)}`);
-	if (!data || typeof data.paymentId !== "string" || typeof data.currency !== "string" || (typeof data.amount !== "string" && typeof data.amount !== "number")) {
+	if (
+		!data ||
+		typeof data.paymentId !== "string" ||
+		typeof data.currency !== "string" ||
+		(typeof data.amount !== "string" && typeof data.amount !== "number")
+	) {
 		throw badRequest("Webhook refused: data must hold paymentId, amount and currency");
 	}
 	let amount: Micros;
@@ -140,7 +89,14 @@ function testEvent(rawBody: Buffer): WebhookEvent {
 	} catch {
 		throw badRequest("Webhook refused: data.amount is not an amount");
 	}
-	return { id, type, providerId: data.paymentId, amount, currency: data.currency.toUpperCase(), ...(type === "payment.failed" ? { failure: "payment_failed: the provider reported a failure" } : {}) };
+	return {
+		id,
+		type,
+		providerId: data.paymentId,
+		amount,
+		currency: data.currency.toUpperCase(),
+		...(type === "payment.failed" ? { failure: "payment_failed: the provider reported a failure" } : {}),
+	};
 }
 
 /** The test provider's webhook body for a payment (tests, and the README's example). */
@@ -148,7 +104,17 @@ export function testWebhookBody(id: string, type: WebhookEvent["type"], paymentI
 	return JSON.stringify({ id, type, created: createdSec, data: { paymentId, amount: formatMoney(amount), currency } });
 }
 
-const KNOWN = ["manual", "test"] as const;
+export {
+	ProviderTimeout,
+	type CardDetails,
+	type MethodRef,
+	type PaymentProvider,
+	type PaymentRequest,
+	type ProviderPayment,
+	type WebhookEvent,
+} from "./payment-provider";
+
+const KNOWN = ["manual", "test", "stripe"] as const;
 
 /** The enabled providers (QM_PAYMENT_PROVIDERS, default `manual`); an unknown name refuses to start. */
 export function enabledProviders(): string[] {
@@ -159,15 +125,27 @@ export function enabledProviders(): string[] {
 	return list;
 }
 
-/** The card providers that are on, by name (`manual` takes no cards). */
+/**
+ * The card providers that are on, by name, in QM_PAYMENT_PROVIDERS' order (new cards go to the
+ * first); `manual` takes no cards. `stripe` needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET
+ * (comma-separated while rotating): without them the platform refuses to start.
+ */
 export function cardProviders(): Map<string, PaymentProvider> {
-	const on = enabledProviders();
-	const all: PaymentProvider[] = [testProvider];
-	return new Map(all.filter(p => on.includes(p.name)).map(p => [p.name, p]));
+	const make: Record<string, () => PaymentProvider> = {
+		test: () => testProvider,
+		stripe: () => {
+			const secretKey = envString("STRIPE_SECRET_KEY");
+			const webhookSecrets = envList("STRIPE_WEBHOOK_SECRET");
+			if (!secretKey || !webhookSecrets.length) throw new Error("QM_PAYMENT_PROVIDERS names stripe: set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET");
+			return createStripeProvider({ secretKey, webhookSecrets });
+		},
+	};
+	return new Map(enabledProviders().flatMap(name => (make[name] ? [[name, make[name]()] as const] : [])));
 }
 
 /** The start log's warning while the test provider is on. */
 export function providerWarning(): string | null {
-	return enabledProviders().includes("test") ? "The `test` payment provider is ON: anyone who types a test card gets credit. Never enable it on a production platform." : null;
+	return enabledProviders().includes("test")
+		? "The `test` payment provider is ON: anyone who types a test card gets credit. Never enable it on a production platform."
+		: null;
 }
-

@@ -31,7 +31,9 @@ describe("cross-account protection of every id-taking route", () => {
 		const group = (await p.http.post("/env-groups", { name: "Private" }, { token: session })).body;
 		const card = { type: "card", number: "4242424242424242", expMonth: 12, expYear: 2031, cvc: "123" };
 		const method = (await p.http.post("/billing/payment-methods", card, { token: session })).body;
-		const invoice = (await p.http.post("/billing/refill", { amount: "5.00", paymentMethodId: method.id }, { token: session, headers: { "idempotency-key": "owner-1" } })).body.invoice;
+		const invoice = (
+			await p.http.post("/billing/refill", { amount: "5.00", paymentMethodId: method.id }, { token: session, headers: { "idempotency-key": "owner-1" } })
+		).body.invoice;
 
 		const intruder = { email: "intruder@example.com", password: "Curious-George-2!" };
 		await createAccount(p, intruder.email, intruder.password);

@@ -15,8 +15,23 @@ const ADMIN = { email: "cashier@example.com", password: "Takes-the-money-1!" };
 const SECRET = "whsec_test_payments";
 const OLD_SECRET = "whsec_test_rotated_out";
 const CARD = { type: "card", number: "4242 4242 4242 4242", expMonth: 12, expYear: 2031, cvc: "737" };
-const CARDS = { approve: "4242424242424242", decline: "4000000000000002", challenge: "4000002500003155", webhook: "4000000000000077", timeout: "4000000000000119" };
-const INFO = { firstName: "Ada", lastName: "Lovelace", company: "Analytical Engines Ltd", country: "DE", address: "Unter den Linden 1", city: "Berlin", postalCode: "10117", phone: "+49 30 5550100" };
+const CARDS = {
+	approve: "4242424242424242",
+	decline: "4000000000000002",
+	challenge: "4000002500003155",
+	webhook: "4000000000000077",
+	timeout: "4000000000000119",
+};
+const INFO = {
+	firstName: "Ada",
+	lastName: "Lovelace",
+	company: "Analytical Engines Ltd",
+	country: "DE",
+	address: "Unter den Linden 1",
+	city: "Berlin",
+	postalCode: "10117",
+	phone: "+49 30 5550100",
+};
 const STANDARD_FONTS = path.join(path.dirname(require.resolve("pdfjs-dist/package.json")), "standard_fonts") + path.sep;
 
 describe("customers pay", () => {
@@ -35,14 +50,21 @@ describe("customers pay", () => {
 		const token = new URL(mail.rows.find(m => m.template === "activation")!.links[0]).searchParams.get("token");
 		const account = (await p.http.post("/auth/activate", { token, password }, { headers: from })).body.account as { id: string };
 		const session = (await p.http.post("/auth/signin", { email, password }, { headers: from })).body.session as string;
-		return { id: account.id, email, session, signIn: async () => (await p.http.post("/auth/signin", { email, password }, { headers: from })).body.session as string };
+		return {
+			id: account.id,
+			email,
+			session,
+			signIn: async () => (await p.http.post("/auth/signin", { email, password }, { headers: from })).body.session as string,
+		};
 	}
 	const addCard = (session: string, number: string, more: Record<string, unknown> = {}) =>
 		p.http.post("/billing/payment-methods", { ...CARD, number, ...more }, { token: session });
-	const refill = (session: string, body: Record<string, unknown>, k = key()) => p.http.post("/billing/refill", body, { token: session, headers: { "idempotency-key": k } });
+	const refill = (session: string, body: Record<string, unknown>, k = key()) =>
+		p.http.post("/billing/refill", body, { token: session, headers: { "idempotency-key": k } });
 	const balance = (session: string) => p.http.get("/billing/balance", { token: session }).then(r => r.body.main as string);
 	const refills = (session: string) => p.http.get("/billing/transactions?kind=refill", { token: session }).then(r => r.body.rows as { amount: string }[]);
-	const webhook = (body: string, headers: Record<string, string>) => sendRaw(p.url, "POST", "/billing/providers/test/webhook", body, { "content-type": "application/json", ...headers });
+	const webhook = (body: string, headers: Record<string, string>) =>
+		sendRaw(p.url, "POST", "/billing/providers/test/webhook", body, { "content-type": "application/json", ...headers });
 	const signed = (body: string, t = Math.floor(nowMs() / 1000), secret = SECRET) => ({ "qm-signature": signPayload(secret, body, t) });
 	const event = (id: string, type: string, paymentId: string, amount: string) =>
 		JSON.stringify({ id, type, created: Math.floor(nowMs() / 1000), data: { paymentId, amount, currency: "USD" } });
@@ -73,7 +95,17 @@ describe("customers pay", () => {
 		const c = await customer("cards");
 		const first = await addCard(c.session, CARD.number, { holder: "Ada Lovelace" });
 		expect(first.status).toBe(201);
-		expect(first.body).toEqual({ id: expect.any(String), type: "card", provider: "test", brand: "visa", last4: "4242", expMonth: 12, expYear: 2031, holder: "Ada Lovelace", default: true });
+		expect(first.body).toEqual({
+			id: expect.any(String),
+			type: "card",
+			provider: "test",
+			brand: "visa",
+			last4: "4242",
+			expMonth: 12,
+			expYear: 2031,
+			holder: "Ada Lovelace",
+			default: true,
+		});
 		const second = await addCard(c.session, "5555555555554444", { cvc: "123" });
 		expect(second.body).toMatchObject({ brand: "mastercard", last4: "4444", default: false });
 		expect((await p.http.post(`/billing/payment-methods/${second.body.id}/default`, undefined, { token: c.session })).body.default).toBe(true);
@@ -108,7 +140,15 @@ describe("customers pay", () => {
 		const m = (await addCard(c.session, CARDS.approve)).body;
 		const r = await refill(c.session, { amount: "25.00", paymentMethodId: m.id });
 		expect(r.status).toBe(201);
-		expect(r.body.invoice).toMatchObject({ number: expect.stringMatching(/^\d{4}-\d{6}$/), status: "paid", amount: "25.00", tax: "0.00", total: "25.00", currency: "USD", payment: { provider: "test", status: "succeeded" } });
+		expect(r.body.invoice).toMatchObject({
+			number: expect.stringMatching(/^\d{4}-\d{6}$/),
+			status: "paid",
+			amount: "25.00",
+			tax: "0.00",
+			total: "25.00",
+			currency: "USD",
+			payment: { provider: "test", status: "succeeded" },
+		});
 		expect(r.body.balance.main).toBe("25.00");
 		expect(await refills(c.session)).toEqual([expect.objectContaining({ amount: "25.00" })]);
 		const mail = (await p.broker.call("notifications.adminOutbox", { to: c.email })) as { rows: { template: string; text: string }[] };
@@ -134,9 +174,15 @@ describe("customers pay", () => {
 		const c = await customer("challenge");
 		const m = (await addCard(c.session, CARDS.challenge)).body;
 		const r = await refill(c.session, { amount: "30.00", paymentMethodId: m.id });
-		expect(r.body.invoice).toMatchObject({ status: "pending", actionUrl: expect.stringContaining("/billing/providers/test/challenges/"), payment: { status: "requires_action" } });
+		expect(r.body.invoice).toMatchObject({
+			status: "pending",
+			actionUrl: expect.stringContaining("/billing/providers/test/challenges/"),
+			payment: { status: "requires_action" },
+		});
 		expect(await balance(c.session)).toBe("0.00");
 		const step = new URL(r.body.invoice.actionUrl).pathname.replace(/^\/api\/v1/, "");
+		// A GET (a provider's own page sending the customer back) does not answer the test provider's step.
+		expect((await p.http.get(step)).status).toBe(422);
 		const done = await p.http.post(step, { outcome: "approve" });
 		expect(done.status).toBe(200);
 		expect(done.body).toMatchObject({ status: "paid", payment: { status: "succeeded" } });
@@ -164,7 +210,10 @@ describe("customers pay", () => {
 		expect((await webhook(late, signed(late))).status).toBe(200);
 		expect(await balance(c.session)).toBe("12.00");
 		expect(await refills(c.session)).toHaveLength(1);
-		expect((await p.http.get(`/billing/invoices/${r.body.invoice.id}`, { token: c.session })).body).toMatchObject({ status: "paid", payment: { status: "succeeded" } });
+		expect((await p.http.get(`/billing/invoices/${r.body.invoice.id}`, { token: c.session })).body).toMatchObject({
+			status: "paid",
+			payment: { status: "succeeded" },
+		});
 		// The reconciliation job reporting the same success: still once.
 		await runJob("billing.payments-reconcile");
 		expect(await refills(c.session)).toHaveLength(1);
@@ -215,7 +264,10 @@ describe("customers pay", () => {
 		const left = (await refill(c.session, { amount: "9.00", paymentMethodId: m.id })).body.invoice;
 		const voided = (await refill(c.session, { amount: "8.00", paymentMethodId: m.id })).body.invoice;
 		const token = await admin();
-		expect((await p.http.post(`/admin/invoices/${voided.id}/void`, undefined, { token })).body).toMatchObject({ status: "void", payment: { status: "canceled" } });
+		expect((await p.http.post(`/admin/invoices/${voided.id}/void`, undefined, { token })).body).toMatchObject({
+			status: "void",
+			payment: { status: "canceled" },
+		});
 		expect((await p.http.post(`/admin/invoices/${voided.id}/void`, undefined, { token })).status).toBe(422); // only a pending one
 		// Its 3-D Secure link no longer confirms anything.
 		expect((await p.http.post(new URL(voided.actionUrl).pathname.replace(/^\/api\/v1/, ""), { outcome: "approve" })).status).toBe(422);
@@ -308,7 +360,11 @@ describe("customers pay", () => {
 	test("an upgraded trial becomes billing on its first refill; a deactivated account refilled above its minimum is active with its remembered environments", async () => {
 		const c = await customer("upgrade");
 		expect((await p.http.post("/account/upgrade", { billingInfo: INFO, acceptTerms: true }, { token: c.session })).status).toBe(200);
-		const env = await p.http.post("/environments", { name: "keeper", nodes: [{ layer: "cp", type: "nginx", reservedCloudlets: 1, scalingLimit: 2 }] }, { token: c.session });
+		const env = await p.http.post(
+			"/environments",
+			{ name: "keeper", nodes: [{ layer: "cp", type: "nginx", reservedCloudlets: 1, scalingLimit: 2 }] },
+			{ token: c.session },
+		);
 		expect(env.status).toBe(201);
 		const m = (await addCard(c.session, CARDS.approve)).body;
 		await refill(c.session, { amount: "5.00", paymentMethodId: m.id });

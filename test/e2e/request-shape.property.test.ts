@@ -74,8 +74,16 @@ function nested(depth: number, leaf: string, objects: boolean): string {
 function badWebhooks(): fc.Arbitrary<BadRequest> {
 	return fc
 		.record({
-			body: fc.oneof(fc.string({ maxLength: 300 }), fc.jsonValue({ maxDepth: 3 }).map(v => JSON.stringify(v)), fc.constant("x".repeat(BODY_LIMIT + 10))),
-			signature: fc.oneof(fc.constant(undefined), fc.string({ maxLength: 80 }), fc.stringMatching(/^[0-9a-f]{64}$/).map(h => `t=${Math.floor(Date.now() / 1000)},v1=${h}`)),
+			body: fc.oneof(
+				fc.string({ maxLength: 300 }),
+				fc.jsonValue({ maxDepth: 3 }).map(v => JSON.stringify(v)),
+				fc.constant("x".repeat(BODY_LIMIT + 10)),
+			),
+			signature: fc.oneof(
+				fc.constant(undefined),
+				fc.string({ maxLength: 80 }),
+				fc.stringMatching(/^[0-9a-f]{64}$/).map(h => `t=${Math.floor(Date.now() / 1000)},v1=${h}`),
+			),
 			type: fc.constantFrom("application/json", "text/plain", ""),
 		})
 		.map(({ body, signature, type }) => ({
@@ -246,7 +254,13 @@ describe("bad requests on every route (issue 14, property-based)", () => {
 
 	beforeAll(async () => {
 		p = await startPlatform({
-			env: { QM_ADMIN_EMAIL: ADMIN.email, QM_ADMIN_PASSWORD: ADMIN.password, QM_TEST_CLOCK: "1", QM_PAYMENT_PROVIDERS: "manual,test", QM_TEST_PROVIDER_WEBHOOK_SECRET: "whsec_prop" },
+			env: {
+				QM_ADMIN_EMAIL: ADMIN.email,
+				QM_ADMIN_PASSWORD: ADMIN.password,
+				QM_TEST_CLOCK: "1",
+				QM_PAYMENT_PROVIDERS: "manual,test",
+				QM_TEST_PROVIDER_WEBHOOK_SECRET: "whsec_prop",
+			},
 		});
 		admin = await signInWhenReady(p.http, ADMIN);
 		userId = (await createAccount(p, USER.email, USER.password)).id;

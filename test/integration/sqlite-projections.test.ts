@@ -88,7 +88,9 @@ test("a projection's rows follow their documents: one each, gone with a removed 
 	await store.updateOne({ _id: "h2" }, { $set: { hour: 20 } });
 	await store.updateOne({ _id: "h3" }, { $set: { "rated.lines": [] } }); // no projected field: its row stays as it was
 	await store.remove({ _id: "h0" });
-	expect(await store.find({ _id: "h3" }, { fields: ["name", "rated.nodes"] })).toEqual([{ _id: "h3", name: "env 3", rated: { nodes: [{ id: "n3", cost: 30 }] } }]);
+	expect(await store.find({ _id: "h3" }, { fields: ["name", "rated.nodes"] })).toEqual([
+		{ _id: "h3", name: "env 3", rated: { nodes: [{ id: "n3", cost: 30 }] } },
+	]);
 	expect((await store.find({ accountId: "acc-1", hour: { $gte: 2 } }, { fields: ["hour"] })).map(d => d.hour).sort((a, b) => a - b)).toEqual([3, 20]);
 	releaseSqliteFile(file);
 
