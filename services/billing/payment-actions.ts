@@ -2,6 +2,7 @@
 // cards, refills with an Idempotency-Key, invoices (JSON and PDF), the providers' webhooks and
 // 3-D Secure step, tax rates, and the reconciliation job's work. A thin shell over
 // services/billing/payments.ts, which holds the rules.
+import Big from "big.js";
 import type { Context, Service } from "moleculer";
 import { now } from "../../lib/clock";
 import { envString, publicUrl } from "../../lib/config";
@@ -75,6 +76,9 @@ function refillAmount(input: string, values: Record<string, number | string>): M
 	if (amount < min || amount > max) throw validationError({ field: "amount", message: `must be from ${formatMoney(min)} to ${formatMoney(max)}` });
 	return amount;
 }
+
+/** A rate as a decimal fraction ("0.0725") as the percentage an invoice prints ("7.25%"), exactly. */
+export const percent = (rate: string) => `${new Big(rate).times(100).toFixed()}%`;
 
 /** The "invoice to" of an account: its billing information from the upgrade, else its name and email. */
 function customerOf(a: { email: string; name?: string; billingInfo?: BillingInfo | null }): Customer {
@@ -206,7 +210,7 @@ const PaymentActions = defineService<Self>({
 					items: [{ description: invoice.description, amount: formatMoney(invoice.net) }],
 					net: formatMoney(invoice.net),
 					tax: formatMoney(invoice.tax),
-					taxRate: invoice.taxRate ? `${Number(invoice.taxRate) * 100}%` : null,
+					taxRate: invoice.taxRate ? percent(invoice.taxRate) : null,
 					total: formatMoney(invoice.total),
 					currency: invoice.currency,
 					...(payment
