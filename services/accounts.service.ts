@@ -13,6 +13,7 @@ import { createJobsMixin } from "../mixins/jobs.mixin";
 import { accountCounters, accounts, groups, signups, statusHistory } from "../models/accounts";
 import type { Status } from "./accounts/status";
 import { billingInfoRule, type BillingInfo } from "./accounts/billing-info";
+import { emailRule, nameRule, phoneRule, termsRule } from "./accounts/rules";
 import { accountView, findAccounts, groupView, identitiesOf, profileView, type AccountDoc } from "./accounts/store";
 import { saveCredentialState, seedGroups, statusHistoryPage, updateProfile, type AccountsDb, type GroupDoc } from "./accounts/store";
 import { activate, bootstrapAdmin, signUp, type SignupParams } from "./accounts/signup";
@@ -43,16 +44,6 @@ type Self = Service & {
 };
 
 const GROUP_CACHE_MS = 5_000;
-
-const emailRule = { type: "email", normalize: true, max: 254, label: "email" } as const;
-const nameRule = { type: "string", trim: true, min: 1, max: 100 } as const;
-const phoneRule = {
-	type: "string",
-	trim: true,
-	pattern: /^\+?[0-9][0-9 ()-]{4,24}$/,
-	messages: { stringPattern: "must be a phone number such as +1 555 0100" },
-} as const;
-const termsRule = { type: "equal", value: true, strict: true, messages: { equalValue: "must be true: the terms have to be accepted" } } as const;
 
 const AccountsService = defineService<Self>({
 	name: "accounts",

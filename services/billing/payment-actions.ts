@@ -17,7 +17,7 @@ import type { CardInput } from "./cards";
 import { requireIdempotencyKey, type Idempotency } from "./idempotency";
 import type { CounterDoc } from "./invoice-numbers";
 import { renderInvoicePdf } from "./invoice-pdf";
-import type { EntryDoc, NewEntry } from "./ledger-store";
+import type { EntryDoc, Ledger, NewEntry } from "./ledger-store";
 import {
 	invoiceView,
 	Payments,
@@ -48,6 +48,7 @@ export interface PaymentStores {
 type Self = Service & {
 	db: PaymentStores;
 	payments: Payments;
+	ledger: Ledger;
 	idempotency: Idempotency;
 	postEntry(ctx: Context, input: NewEntry): Promise<EntryDoc>;
 	balanceAnswer(ctx: Context, accountId: string, b: { main: Micros; bonus: Micros }): Promise<BalanceView>;
@@ -168,8 +169,7 @@ const PaymentActions = defineService<Self>({
 				const amount = refillAmount(ctx.params.amount, await quotaValues(ctx, accountId));
 				return this.idempotency.run({ operation: "refill", caller: accountId, key, body: ctx.params, meta: ctx.meta }, async () => {
 					const { invoice, payment } = await this.payments.refill(accountId, amount, ctx.params.paymentMethodId);
-					const balance = await ctx.call<{ main: Micros; bonus: Micros }, { accountId: string }>("billing.balanceOf", { accountId });
-					return { invoice: invoiceView(invoice, payment), balance: await this.balanceAnswer(ctx, accountId, balance) };
+					return { invoice: invoiceView(invoice, payment), balance: await this.balanceAnswer(ctx, accountId, await this.ledger.balanceOf(accountId)) };
 				});
 			},
 		},

@@ -9,7 +9,7 @@ import { getDocument } from "pdfjs-dist/legacy/build/pdf";
 import { nowMs } from "../../lib/clock";
 import { signPayload } from "../../services/billing/webhook-signature";
 import { sendRaw, waitUntil } from "../helpers/http";
-import { startPlatform, type Platform } from "../helpers/platform";
+import { createAccount, startPlatform, type Platform } from "../helpers/platform";
 
 const ADMIN = { email: "cashier@example.com", password: "Takes-the-money-1!" };
 const SECRET = "whsec_test_payments";
@@ -45,10 +45,7 @@ describe("customers pay", () => {
 		const email = `${label}-${++n}@example.com`;
 		const password = "Pays-by-card-1!";
 		const from = { "x-forwarded-for": `10.9.${Math.floor(n / 250)}.${n % 250}` };
-		expect((await p.http.post("/auth/signup", { email, acceptTerms: true }, { headers: from })).status).toBe(202);
-		const mail = (await p.broker.call("notifications.adminOutbox", { to: email })) as { rows: { template: string; links: string[] }[] };
-		const token = new URL(mail.rows.find(m => m.template === "activation")!.links[0]).searchParams.get("token");
-		const account = (await p.http.post("/auth/activate", { token, password }, { headers: from })).body.account as { id: string };
+		const account = await createAccount(p, email, password, from);
 		const session = (await p.http.post("/auth/signin", { email, password }, { headers: from })).body.session as string;
 		return {
 			id: account.id,

@@ -73,14 +73,22 @@ export async function startPlatform(
 	};
 }
 
-/** Signs up and activates an account the way a customer does, taking the link from the outbox. */
-export async function createAccount(p: Platform, email: string, password: string): Promise<{ id: string; email: string }> {
-	const signup = await p.http.post("/auth/signup", { email, acceptTerms: true });
+/**
+ * Signs up and activates an account the way a customer does, taking the link from the outbox;
+ * `headers` go with both requests (e.g. an X-Forwarded-For of its own behind TRUST_PROXY).
+ */
+export async function createAccount(
+	p: Platform,
+	email: string,
+	password: string,
+	headers: Record<string, string> = {},
+): Promise<{ id: string; email: string }> {
+	const signup = await p.http.post("/auth/signup", { email, acceptTerms: true }, { headers });
 	if (signup.status !== 202) throw new Error(`sign-up of ${email} answered ${signup.status}: ${signup.text}`);
 	const mail = (await p.broker.call("notifications.adminOutbox", { to: email })) as { rows: { template: string; links: string[] }[] };
 	const link = mail.rows.find(m => m.template === "activation")?.links[0];
 	if (!link) throw new Error(`no activation email for ${email}`);
-	const activated = await p.http.post("/auth/activate", { token: new URL(link).searchParams.get("token"), password });
+	const activated = await p.http.post("/auth/activate", { token: new URL(link).searchParams.get("token"), password }, { headers });
 	if (activated.status !== 200) throw new Error(`activation of ${email} answered ${activated.status}: ${activated.text}`);
 	return activated.body.account;
 }

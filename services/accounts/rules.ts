@@ -1,0 +1,13 @@
+// Parameter rules of the accounts service's actions (fastest-validator): shapes only; what needs
+// the store (a known email, a group's settings) is checked by the modules beside this one.
+
+export const emailRule = { type: "email", normalize: true, max: 254, label: "email" } as const;
+export const nameRule = { type: "string", trim: true, min: 1, max: 100 } as const;
+export const phoneRule = {
+	type: "string",
+	trim: true,
+	pattern: /^\+?[0-9][0-9 ()-]{4,24}$/,
+	messages: { stringPattern: "must be a phone number such as +1 555 0100" },
+} as const;
+/** REG-1, ACC-4: the terms must be accepted, literally `true`. */
+export const termsRule = { type: "equal", value: true, strict: true, messages: { equalValue: "must be true: the terms have to be accepted" } } as const;
