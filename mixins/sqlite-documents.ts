@@ -14,10 +14,33 @@ import type { Doc, Query } from "./store";
 /* eslint-disable @typescript-eslint/no-var-requires */
 const { Context } = require("mingo/core");
 const { Query } = require("mingo/query") as { Query: new (c: object, o: object) => MingoQuery };
-const QUERY_CONTEXT = Context.init().addQueryOps(require("mingo/operators/query"));
+const QUERY_OPERATORS = require("mingo/operators/query") as Record<string, unknown>;
 const UPDATE_OPERATORS = require("mingo/operators/update") as Record<string, (expr: unknown) => (doc: Record<string, unknown>) => unknown>;
 /* eslint-enable @typescript-eslint/no-var-requires */
-export const mingoQuery = (condition: Record<string, unknown>) => new Query(condition, { context: QUERY_CONTEXT });
+/*
+ * A Query given plain options copies its context's operator tables (Context.from), ~40 % of making
+ * one; given mingo's own ComputeOptions (ComputeOptions.init: "its internal options and locals are
+ * used") it does not. mingo does not export that class: an instance is taken once from the
+ * options a query operator is compiled with. Should a later mingo not hand one over, plain options serve.
+ */
+let optionsShared = false;
+let queryOptions: object = { context: Context.init().addQueryOps(QUERY_OPERATORS) };
+new Query(
+	{ probe: { $qmOptions: true } },
+	{
+		context: Context.init().addQueryOps({
+			...QUERY_OPERATORS,
+			$qmOptions: (_field: string, _value: unknown, options: object) => {
+				queryOptions = options;
+				optionsShared = true;
+				return () => true;
+			},
+		}),
+	},
+);
+export const mingoQuery = (condition: Record<string, unknown>) => new Query(condition, queryOptions);
+/** Whether queries are made without copying the operator tables (a test watches mingo upgrades). */
+export const mingoSharesOptions = () => optionsShared;
 
 /** Applies a MongoDB update document ($set, $inc, $unset, $push, $pull, $max, …) to `doc`, in place. */
 export function applyUpdate(doc: Record<string, unknown>, update: Record<string, unknown>) {
@@ -99,27 +122,105 @@ function reviveTopLevelDates(doc: Record<string, unknown>): number {
 	return n;
 }
 
-/** An array or object under an indexed field: SQL cannot narrow on it, so such rows are always candidates. */
+/**
+ * What an indexed column holds for a value, so that SQLite's order of types is MongoDB's and a
+ * comparison SQL answers is MongoDB's answer: numbers as INTEGER or REAL, strings as TEXT, and
+ * BLOBs, which sort after both: booleans [1, 0|1], then Dates [2, ms + 2^63 in 8 big-endian bytes].
+ * Arrays, objects and values SQLite cannot compare as MongoDB does (NaN, an invalid Date) are
+ * MULTI [0]: their rows are candidates of every query on the field, and mingo decides.
+ */
 export const MULTI = Buffer.from([0]);
+const BOOLEAN = 1;
+const DATE = 2;
+const DATE_OFFSET = 2n ** 63n;
 
-/** What an indexed column holds for a value: scalars as themselves (Dates as ms, booleans as 1/0). */
 export function columnValue(v: unknown): Value {
 	if (v === undefined || v === null) return null;
 	switch (typeof v) {
 		case "string":
 			return v;
 		case "number":
-			return Number.isFinite(v) ? v : null;
+			return Number.isNaN(v) ? MULTI : v;
 		case "boolean":
-			return v ? 1 : 0;
+			return Buffer.from([BOOLEAN, v ? 1 : 0]);
 	}
-	if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v.getTime();
+	if (v instanceof Date) {
+		const ms = v.getTime();
+		if (Number.isNaN(ms)) return MULTI;
+		const key = Buffer.allocUnsafe(9);
+		key[0] = DATE;
+		key.writeBigUInt64BE(BigInt(ms) + DATE_OFFSET, 1);
+		return key;
+	}
 	return MULTI;
 }
 
-/** A scalar a query compares with, as its column holds it; undefined when SQL cannot use it. */
-function scalarParam(v: unknown): Value | undefined {
-	if (typeof v === "string" || (typeof v === "number" && Number.isFinite(v)) || typeof v === "boolean") return columnValue(v);
+const RANGE: Record<string, string> = { $gt: ">", $gte: ">=", $lt: "<", $lte: "<=", $eq: "=" };
+
+/**
+ * For a range on a column, what keeps it inside the operand's type (SQLite compares across types,
+ * MongoDB does not): [the bound for $gt/$gte, the bound for $lt/$lte] — numbers < '' ≤ strings < x'' ≤
+ * BLOBs, and a Date key > x'02' and < x'03'.
+ */
+const TYPE_BRACKET = {
+	number: ["< ''", null],
+	string: ["< x''", ">= ''"],
+	date: ["< x'03'", "> x'02'"],
+} as const;
+
+const valueType = (v: unknown) => (typeof v === "number" ? "number" : typeof v === "string" ? "string" : v instanceof Date ? "date" : null);
+
+/**
+ * SQL on an indexed column `col` that the documents matching `cond` satisfy, and whether SQL's
+ * answer is exactly MongoDB's (`exact`: mingo need not test the condition again, provided no row
+ * holds an array or object there); null when SQL cannot narrow on it.
+ */
+export function columnCondition(col: string, cond: unknown, params: unknown[]): { sql: string; exact: boolean } | null {
+	if (!isOperatorObject(cond)) cond = { $eq: cond };
+	const parts: string[] = [];
+	let exact = true;
+	const ops = Object.entries(cond as Record<string, unknown>);
+	const bounded = (low: boolean, t: string) => ops.some(([op, v]) => RANGE[op] && op !== "$eq" && op.startsWith("$g") === low && valueType(v) === t);
+	for (const [op, v] of ops) {
+		const type = valueType(v);
+		if (op === "$in" && Array.isArray(v)) {
+			// json_each hands numbers and strings back as SQLite numbers and TEXT: their columns' types.
+			if (!v.every(x => typeof x === "string" || (typeof x === "number" && Number.isFinite(x)))) {
+				exact = false;
+				continue;
+			}
+			if (!v.length) parts.push("0");
+			else {
+				params.push(JSON.stringify(v));
+				parts.push(`${col} IN (SELECT value FROM json_each(?))`);
+			}
+		} else if (op === "$eq" && (type || typeof v === "boolean")) {
+			const value = columnValue(v);
+			if (value === MULTI) exact = false;
+			else {
+				params.push(value);
+				parts.push(`${col} = ?`);
+			}
+		} else if (RANGE[op] && type) {
+			const value = columnValue(v);
+			if (value === MULTI) {
+				exact = false;
+				continue;
+			}
+			params.push(value);
+			// A bound on the other side of the same type is bracket enough (and the index's range).
+			const low = op.startsWith("$g");
+			const bracket = bounded(!low, type) ? null : TYPE_BRACKET[type][low ? 0 : 1];
+			parts.push(bracket ? `${col} ${RANGE[op]} ? AND ${col} ${bracket}` : `${col} ${RANGE[op]} ?`);
+		} else exact = false;
+	}
+	return parts.length ? { sql: parts.join(" AND "), exact } : null;
+}
+
+/** A scalar a query compares with, as the document's JSON holds it (json_extract); undefined when SQL cannot use it. */
+function scalarParam(v: unknown): string | number | undefined {
+	if (typeof v === "string" || (typeof v === "number" && Number.isFinite(v))) return v;
+	if (typeof v === "boolean") return v ? 1 : 0;
 	if (v instanceof Date && !Number.isNaN(v.getTime())) return v.getTime();
 	return undefined;
 }
@@ -145,17 +246,15 @@ export function setPath(doc: Record<string, unknown>, path: string, value: unkno
 export const isOperatorObject = (v: unknown): v is Record<string, unknown> =>
 	v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Date) && Object.keys(v).length > 0 && Object.keys(v).every(k => k.startsWith("$"));
 
-const RANGE: Record<string, string> = { $gt: ">", $gte: ">=", $lt: "<", $lte: "<=", $eq: "=" };
-
 /**
- * Where SQL reads a field: an indexed column (Dates as ms, booleans as 1/0, whatever the value), or
- * the document's JSON, where a Date is the number under "$date". `kind` is the query value's.
+ * Where SQL reads a field in the document's JSON (json_extract: booleans as 1/0, a Date the number
+ * under "$date"). `kind` is the query value's.
  */
 export type FieldSql = (kind: "date" | "scalar") => string;
 
 /**
- * SQL that every document matching `cond` on a field satisfies (a superset: mingo decides
- * exactly), or null when SQL cannot narrow on it.
+ * SQL that every document matching `cond` on a field of its JSON satisfies (a superset: mingo
+ * decides exactly), or null when SQL cannot narrow on it.
  */
 export function conditionSql(field: FieldSql, cond: unknown, params: unknown[]): string | null {
 	const kind = (v: unknown) => (v instanceof Date ? "date" : "scalar");
@@ -181,15 +280,6 @@ export function conditionSql(field: FieldSql, cond: unknown, params: unknown[]):
 		}
 	}
 	return parts.length ? parts.join(" AND ") : null;
-}
-
-/** A condition that is a string, or `$eq`/`$in` of strings only. */
-export function onlyStrings(cond: unknown): boolean {
-	if (typeof cond === "string") return true;
-	if (!isOperatorObject(cond)) return false;
-	return Object.entries(cond).every(
-		([op, v]) => (op === "$eq" && typeof v === "string") || (op === "$in" && Array.isArray(v) && v.every(x => typeof x === "string")),
-	);
 }
 
 /** `doc` with `_id` and `paths` only (MongoDB's inclusion projection; dotted paths through objects). */

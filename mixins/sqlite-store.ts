@@ -37,6 +37,7 @@ import { Durability } from "./durability";
 import {
 	applyUpdate,
 	columnValue,
+	columnCondition,
 	conditionSql,
 	CorruptDocumentError,
 	covers,
@@ -47,7 +48,6 @@ import {
 	jsonPath,
 	mingoQuery,
 	MULTI,
-	onlyStrings,
 	project,
 	setPath,
 	touches,
@@ -135,7 +135,7 @@ export class SqliteFile {
 	private createTable(spec: CollectionSpec): Table {
 		const name = ident(spec.name);
 		const columns = new Map<string, string>();
-		for (const field of indexedFields(spec)) columns.set(field, ident(`i_${field}`));
+		for (const field of indexedFields(spec)) columns.set(field, ident(`t_${field}`));
 		// Small documents live in their primary key's b-tree (WITHOUT ROWID: one b-tree, not a table
 		// and an index); larger ones in a rowid table, where a row of a few KB still fits its page
 		// (read 5–10× faster than through a WITHOUT ROWID table's overflow pages, measured here).
@@ -174,8 +174,16 @@ export class SqliteFile {
 				this.db.exec(`DROP TABLE ${old}`);
 				have = this.columnsOf(name);
 			}
+			const stale = [...have].filter(c => c.startsWith("i_"));
+			if (stale.length) {
+				// Index columns from before they kept MongoDB's types (a Date or a boolean was a number
+				// there): dropped with their indexes, the current ones made and filled below.
+				for (const ix of this.indexesOf(spec.name)) this.db.exec(`DROP INDEX ${ident(ix)}`);
+				for (const c of stale) this.db.exec(`ALTER TABLE ${name} DROP COLUMN ${ident(c)}`);
+				have = this.columnsOf(name);
+			}
 			for (const [field, col] of columns) {
-				if (!have.has(`i_${field}`)) {
+				if (!have.has(`t_${field}`)) {
 					this.db.exec(`ALTER TABLE ${name} ADD COLUMN ${col}`);
 					this.backfill(spec, field);
 				}
@@ -193,11 +201,7 @@ export class SqliteFile {
 			}
 			// Indexes no longer declared go (e.g. one a compound index replaced).
 			const declared = new Set((spec.indexes ?? []).map(ix => indexName(spec.name, ix)));
-			const existing = this.db
-				.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND name LIKE 'ix\\_%' ESCAPE '\\'`)
-				.pluck()
-				.all(spec.name) as string[];
-			for (const ix of existing) if (!declared.has(ix)) this.db.exec(`DROP INDEX ${ident(ix)}`);
+			for (const ix of this.indexesOf(spec.name)) if (!declared.has(ix)) this.db.exec(`DROP INDEX ${ident(ix)}`);
 			for (const ix of spec.indexes ?? []) {
 				this.db.exec(
 					indexSql(
@@ -213,6 +217,14 @@ export class SqliteFile {
 		return table;
 	}
 
+	/** The table's declared indexes (named ix_…). */
+	private indexesOf(table: string): string[] {
+		return this.db
+			.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND name LIKE 'ix\\_%' ESCAPE '\\'`)
+			.pluck()
+			.all(table) as string[];
+	}
+
 	private columnsOf(table: string): Set<string> {
 		return new Set((this.db.pragma(`table_info(${table})`) as { name: string }[]).map(c => c.name));
 	}
@@ -220,7 +232,7 @@ export class SqliteFile {
 	/** A column added to a table that has rows: filled from the documents. */
 	private backfill(spec: CollectionSpec, field: string) {
 		const name = ident(spec.name);
-		const set = this.db.prepare(`UPDATE ${name} SET ${ident(`i_${field}`)} = ? WHERE _id = ?`);
+		const set = this.db.prepare(`UPDATE ${name} SET ${ident(`t_${field}`)} = ? WHERE _id = ?`);
 		for (const row of this.db.prepare(`SELECT _id, doc, crc FROM ${name}`).all() as Row[]) {
 			set.run(columnValue(getPath(this.decode(spec.name, row), field)), row._id);
 		}
@@ -486,8 +498,9 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 	readonly atomicBatches = true;
 	private readonly table: string;
 	private readonly insertSql: string;
-	private readonly updateSql: string;
 	private readonly fields: string[];
+	/** UPDATE statements by the index columns they set and whether they answer the rid (see writeRow) */
+	private readonly updateSql = new Map<string, string>();
 
 	constructor(
 		private readonly file: SqliteFile,
@@ -498,7 +511,6 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 		this.fields = [...meta.columns.keys()];
 		const cols = this.fields.map(f => meta.columns.get(f)!);
 		this.insertSql = `INSERT INTO ${this.table} (_id, doc, crc${cols.map(c => `, ${c}`).join("")}) VALUES (?, ?, ?${cols.map(() => ", ?").join("")})`;
-		this.updateSql = `UPDATE ${this.table} SET doc = ?, crc = ?${cols.map(c => `, ${c} = ?`).join("")} WHERE _id = ?`;
 	}
 
 	private get db() {
@@ -527,10 +539,10 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 		return result;
 	}
 
-	/** The values of the indexed columns. */
-	private columnValues(doc: Doc): Value[] {
+	/** The values of the indexed columns (of `fields`, by default all). */
+	private columnValues(doc: Doc, fields = this.fields): Value[] {
 		const values: Value[] = [];
-		for (const f of this.fields) {
+		for (const f of fields) {
 			const v = columnValue(getPath(doc, f));
 			if (v === MULTI) this.meta.multi.add(f);
 			values.push(v);
@@ -550,15 +562,25 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 		this.writeProjections(lastInsertRowid, doc);
 	}
 
-	/** The document rewritten after `update`: its projections only where the update touched their fields. */
+	/**
+	 * The document rewritten after `update`: its index columns and projections only where the
+	 * update touched their fields (SQLite rewrites the entries of every index on a column an UPDATE
+	 * sets, changed or not).
+	 */
 	private writeRow(doc: Doc, update: Update) {
 		const json = encodeDoc(doc);
+		const fields = this.fields.filter(f => touches(update, [f]));
 		const touched = this.meta.projections.filter(p => touches(update, p.fields));
-		if (!touched.length) this.file.statement(this.updateSql).run(json, crc32(json), ...this.columnValues(doc), doc._id);
-		else {
-			const returning = this.file.statement(`${this.updateSql} RETURNING rid`);
-			this.writeProjections((returning.get(json, crc32(json), ...this.columnValues(doc), doc._id) as { rid: number }).rid, doc, touched);
+		const key = `${fields.join(",")}${touched.length ? ";rid" : ""}`;
+		let sql = this.updateSql.get(key);
+		if (!sql) {
+			const set = fields.map(f => `, ${this.meta.columns.get(f)} = ?`).join("");
+			sql = `UPDATE ${this.table} SET doc = ?, crc = ?${set} WHERE _id = ?${touched.length ? " RETURNING rid" : ""}`;
+			this.updateSql.set(key, sql);
 		}
+		const params = [json, crc32(json), ...this.columnValues(doc, fields), doc._id];
+		if (!touched.length) this.file.statement(sql).run(...params);
+		else this.writeProjections((this.file.statement(sql).get(...params) as { rid: number }).rid, doc, touched);
 	}
 
 	/**
@@ -575,13 +597,13 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 			if (k.startsWith("$") || k.includes(".")) continue;
 			const col = k === "_id" ? "_id" : this.meta.columns.get(k);
 			if (col) {
-				const sql = conditionSql(() => col, cond, params);
-				if (!sql) continue;
+				const c = columnCondition(col, cond, params);
+				if (!c) continue;
 				const multi = this.meta.multi.has(k);
-				where.push(multi ? `(${sql} OR ${col} = ?)` : sql);
+				where.push(multi ? `(${c.sql} OR ${col} = ?)` : c.sql);
 				if (multi) params.push(MULTI);
-				// A column holds a string only for a string: SQL's answer is MongoDB's.
-				else if (onlyStrings(cond)) delete rest[k];
+				// The column keeps MongoDB's types and their order (columnValue): SQL's answer is MongoDB's.
+				else if (c.exact) delete rest[k];
 				continue;
 			}
 			// Not indexed: SQLite reads the field from the JSON (in C, before any row reaches JS);

@@ -72,13 +72,13 @@ test("an existing file gains the projection's table and the compound index; read
 	const db = new Database(file, { readonly: true });
 	const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'hours' AND name LIKE 'ix%'").pluck().all();
 	const plan = db
-		.prepare("EXPLAIN QUERY PLAN SELECT _id FROM hours WHERE i_accountId = ? AND i_hour >= ? AND i_hour < ?")
+		.prepare("EXPLAIN QUERY PLAN SELECT _id FROM hours WHERE t_accountId = ? AND t_hour >= ? AND t_hour < ?")
 		.all("acc-1", 0, 3)
 		.map(r => (r as { detail: string }).detail)
 		.join(" ");
 	db.close();
 	expect(indexes).toEqual(["ix_hours_accountId_hour"]); // the single-field index it replaced is gone
-	expect(plan).toContain("ix_hours_accountId_hour (i_accountId=? AND i_hour>? AND i_hour<?)");
+	expect(plan).toContain("ix_hours_accountId_hour (t_accountId=? AND t_hour>? AND t_hour<?)");
 });
 
 test("a projection's rows follow their documents: one each, gone with a removed document", async () => {
@@ -122,8 +122,36 @@ test("a table of the layout before (projection columns in the document's row, no
 	const columns = (after.pragma("table_info(hours)") as { name: string }[]).map(c => c.name);
 	const tables = projectionTables(after, "hours");
 	after.close();
-	expect(columns).toEqual(["rid", "_id", "doc", "crc", "i_accountId", "i_hour"]);
+	expect(columns).toEqual(["rid", "_id", "doc", "crc", "t_accountId", "t_hour"]);
 	expect(tables).toHaveLength(1);
+});
+
+test("index columns from before they kept MongoDB's types (a Date as a number) are rebuilt, and a query on them answers as MongoDB does", async () => {
+	const file = join(tmp, "untyped.sqlite");
+	const spec: CollectionSpec = { name: "events", indexes: [{ field: "at" }, { field: "on" }] };
+	const db = new Database(file);
+	db.exec(`CREATE TABLE events (_id TEXT PRIMARY KEY NOT NULL, doc TEXT NOT NULL, crc INTEGER NOT NULL, "i_at", "i_on") WITHOUT ROWID`);
+	db.exec(`CREATE INDEX "ix_events_at" ON events ("i_at")`);
+	const { crc32 } = await import("zlib");
+	// Then, the Date 5 and the number 5 were both 5 in the column, true was 1.
+	for (const [id, at, on] of [["date", { $date: 5 }, true], ["number", 5, 1]] as const) {
+		const json = JSON.stringify({ at, on });
+		db.prepare("INSERT INTO events VALUES (?, ?, ?, ?, ?)").run(id, json, crc32(json), 5, 1);
+	}
+	db.close();
+
+	const store = open(file, spec);
+	expect((await store.find({ at: { $gte: new Date(0), $lt: new Date(10) } })).map(d => d._id)).toEqual(["date"]);
+	expect((await store.find({ at: { $gte: 0, $lt: 10 } })).map(d => d._id)).toEqual(["number"]);
+	expect((await store.find({ on: true })).map(d => d._id)).toEqual(["date"]);
+	expect((await store.find({ on: 1 })).map(d => d._id)).toEqual(["number"]);
+	releaseSqliteFile(file);
+	const after = new Database(file, { readonly: true });
+	const columns = (after.pragma("table_info(events)") as { name: string }[]).map(c => c.name);
+	const plan = after.prepare(`EXPLAIN QUERY PLAN SELECT _id FROM events WHERE "t_at" >= ?`).all(0) as { detail: string }[];
+	after.close();
+	expect(columns).toEqual(["_id", "doc", "crc", "t_at", "t_on"]);
+	expect(plan.map(p => p.detail).join(" ")).toContain("INDEX ix_events_at");
 });
 
 test("a damaged projection is refused with the file named, like a damaged document", async () => {
