@@ -218,7 +218,9 @@ export class Ledger {
 		const set = b.lastRefused
 			? { ...common, state: "refused", refusal: b.lastRefused, amountMain: 0, amountBonus: 0 }
 			: { ...common, state: "applied", amountMain: b.lastMain, amountBonus: b.lastBonus };
-		const marked = await this.entries.updateOne({ _id: b.lastEntry, state: "pending" }, { $set: set, $unset: { pending: true } });
+		// `pending: true` exactly while the state is pending (both change in this one update), and
+		// indexed: a balance whose last entry is marked already (most calls) reads no entry at all.
+		const marked = await this.entries.updateOne({ _id: b.lastEntry, pending: true }, { $set: set, $unset: { pending: true } });
 		if (marked) this.onSettled(marked);
 		return marked;
 	}
