@@ -92,6 +92,12 @@ export function toMicros(exact: Big): Micros {
 /** ⌈x / d⌉ for x ≥ 0, exact: big.js division rounds at Big.DP places, so the ceiling is settled by multiplying back. */
 function ceilDiv(x: number, d: number): number {
 	if (!Number.isFinite(x) || x <= 0) return 0;
+	if (Number.isSafeInteger(x) && Number.isSafeInteger(d)) {
+		// Whole numbers (most usage): the float quotient, corrected by products that are exact.
+		let n = Math.floor(x / d);
+		if (n * d > x) n -= 1;
+		return n * d < x ? n + 1 : n;
+	}
 	const b = new Big(x);
 	let n = b.div(d).round(0, Big.roundDown);
 	if (n.times(d).lt(b)) n = n.plus(1);
@@ -113,26 +119,56 @@ export function cloudletsUsed(peakRamMiB: number, avgCpuMHz: number, scalingLimi
 export function allocate(amount: Micros, weights: (Big | number | string)[]): Micros[] {
 	const w = weights.map(x => new Big(x));
 	if (w.some(x => x.lt(0))) throw new RangeError("Allocation weights cannot be negative");
-	const total = w.reduce((a, b) => a.plus(b), ZERO);
 	if (amount === 0) return w.map(() => 0);
-	if (total.eq(0)) throw new RangeError(`Cannot allocate ${amount} micros over nothing`);
-	const whole = new Big(Math.abs(amount));
-	const shares = w.map(x => {
-		const numerator = whole.times(x);
-		// Exact floor of numerator / total: the division is rounded to Big.DP places, so check it.
-		let floor = numerator.div(total).round(0, Big.roundDown);
-		while (floor.times(total).gt(numerator)) floor = floor.minus(1);
-		while (floor.plus(1).times(total).lte(numerator)) floor = floor.plus(1);
-		return { floor: Number(floor), remainder: numerator.minus(floor.times(total)) };
-	});
+	const shares = integerShares(Math.abs(amount), w) ?? bigShares(Math.abs(amount), w);
 	let left = Math.abs(amount) - shares.reduce((a, s) => a + s.floor, 0);
-	const order = shares.map((_, i) => i).sort((a, b) => shares[b].remainder.cmp(shares[a].remainder) || a - b);
+	const order = shares.map((_, i) => i).sort((a, b) => compare(shares[b].remainder, shares[a].remainder) || a - b);
 	for (const i of order) {
 		if (left <= 0) break;
 		shares[i].floor += 1;
 		left -= 1;
 	}
 	return shares.map(s => (amount < 0 && s.floor !== 0 ? -s.floor : s.floor));
+}
+
+type Share = { floor: number; remainder: Big | number };
+const compare = (a: Big | number, b: Big | number) => (typeof a === "number" && typeof b === "number" ? Math.sign(a - b) : new Big(a).cmp(b));
+const nothing = (amount: Micros) => new RangeError(`Cannot allocate ${amount} micros over nothing`);
+
+/** Each part's exact floor of whole × w / Σw and what is left of it, in big.js (rounded divisions, checked). */
+function bigShares(whole: number, w: Big[]): Share[] {
+	const total = w.reduce((a, b) => a.plus(b), ZERO);
+	if (total.eq(0)) throw nothing(whole);
+	const amount = new Big(whole);
+	return w.map(x => {
+		const numerator = amount.times(x);
+		let floor = numerator.div(total).round(0, Big.roundDown);
+		while (floor.times(total).gt(numerator)) floor = floor.minus(1);
+		while (floor.plus(1).times(total).lte(numerator)) floor = floor.plus(1);
+		return { floor: Number(floor), remainder: numerator.minus(floor.times(total)) };
+	});
+}
+
+/**
+ * The same shares in integers, when the weights scaled alike to whole numbers (a split does not
+ * change when every weight is multiplied by one factor) keep every product below 2^53: the
+ * charge path's splits (cloudlets, MB), without big.js. Null when they would not.
+ */
+function integerShares(whole: number, w: Big[]): Share[] | null {
+	// big.js: x.c its digits, x.e the exponent of the first one.
+	const decimals = Math.max(0, ...w.map(x => x.c.length - 1 - x.e));
+	if (decimals > 9) return null;
+	const ints = w.map(x => Number(decimals ? x.times(10 ** decimals) : x));
+	const total = ints.reduce((a, b) => a + b, 0);
+	if (!ints.every(Number.isSafeInteger) || !Number.isSafeInteger(total) || (whole + 1) * total > Number.MAX_SAFE_INTEGER) return null;
+	if (total === 0) throw nothing(whole);
+	return ints.map(x => {
+		const numerator = whole * x;
+		let floor = Math.floor(numerator / total);
+		if (floor * total > numerator) floor -= 1;
+		else if ((floor + 1) * total <= numerator) floor += 1;
+		return { floor, remainder: numerator - floor * total };
+	});
 }
 
 /** One node in one hour: inventory (reserved, scaling limit, IPs) and the hour's usage (zeros without samples). */

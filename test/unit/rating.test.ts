@@ -5,6 +5,7 @@
  * the traffic tier of the previous month (DSC-2) and the split of each line over the nodes (BIL-1).
  */
 import Big from "big.js";
+import fc from "fast-check";
 import { formatMoney } from "../../lib/money";
 import {
 	allocate,
@@ -600,6 +601,52 @@ describe("allocate: largest remainder (BIL-1)", () => {
 		const got = allocate(amount, weights as unknown as (Big | number | string)[]);
 		expect(got).toEqual(shares);
 		expect(got.reduce((a, b) => a + b, 0)).toBe(amount);
+	});
+
+	test("equals the largest-remainder rule worked in big.js, for whole and decimal weights, small and huge amounts", () => {
+		const reference = (amount: number, weights: string[]) => {
+			const w = weights.map(x => new Big(x));
+			const total = w.reduce((a, b) => a.plus(b), new Big(0));
+			const exact = w.map(x => new Big(Math.abs(amount)).times(x).div(total));
+			const floors = exact.map(e => Number(e.round(0, Big.roundDown)));
+			let left = Math.abs(amount) - floors.reduce((a, b) => a + b, 0);
+			const order = exact.map((_, i) => i).sort((a, b) => exact[b].minus(floors[b]).cmp(exact[a].minus(floors[a])) || a - b);
+			for (const i of order) if (left-- > 0) floors[i] += 1;
+			return floors.map(f => (amount < 0 && f !== 0 ? -f : f));
+		};
+		const dp = Big.DP;
+		Big.DP = 40; // the reference divides: enough places that its comparisons are exact
+		try {
+			fc.assert(
+				fc.property(
+					fc.oneof(fc.integer({ min: -1_000_000, max: 1_000_000 }), fc.integer({ min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER })),
+					fc.array(fc.oneof(fc.nat(5000).map(String), fc.tuple(fc.nat(99_999), fc.nat(999_999)).map(([i, f]) => `${i}.${f}`)), { minLength: 1, maxLength: 8 }),
+					(amount, weights) => {
+						fc.pre(weights.some(x => new Big(x).gt(0)));
+						expect(allocate(amount, weights)).toEqual(reference(amount, weights));
+					},
+				),
+				{ numRuns: 2000 },
+			);
+		} finally {
+			Big.DP = dp;
+		}
+	});
+
+	test("cloudlets of whole and fractional usage: the ceiling, exactly", () => {
+		const dp = Big.DP;
+		Big.DP = 400; // the reference divides doubles as small as 5e-324 exactly
+		try {
+			fc.assert(
+				fc.property(fc.oneof(fc.nat(10_000_000), fc.double({ min: 0, max: 1e7, noNaN: true })), fc.constantFrom(128, 400), (x, d) => {
+					const want = Number(new Big(x).div(d).round(0, Big.roundUp));
+					expect(cloudletsUsed(d === 128 ? x : 0, d === 400 ? x : 0, Number.MAX_SAFE_INTEGER)).toBe(want);
+				}),
+				{ numRuns: 2000 },
+			);
+		} finally {
+			Big.DP = dp;
+		}
 	});
 
 	test("refuses what cannot be split", () => {
