@@ -218,3 +218,27 @@ export const webhookEvents = collection({
 	indexes: [{ field: "expiresAt", expireAfterSeconds: 0 }],
 	fields: { provider: String, type: String, paymentId: String, receivedAt: Date, expiresAt: Date },
 });
+
+/** PAY-4: one auto-refill rule per account (`_id` = the account id): services/billing/auto-refills.ts. */
+export const autoRefills = collection({
+	name: "auto_refills",
+	indexes: [{ field: "enabled" }],
+	fields: {
+		amount: Number,
+		paymentMethodId: String,
+		// (mongoose reads a `type` key as the field's own type: the condition's `type` is spelled out)
+		condition: { type: { type: String }, threshold: Number },
+		timeZone: String,
+		enabled: Boolean,
+		armed: Boolean,
+		lastPeriod: String,
+		pendingPaymentId: String,
+		firing: String,
+		firings: Number,
+		failures: Number,
+		disabledReason: String,
+		lastFiredAt: Date,
+		createdAt: Date,
+		updatedAt: Date,
+	},
+});

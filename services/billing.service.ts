@@ -21,7 +21,22 @@ import { createJobsMixin } from "../mixins/jobs.mixin";
 import { nodeGroupRule, reservedAboveLimit, type NodeGroup } from "../lib/topology-rules";
 import { usageQueue, usageStreamMode } from "../lib/usage-stream";
 import type { UsageRecord } from "../lib/usage-record";
-import { balances, charges, idempotency, invoiceCounters, invoices, ledger, paymentMethods, payments, priceSnapshots, pricingModels, tariffs, taxRates, webhookEvents } from "../models/billing";
+import {
+	autoRefills,
+	balances,
+	charges,
+	idempotency,
+	invoiceCounters,
+	invoices,
+	ledger,
+	paymentMethods,
+	payments,
+	priceSnapshots,
+	pricingModels,
+	tariffs,
+	taxRates,
+	webhookEvents,
+} from "../models/billing";
 import { accountExists, effectiveQuotas, knownGroups, meteringRecords, quotaValues, termsSources } from "./billing/calls";
 import { chargeBatch, chargeFromStore } from "./billing/charge-batch";
 import { Charger, type ChargeDoc } from "./billing/charging";
@@ -32,6 +47,8 @@ import { estimate, pricingView } from "./billing/tariffs";
 import { Idempotency, requireIdempotencyKey, type IdempotencyDoc } from "./billing/idempotency";
 import type { Balance } from "./billing/ledger";
 import { Ledger, type BalanceDoc, type EntryDoc, type NewEntry, type Repair } from "./billing/ledger-store";
+import AutoRefillActions, { createAutoRefills } from "./billing/auto-refill-actions";
+import type { AutoRefillDoc, AutoRefills } from "./billing/auto-refills";
 import PaymentActions, { createPayments, type PaymentStores } from "./billing/payment-actions";
 import PriceActions from "./billing/price-actions";
 import type { Payments } from "./billing/payments";
@@ -53,9 +70,11 @@ type Self = Service & {
 		tariffs: Store<TariffDoc>;
 		pricing_models: Store<ModelDoc>;
 		price_snapshots: Store<SnapshotDoc>;
+		auto_refills: Store<AutoRefillDoc>;
 	} & PaymentStores;
 	ledger: Ledger;
 	payments: Payments;
+	autoRefills: AutoRefills;
 	idempotency: Idempotency;
 	priceBook: PriceBook;
 	terms: AccountTermsCache;
@@ -83,9 +102,10 @@ const RECOVER_AFTER_MS = 10_000;
 const BillingService = defineService<Self>({
 	name: "billing",
 	mixins: [
-		createDbMixin([ledger, balances, idempotency, charges, tariffs, pricingModels, priceSnapshots, paymentMethods, payments, invoices, invoiceCounters, taxRates, webhookEvents]),
+		createDbMixin([ledger, balances, idempotency, charges, tariffs, pricingModels, priceSnapshots, paymentMethods, payments, invoices, invoiceCounters, taxRates, webhookEvents, autoRefills]),
 		createJobsMixin("billing"),
 		PaymentActions,
+		AutoRefillActions,
 		PriceActions,
 	],
 
@@ -122,6 +142,13 @@ const BillingService = defineService<Self>({
 			cron: "*/5 * * * *",
 			handler(this: Self) {
 				return this.payments.reconcile();
+			},
+		},
+		/** PAY-4: weekly and monthly rules in their periods, balanceBelow rules after their gap, interrupted firings finished. */
+		"auto-refill": {
+			cron: "*/5 * * * *",
+			handler(this: Self) {
+				return this.autoRefills.run();
 			},
 		},
 		reconcile: {
@@ -373,9 +400,14 @@ const BillingService = defineService<Self>({
 			if (entry.kind === "refill") this.broker.emit("billing.refilled", { accountId: entry.accountId, entryId: entry._id, amount: entry.amountMain });
 			// STS-2/STS-3: the account's status is checked after every ledger change.
 			this.broker.emit("billing.balance.changed", { accountId: entry.accountId, ...entry.balanceAfter });
+			// PAY-4: a balanceBelow auto-refill re-armed or fired (once per crossing, whichever replica settles it).
+			this.autoRefills
+				.balanceMoved(entry.accountId, entry.balanceAfter.main + entry.balanceAfter.bonus)
+				.catch(err => this.logger.warn(`Auto-refill of ${entry.accountId}: ${(err as Error).message}`));
 		});
 		this.idempotency = new Idempotency(this.db.idempotency);
 		this.payments = createPayments(this);
+		this.autoRefills = createAutoRefills(this);
 		this.priceBook = new PriceBook(this.db.tariffs, this.db.pricing_models, this.db.price_snapshots);
 		this.terms = new AccountTermsCache(termsSources(this.broker, this.priceBook));
 		this.queue = null;

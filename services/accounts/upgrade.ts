@@ -39,6 +39,7 @@ export async function convertAccount(p: StatusParams, a: AccountDoc, targetGroup
 	);
 	if (!converted) return (await p.db.accounts.findById(a._id))!;
 	p.bus.broadcast("accounts.updated", { id: a._id, fields: ["group"] });
+	p.bus.emit("accounts.upgraded", { id: a._id, from: a.group, to: targetGroup });
 	if (converted.status === "deactivated") return (await applyStatusChange(p, converted, { to: "active", reason: "upgraded" }, "system")) ?? converted;
 	return converted;
 }

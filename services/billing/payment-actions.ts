@@ -70,7 +70,7 @@ const rateRule = {
 } as const;
 
 /** A refill's amount: a decimal amount of cents within the group's `billing.refill.min`/`max` (PAY-1). */
-function refillAmount(input: string, values: Record<string, number | string>): Micros {
+export function refillAmount(input: string, values: Record<string, number | string>): Micros {
 	const amount = parseMoney(input, "amount");
 	if (amount % 10_000 !== 0) throw validationError({ field: "amount", message: "must be whole cents (at most 2 decimals)" });
 	const [min, max] = [moneyQuota(values, "billing.refill.min"), moneyQuota(values, "billing.refill.max")];
@@ -95,7 +95,7 @@ function customerOf(a: { email: string; name?: string; billingInfo?: BillingInfo
 }
 
 /** The service's Payments, made in billing's own `created` (the stores exist only once every mixin's `created` ran). */
-export function createPayments(svc: Pick<Self, "db" | "broker" | "logger" | "postEntry">): Payments {
+export function createPayments(svc: Pick<Self, "db" | "broker" | "logger" | "postEntry"> & { autoRefills?: { finished(p: PaymentDoc): Promise<void> } }): Payments {
 	return new Payments({
 		methods: svc.db.payment_methods,
 		payments: svc.db.payments,
@@ -123,6 +123,9 @@ export function createPayments(svc: Pick<Self, "db" | "broker" | "logger" | "pos
 				},
 			});
 		},
+		// PAY-4: an automatic refill's rule learns how its payment ended (made after Payments, in billing's `created`).
+		finished: async p => void (await svc.autoRefills?.finished(p)),
+		announce: (event, payload) => void svc.broker.emit(event, payload),
 		log: message => svc.logger.warn(message),
 	});
 }

@@ -93,6 +93,8 @@ export interface WebhookEventDoc extends Doc {
 	expiresAt: Date;
 }
 
+export type BillingEvent = "billing.invoice.created" | "billing.invoice.paid" | "billing.payment.failed";
+
 export interface PaymentsDeps {
 	methods: Store<PaymentMethodDoc>;
 	payments: Store<PaymentDoc>;
@@ -107,6 +109,10 @@ export interface PaymentsDeps {
 	customer(accountId: string): Promise<Customer>;
 	/** the receipt email (deduplicated by the invoice) */
 	receipt(invoice: InvoiceDoc, payment: PaymentDoc): Promise<void>;
+	/** a payment reached its end (succeeded, failed or canceled); called again for each report of it */
+	finished(payment: PaymentDoc): Promise<void>;
+	/** tells the platform (outgoing webhooks): `billing.invoice.created`, `billing.invoice.paid`, `billing.payment.failed` */
+	announce(event: BillingEvent, payload: { accountId: string; invoiceId: string; paymentId?: string; amount?: Micros; number?: string; reason?: string }): void;
 	log(message: string): void;
 }
 
@@ -163,6 +169,19 @@ const defaultOf = (methods: PaymentMethodDoc[]) =>
 			!best || +new Date(m.defaultAt) > +new Date(best.defaultAt) || (+new Date(m.defaultAt) === +new Date(best.defaultAt) && m._id > best._id) ? m : best,
 		null,
 	);
+
+/** The id of a document made once for a key (an automatic refill's firing). */
+export const keyedId = (kind: string, key: string) => `${kind}_${digest(key).slice(0, 32)}`;
+
+/** `doc` inserted, or (`found`) the document already under its `_id`. */
+async function insertOrFind<T extends Doc>(store: Store<T>, doc: T): Promise<{ doc: T; found: boolean }> {
+	try {
+		return { doc: await store.insert(doc), found: false };
+	} catch (err) {
+		if (!(err instanceof DuplicateKeyError)) throw err;
+		return { doc: (await store.findById(doc._id))!, found: true };
+	}
+}
 
 export class Payments {
 	readonly numbers: InvoiceNumbers;
@@ -221,40 +240,23 @@ export class Payments {
 
 	/* ---- refill (PAY-1) ---- */
 
-	/** A refill of `net` with the account's method: the invoice and its payment, as far as the provider got. */
-	async refill(accountId: string, net: Micros, methodId: string): Promise<{ invoice: InvoiceDoc; payment: PaymentDoc }> {
+	/**
+	 * A refill of `net` with the account's method: the invoice and its payment, as far as the
+	 * provider got. With `key` (an automatic refill's firing) it is done once: the invoice and the
+	 * payment are named by the key, so a second call finds them and finishes what a crash left.
+	 */
+	async refill(accountId: string, net: Micros, methodId: string, key?: string): Promise<{ invoice: InvoiceDoc; payment: PaymentDoc }> {
 		const method = await this.d.methods.findOne({ _id: methodId, accountId });
 		if (!method) throw validationError({ field: "paymentMethodId", message: "no such payment method of this account" });
 		const provider = this.d.providers.get(method.provider);
 		if (!provider) throw validationError({ field: "paymentMethodId", message: `its provider "${method.provider}" is not enabled on this platform` });
 		const expiry = Date.UTC(method.expYear, method.expMonth); // the first instant after its month
 		if (expiry <= +now()) throw validationError({ field: "paymentMethodId", message: "the card has expired" });
-		const customer = await this.d.customer(accountId);
-		const taxRate = customer.country ? ((await this.d.taxRates.findById(customer.country))?.rate ?? "") : "";
-		const tax = taxOf(net, taxRate);
-		const at = now();
-		const year = at.getUTCFullYear();
-		const invoice = await this.d.invoices.insert({
-			_id: newId(),
-			accountId,
-			kind: "refill",
-			year,
-			unnumbered: true,
-			status: "pending",
-			net,
-			tax,
-			taxRate,
-			total: net + tax,
-			currency: CURRENCY,
-			customer,
-			description: `Balance refill, ${method.brand} •••• ${method.last4}`,
-			createdAt: at,
-			updatedAt: at,
-		});
-		invoice.number = await this.numbers.number(invoice._id, year);
+		const invoice = await this.refillInvoice(accountId, net, method, key);
 		const token = randomToken(24);
-		const payment = await this.d.payments.insert({
-			_id: newId(),
+		const at = now();
+		const fresh: PaymentDoc = {
+			_id: key ? keyedId("pay", key) : newId(),
 			accountId,
 			invoiceId: invoice._id,
 			provider: provider.name,
@@ -268,7 +270,13 @@ export class Payments {
 			nextCheckAt: addMs(at, CHECK_AFTER[0]),
 			createdAt: at,
 			updatedAt: at,
-		});
+		};
+		const { doc: payment, found } = await insertOrFind(this.d.payments, fresh);
+		if (found) {
+			// A keyed refill called again: past the provider already, or stopped just before it.
+			if (payment.status !== "created") return { invoice: (await this.d.invoices.findById(invoice._id))!, payment };
+			await this.d.payments.updateOne({ _id: payment._id }, { $set: { challenge: fresh.challenge } });
+		}
 		await this.d.invoices.updateOne({ _id: invoice._id }, { $set: { paymentId: payment._id } });
 		let reported: ProviderPayment;
 		try {
@@ -286,6 +294,35 @@ export class Payments {
 		}
 		const settled = await this.apply(payment._id, reported);
 		return { invoice: (await this.d.invoices.findById(invoice._id))!, payment: settled };
+	}
+
+	/** A refill's invoice, numbered (the one already under `key`, if any). */
+	private async refillInvoice(accountId: string, net: Micros, method: PaymentMethodDoc, key?: string): Promise<InvoiceDoc> {
+		const customer = await this.d.customer(accountId);
+		const taxRate = customer.country ? ((await this.d.taxRates.findById(customer.country))?.rate ?? "") : "";
+		const tax = taxOf(net, taxRate);
+		const at = now();
+		const { doc: invoice } = await insertOrFind(this.d.invoices, {
+			_id: key ? keyedId("inv", key) : newId(),
+			accountId,
+			kind: "refill",
+			year: at.getUTCFullYear(),
+			unnumbered: true,
+			status: "pending",
+			net,
+			tax,
+			taxRate,
+			total: net + tax,
+			currency: CURRENCY,
+			customer,
+			description: `Balance refill, ${method.brand} •••• ${method.last4}`,
+			createdAt: at,
+			updatedAt: at,
+		});
+		if (invoice.number) return invoice;
+		invoice.number = await this.numbers.number(invoice._id, invoice.year);
+		this.d.announce("billing.invoice.created", { accountId, invoiceId: invoice._id, number: invoice.number, amount: invoice.total });
+		return invoice;
 	}
 
 	/**
@@ -320,10 +357,16 @@ export class Payments {
 				{ _id: invoice._id, status: { $in: ["pending", "failed"] } },
 				{ $set: { status: "paid", paidAt: now(), updatedAt: now() } },
 			);
+			if (paid) this.d.announce("billing.invoice.paid", { accountId: p.accountId, invoiceId: invoice._id, paymentId: p._id, number: invoice.number, amount: invoice.total });
 			await this.d.receipt(paid ?? invoice, p);
-			return (await this.d.payments.updateOne({ _id: p._id }, { $set: { credited: true, updatedAt: now() }, $unset: { open: true } }))!;
+			const credited = (await this.d.payments.updateOne({ _id: p._id }, { $set: { credited: true, updatedAt: now() }, $unset: { open: true } }))!;
+			await this.d.finished(credited);
+			return credited;
 		}
-		if (status === "failed") await this.d.invoices.updateOne({ _id: invoice._id, status: "pending" }, { $set: { status: "failed", updatedAt: now() } });
+		if (status === "failed" && (await this.d.invoices.updateOne({ _id: invoice._id, status: "pending" }, { $set: { status: "failed", updatedAt: now() } }))) {
+			this.d.announce("billing.payment.failed", { accountId: p.accountId, invoiceId: invoice._id, paymentId: p._id, amount: p.amount, reason: p.failure ?? p.status });
+		}
+		if (isFinal(p.status)) await this.d.finished(p);
 		return p;
 	}
 

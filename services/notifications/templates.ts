@@ -265,6 +265,34 @@ const TEMPLATES: Record<string, (d: Data) => Rendered> = {
 			inApp: { title: `Payment received: invoice ${number}`, body: lines[0] },
 		};
 	},
+	/** PAY-4: an automatic refill waits for the card's 3-D Secure step. */
+	"autorefill-action"(d) {
+		const link = required(d, "link");
+		const lines = [`Your automatic refill of ${required(d, "amount")} needs your bank's confirmation (3-D Secure) before the card can be charged.`];
+		return {
+			subject: "Confirm your automatic refill",
+			text: [...lines, "", `Confirm it here: ${link}`].join("\n"),
+			html: page("Confirm your automatic refill", lines, { href: link, label: "Confirm the payment" }),
+			links: [link],
+			inApp: { title: "Confirm your automatic refill", body: lines[0] },
+		};
+	},
+	/** PAY-4: three automatic refills in a row failed: the rule is off. */
+	"autorefill-disabled"(d) {
+		const link = required(d, "link");
+		const lines = [
+			`Your automatic refill of ${required(d, "amount")} failed ${required(d, "failures")} times in a row and has been turned off.`,
+			`The last payment failed: ${required(d, "reason")}.`,
+			"Check your card, then turn the automatic refill on again.",
+		];
+		return {
+			subject: "Your automatic refill was turned off",
+			text: [...lines, "", link].join("\n"),
+			html: page("Your automatic refill was turned off", lines, { href: link, label: "Billing settings" }),
+			links: [link],
+			inApp: { title: "Automatic refill turned off", body: lines[0] },
+		};
+	},
 	/** To administrators (BIL-2): a balance differed from its ledger and was set from it. Amounts are decimal strings. */
 	"balance-repaired"(d) {
 		const id = required(d, "accountId");

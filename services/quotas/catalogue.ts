@@ -41,6 +41,7 @@ export const QUOTA_KEYS: QuotaKey[] = [
 	{ key: "account.personal.min.threshold", description: "Low-balance warning threshold (0: no warnings)", unit: "money", values: { trial: "0", billing: "5.00", collaboration: "0" } },
 	{ key: "account.charge.balance.first", description: "1: charge the main balance before the bonus; 0: bonus first", unit: "flag", values: { trial: 0, billing: 0 } },
 	{ key: "billing.refill.min", description: "Smallest refill a customer may pay", unit: "money", values: { trial: "1.00", billing: "1.00" } },
+	{ key: "billing.autorefill.min.gap.minutes", description: "Minutes between two automatic refills a low balance starts", unit: "count", values: { trial: 60, billing: 60 } },
 	{ key: "billing.refill.max", description: "Largest refill a customer may pay", unit: "money", values: { trial: "10000.00", billing: "10000.00" } },
 	{ key: "account.convert.after.first.fund.enabled", description: "An upgrade takes effect at the first successful refill", unit: "flag", values: { trial: 1, billing: 1 } },
 	{ key: "account.convert.after.login.enabled", description: "Convert to the billing group right after registration", unit: "flag", values: { trial: 0, billing: 0 } },

@@ -29,6 +29,7 @@ export function api(baseUrl: string) {
 		get: <T = any>(path: string, opts?: Parameters<typeof call>[2]) => call<T>("GET", path, opts),
 		post: <T = any>(path: string, body?: unknown, opts?: Parameters<typeof call>[2]) => call<T>("POST", path, { ...opts, body }),
 		patch: <T = any>(path: string, body?: unknown, opts?: Parameters<typeof call>[2]) => call<T>("PATCH", path, { ...opts, body }),
+		put: <T = any>(path: string, body?: unknown, opts?: Parameters<typeof call>[2]) => call<T>("PUT", path, { ...opts, body }),
 		del: <T = any>(path: string, opts?: Parameters<typeof call>[2]) => call<T>("DELETE", path, opts),
 		call,
 	};
