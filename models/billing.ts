@@ -242,3 +242,9 @@ export const autoRefills = collection({
 		updatedAt: Date,
 	},
 });
+
+/** BIL-5: each account's low-balance and forecast notice state (`_id` = the account id): services/billing/balance-watch.ts. */
+export const balanceNotices = collection({
+	name: "balance_notices",
+	fields: { lowArmed: Boolean, lowDay: String, forecastArmed: Boolean, forecastDay: String, updatedAt: Date },
+});

@@ -23,6 +23,7 @@ import { usageQueue, usageStreamMode } from "../lib/usage-stream";
 import type { UsageRecord } from "../lib/usage-record";
 import {
 	autoRefills,
+	balanceNotices,
 	balances,
 	charges,
 	idempotency,
@@ -47,8 +48,9 @@ import { estimate, pricingView } from "./billing/tariffs";
 import { Idempotency, requireIdempotencyKey, type IdempotencyDoc } from "./billing/idempotency";
 import type { Balance } from "./billing/ledger";
 import { Ledger, type BalanceDoc, type EntryDoc, type NewEntry, type Repair } from "./billing/ledger-store";
-import AutoRefillActions, { createAutoRefills } from "./billing/auto-refill-actions";
-import type { AutoRefillDoc, AutoRefills } from "./billing/auto-refills";
+import AutoRefillActions, { balanceJobs, createAutoRefills, createBalanceWatch } from "./billing/balance-actions";
+import { ruleView, type AutoRefillDoc, type AutoRefills } from "./billing/auto-refills";
+import type { BalanceWatch, NoticeDoc } from "./billing/balance-watch";
 import PaymentActions, { createPayments, type PaymentStores } from "./billing/payment-actions";
 import PriceActions from "./billing/price-actions";
 import type { Payments } from "./billing/payments";
@@ -71,10 +73,12 @@ type Self = Service & {
 		pricing_models: Store<ModelDoc>;
 		price_snapshots: Store<SnapshotDoc>;
 		auto_refills: Store<AutoRefillDoc>;
+		balance_notices: Store<NoticeDoc>;
 	} & PaymentStores;
 	ledger: Ledger;
 	payments: Payments;
 	autoRefills: AutoRefills;
+	balanceWatch: BalanceWatch;
 	idempotency: Idempotency;
 	priceBook: PriceBook;
 	terms: AccountTermsCache;
@@ -102,7 +106,7 @@ const RECOVER_AFTER_MS = 10_000;
 const BillingService = defineService<Self>({
 	name: "billing",
 	mixins: [
-		createDbMixin([ledger, balances, idempotency, charges, tariffs, pricingModels, priceSnapshots, paymentMethods, payments, invoices, invoiceCounters, taxRates, webhookEvents, autoRefills]),
+		createDbMixin([ledger, balances, idempotency, charges, tariffs, pricingModels, priceSnapshots, paymentMethods, payments, invoices, invoiceCounters, taxRates, webhookEvents, autoRefills, balanceNotices]),
 		createJobsMixin("billing"),
 		PaymentActions,
 		AutoRefillActions,
@@ -144,13 +148,7 @@ const BillingService = defineService<Self>({
 				return this.payments.reconcile();
 			},
 		},
-		/** PAY-4: weekly and monthly rules in their periods, balanceBelow rules after their gap, interrupted firings finished. */
-		"auto-refill": {
-			cron: "*/5 * * * *",
-			handler(this: Self) {
-				return this.autoRefills.run();
-			},
-		},
+		...balanceJobs,
 		reconcile: {
 			cron: "41 * * * *",
 			leaseMs: 30 * MINUTE,
@@ -389,7 +387,12 @@ const BillingService = defineService<Self>({
 
 		/** GET /billing/balance's shape for the given balances (minBalance from the account's quotas). */
 		async balanceAnswer(this: Self, ctx: Context, accountId: string, b: Balance) {
-			return balanceView(b, moneyQuota(await quotaValues(ctx, accountId), "account.minbalance"));
+			const quotas = await quotaValues(ctx, accountId);
+			const rule = await this.db.auto_refills.findById(accountId);
+			return balanceView(b, moneyQuota(quotas, "account.minbalance"), {
+				autoRefill: rule ? ruleView(rule) : null,
+				daysLeft: await this.balanceWatch.daysLeft(accountId, b.main + b.bonus, quotas),
+			});
 		},
 	},
 
@@ -400,6 +403,7 @@ const BillingService = defineService<Self>({
 			if (entry.kind === "refill") this.broker.emit("billing.refilled", { accountId: entry.accountId, entryId: entry._id, amount: entry.amountMain });
 			// STS-2/STS-3: the account's status is checked after every ledger change.
 			this.broker.emit("billing.balance.changed", { accountId: entry.accountId, ...entry.balanceAfter });
+			this.balanceWatch.forget(entry.accountId);
 			// PAY-4: a balanceBelow auto-refill re-armed or fired (once per crossing, whichever replica settles it).
 			this.autoRefills
 				.balanceMoved(entry.accountId, entry.balanceAfter.main + entry.balanceAfter.bonus)
@@ -408,6 +412,7 @@ const BillingService = defineService<Self>({
 		this.idempotency = new Idempotency(this.db.idempotency);
 		this.payments = createPayments(this);
 		this.autoRefills = createAutoRefills(this);
+		this.balanceWatch = createBalanceWatch(this);
 		this.priceBook = new PriceBook(this.db.tariffs, this.db.pricing_models, this.db.price_snapshots);
 		this.terms = new AccountTermsCache(termsSources(this.broker, this.priceBook));
 		this.queue = null;

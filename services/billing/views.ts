@@ -31,15 +31,16 @@ export function transactionRow(e: EntryLike) {
 
 export type TransactionRow = ReturnType<typeof transactionRow>;
 
-/** GET /billing/balance. Auto-refill (PAY-4) is not offered yet: null. */
-export function balanceView(b: Balance, minBalance: Micros) {
+/** GET /billing/balance: with the auto-refill rule (PAY-4) or null, and the days the balance lasts at the recent spend (BIL-5) or null. */
+export function balanceView<R>(b: Balance, minBalance: Micros, more: { autoRefill: R | null; daysLeft: number | null } = { autoRefill: null, daysLeft: null }) {
 	return {
 		main: formatExact(b.main),
 		bonus: formatExact(b.bonus),
 		total: formatExact(b.main + b.bonus),
 		currency: CURRENCY,
 		minBalance: formatExact(minBalance),
-		autoRefill: null,
+		autoRefill: more.autoRefill,
+		daysLeft: more.daysLeft,
 	};
 }
 

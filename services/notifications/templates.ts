@@ -293,6 +293,38 @@ const TEMPLATES: Record<string, (d: Data) => Rendered> = {
 			inApp: { title: "Automatic refill turned off", body: lines[0] },
 		};
 	},
+	/** BIL-5: the balance is under the account's warning threshold. Amounts are decimal strings. */
+	"low-balance"(d) {
+		const link = required(d, "link");
+		const cur = required(d, "currency");
+		const lines = [
+			`Your balance is ${required(d, "balance")} ${cur}, under your warning threshold of ${required(d, "threshold")} ${cur}.`,
+			"Refill it, or turn on automatic refill, to keep your environments running.",
+		];
+		return {
+			subject: "Your balance is low",
+			text: [...lines, "", link].join("\n"),
+			html: page("Your balance is low", lines, { href: link, label: "Refill" }),
+			links: [link],
+			inApp: { title: "Low balance", body: lines[0] },
+		};
+	},
+	/** BIL-5: at the recent average spend, the balance runs out within days. */
+	"balance-forecast"(d) {
+		const link = required(d, "link");
+		const days = required(d, "days");
+		const lines = [
+			`At your average spending of the last ${required(d, "period")} days, your balance of ${required(d, "balance")} ${required(d, "currency")} lasts about ${days} more day${days === "1" ? "" : "s"}.`,
+			"Refill it, or turn on automatic refill, to keep your environments running.",
+		];
+		return {
+			subject: `About ${days} day${days === "1" ? "" : "s"} of balance left`,
+			text: [...lines, "", link].join("\n"),
+			html: page("Your balance runs out soon", lines, { href: link, label: "Refill" }),
+			links: [link],
+			inApp: { title: `About ${days} day${days === "1" ? "" : "s"} left`, body: lines[0] },
+		};
+	},
 	/** To administrators (BIL-2): a balance differed from its ledger and was set from it. Amounts are decimal strings. */
 	"balance-repaired"(d) {
 		const id = required(d, "accountId");

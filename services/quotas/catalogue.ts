@@ -39,6 +39,7 @@ export const QUOTA_KEYS: QuotaKey[] = [
 	{ key: "account.minbalance", description: "Balance below which the account is deactivated, and needed to create environments (may be negative)", unit: "money", values: { trial: "0", billing: "0" } },
 	{ key: "account.destroy.period", description: "Days a deactivated account is kept before it is destroyed", unit: "days", values: { trial: 30, billing: 60, collaboration: 30 } },
 	{ key: "account.personal.min.threshold", description: "Low-balance warning threshold (0: no warnings)", unit: "money", values: { trial: "0", billing: "5.00", collaboration: "0" } },
+	{ key: "account.avg.usage.period", description: "Days of spending the balance forecast averages (BIL-5)", unit: "days", values: { trial: 7, billing: 7 } },
 	{ key: "account.charge.balance.first", description: "1: charge the main balance before the bonus; 0: bonus first", unit: "flag", values: { trial: 0, billing: 0 } },
 	{ key: "billing.refill.min", description: "Smallest refill a customer may pay", unit: "money", values: { trial: "1.00", billing: "1.00" } },
 	{ key: "billing.autorefill.min.gap.minutes", description: "Minutes between two automatic refills a low balance starts", unit: "count", values: { trial: 60, billing: 60 } },

@@ -38,7 +38,7 @@ describe("billing", () => {
 			const r = await balance();
 			return r.bonus === "10.00" && r;
 		});
-		expect(b).toEqual({ main: "0.00", bonus: "10.00", total: "10.00", currency: "USD", minBalance: "0.00", autoRefill: null });
+		expect(b).toEqual({ main: "0.00", bonus: "10.00", total: "10.00", currency: "USD", minBalance: "0.00", autoRefill: null, daysLeft: null });
 		const tx = (await p.http.get("/billing/transactions", { token: user.session })).body;
 		expect(tx).toMatchObject({ total: 1, page: 1, pageSize: 20, totalPages: 1 });
 		expect(tx.rows).toEqual([
@@ -66,7 +66,7 @@ describe("billing", () => {
 				balanceAfter: { main: "25.50", bonus: "10.00" },
 				description: "Wire transfer 42",
 			},
-			balance: { main: "25.50", bonus: "10.00", total: "35.50", currency: "USD", minBalance: "0.00", autoRefill: null },
+			balance: { main: "25.50", bonus: "10.00", total: "35.50", currency: "USD", minBalance: "0.00", autoRefill: null, daysLeft: null },
 		});
 		const replay = await fund(user.id, { note: "Wire transfer 42", amount: "25.50" }, key); // same body, other key order
 		expect(replay.status).toBe(201);

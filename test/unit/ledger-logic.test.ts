@@ -170,6 +170,8 @@ describe("views", () => {
 			currency: "USD",
 			minBalance: "-5.00",
 			autoRefill: null,
+			daysLeft: null,
 		});
+		expect(balanceView({ main: 1, bonus: 0 }, 0, { autoRefill: { enabled: true }, daysLeft: 0.5 })).toMatchObject({ autoRefill: { enabled: true }, daysLeft: 0.5 });
 	});
 });
