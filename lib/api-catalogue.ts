@@ -151,6 +151,12 @@ export const API_CATALOGUE: ApiEntry[] = [
 	{ rest: "DELETE /admin/tax-rates/:country", action: "billing.adminDeleteTaxRate", method: "admin.billing.DeleteTaxRate", access: "admin", status: 204, description: "Remove a country's tax rate: no tax there" },
 	{ rest: "POST /admin/invoices/:id/void", action: "billing.adminVoidInvoice", method: "admin.billing.VoidInvoice", access: "admin", description: "Void a pending invoice; its payment, if under way, is canceled (BIL-6)" },
 	{ rest: "GET /admin/outbox", action: "notifications.adminOutbox", method: "admin.notifications.GetOutbox", access: "admin", description: "Emails the platform sent or queued (subject, text, links)" },
+	{ rest: "GET /admin/webhooks", action: "webhooks.list", method: "admin.webhooks.GetWebhooks", access: "admin", description: "Outgoing webhook endpoints: URL and event types, never the secret (BIL-7)" },
+	{ rest: "POST /admin/webhooks", action: "webhooks.create", method: "admin.webhooks.AddWebhook", access: "admin", status: 201, description: "Add an outgoing webhook endpoint; its signing secret is shown once (BIL-7)" },
+	{ rest: "GET /admin/webhooks/:id", action: "webhooks.get", method: "admin.webhooks.GetWebhook", access: "admin", description: "One outgoing webhook endpoint" },
+	{ rest: "DELETE /admin/webhooks/:id", action: "webhooks.remove", method: "admin.webhooks.DeleteWebhook", access: "admin", status: 204, description: "Delete an outgoing webhook endpoint and its deliveries" },
+	{ rest: "GET /admin/webhooks/:id/deliveries", action: "webhooks.deliveries", method: "admin.webhooks.GetDeliveries", access: "admin", description: "An endpoint's deliveries, newest first, with every try (time, status code or error, duration)" },
+	{ rest: "POST /admin/webhooks/:id/deliveries/:deliveryId/redeliver", action: "webhooks.redeliver", method: "admin.webhooks.Redeliver", access: "admin", description: "Send a delivery again now, with the same event id" },
 	{ rest: "POST /admin/jobs/:name/run", action: "gateway.runJob", method: "admin.jobs.RunJob", access: "admin", description: "Run a scheduled job now and answer when it is done" },
 	{ rest: "POST /admin/clock", action: "gateway.setClock", method: "admin.clock.SetClock", access: "admin", testOnly: true, description: "Set the platform clock on every service (QM_TEST_CLOCK=1 only)" },
 ];

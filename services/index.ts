@@ -11,6 +11,7 @@ import { createGatewayService } from "./gateway.service";
 import NotificationsService from "./notifications.service";
 import QuotasService from "./quotas.service";
 import TokensService from "./tokens.service";
+import WebhooksService from "./webhooks.service";
 
 export const ALL_SERVICES: Record<string, () => ServiceSchema> = {
 	gateway: createGatewayService,
@@ -22,6 +23,7 @@ export const ALL_SERVICES: Record<string, () => ServiceSchema> = {
 	environments: () => EnvironmentsService,
 	metering: () => MeteringService,
 	billing: () => BillingService,
+	webhooks: () => WebhooksService,
 };
 
 export function selectServices(list: string[]): ServiceSchema[] {

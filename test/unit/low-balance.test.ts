@@ -16,7 +16,7 @@ describe("days the balance lasts", () => {
 });
 
 describe("notices of one look", () => {
-	const look = { balance: 4_000_000, threshold: 5_000_000, daysLeft: 1.7, today: "2027-01-10", autoRefill: false };
+	const look: { balance: number; threshold: number; daysLeft: number | null; today: string; autoRefill: boolean } = { balance: 4_000_000, threshold: 5_000_000, daysLeft: 1.7, today: "2027-01-10", autoRefill: false };
 	const told: NoticeState = { lowArmed: false, lowDay: "2027-01-10", forecastArmed: false, forecastDay: "2027-01-10" };
 	it.each<[string, NoticeState, Partial<typeof look>, string[], Partial<NoticeState>]>([
 		["low and short, armed", ARMED, {}, ["low", "forecast"], { lowArmed: false, lowDay: "2027-01-10", forecastArmed: false }],
