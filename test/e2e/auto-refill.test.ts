@@ -14,6 +14,10 @@ const SECRET = "whsec_test_autorefill";
 const CARD = { type: "card", expMonth: 12, expYear: 2031, cvc: "737" };
 const CARDS = { approve: "4242424242424242", decline: "4000000000000002", challenge: "4000002500003155", webhook: "4000000000000077" };
 
+// On the MongoDB leg, FerretDB 1.24 scans a collection for every lookup: 100 charges contending
+// for one balance take minutes there, so that leg crosses with 30 (the same 15.00 in all).
+const PARALLEL = process.env.MONGO_URI ? 30 : 100;
+
 describe("auto-refill", () => {
 	let p: Platform;
 	let n = 0;
@@ -29,7 +33,7 @@ describe("auto-refill", () => {
 		return { id: account.id, email, session, method: method.id };
 	}
 	const post = (accountId: string, key: string, kind: string, amount: number) =>
-		p.broker.call("billing.post", { accountId, key, kind, amount, description: `test ${kind}` });
+		p.broker.call("billing.post", { accountId, key, kind, amount, description: `test ${kind}` }, { timeout: 0 });
 	const refills = async (id: string) =>
 		((await p.broker.call("billing.transactions", { kind: "refill" }, asUser(id))) as { rows: { amount: string; description: string }[] }).rows.filter(r =>
 			r.description.startsWith("Refill, invoice"),
@@ -97,14 +101,14 @@ describe("auto-refill", () => {
 		expect((await p.http.get("/billing/auto-refill", { token: c.session })).status).toBe(404);
 	});
 
-	test("balanceBelow: 100 parallel charges crossing fire one refill; none while it is pending; one more after it succeeded and the balance fell past the gap", async () => {
+	test("balanceBelow: 100 parallel charges (30 on FerretDB) crossing fire one refill; none while it is pending; one more after it succeeded and the balance fell past the gap", async () => {
 		const c = await customer("below", "webhook"); // pending until its signed webhook
 		// 20.00 in all, the trial bonus included.
 		const start = (await p.broker.call("billing.balance", {}, asUser(c.id))) as { total: string };
 		await post(c.id, `fund:${c.id}`, "refill", 20_000_000 - parseMoney(start.total, "total"));
 		await put(c.id, { amount: "25.00", paymentMethodId: c.method, condition: { type: "balanceBelow", threshold: "10.00" } });
-		await Promise.all(Array.from({ length: 100 }, (_, i) => post(c.id, `charge:${c.id}:${i}`, "charge", -150_000))); // 20.00 → 5.00
-		await waitUntil(async () => (await invoices(c.id)).length > 0);
+		await Promise.all(Array.from({ length: PARALLEL }, (_, i) => post(c.id, `charge:${c.id}:${i}`, "charge", -15_000_000 / PARALLEL))); // 20.00 → 5.00
+		await waitUntil(async () => (await invoices(c.id)).length > 0, 120_000);
 		await new Promise(r => setTimeout(r, 300)); // any second firing would be on its way by now
 		const [first, ...others] = await invoices(c.id);
 		expect(others).toEqual([]);
@@ -133,7 +137,7 @@ describe("auto-refill", () => {
 		await runJob();
 		await runJob();
 		expect(await invoices(c.id)).toHaveLength(2);
-	});
+	}, 300_000);
 
 	test("weekly and monthly rules fire once per period in their zone, across the March daylight-saving change, with the job run twice", async () => {
 		const berlin = await customer("weekly-berlin", "approve");

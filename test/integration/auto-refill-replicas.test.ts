@@ -6,6 +6,10 @@ import { startReplicaPair, type Platform } from "../helpers/platform";
 
 const CARD = { type: "card", number: "4242424242424242", expMonth: 12, expYear: 2031, cvc: "123" };
 
+// On the MongoDB leg, FerretDB 1.24 scans a collection for every lookup: 100 charges contending
+// for one balance take minutes there, so that leg crosses with 30 (the same 15.00 in all).
+const PARALLEL = process.env.MONGO_URI ? 30 : 100;
+
 describe("auto-refill on two billing replicas", () => {
 	let main: Platform;
 	let pair: Awaited<ReturnType<typeof startReplicaPair>>;
@@ -30,24 +34,28 @@ describe("auto-refill on two billing replicas", () => {
 	const autoRefills = async (id: string) =>
 		((await main.broker.call("billing.invoices", {}, asUser(id))) as { rows: { description: string }[] }).rows.length;
 
-	it("fires one refill for 100 parallel charges crossing the threshold, split between the replicas", async () => {
+	it("fires one refill for 100 parallel charges (30 on FerretDB) crossing the threshold, split between the replicas", async () => {
 		const c = await customer("crossing");
 		const { total } = (await main.broker.call("billing.balance", {}, asUser(c.id))) as { total: string };
 		// 20.00 in all (the trial bonus included), then 100 charges of 0.15 on both replicas: 5.00.
 		await main.broker.call("billing.post", { accountId: c.id, key: `fund:${c.id}`, kind: "refill", amount: 20_000_000 - parseMoney(total, "total"), description: "fund" });
 		await main.broker.call("billing.setAutoRefill", { amount: "25.00", paymentMethodId: c.method, condition: { type: "balanceBelow", threshold: "10.00" } }, asUser(c.id));
 		await Promise.all(
-			Array.from({ length: 100 }, (_, i) =>
-				main.broker.call("billing.post", { accountId: c.id, key: `charge:${c.id}:${i}`, kind: "charge", amount: -150_000, description: "charge" }, { nodeID: node(i) }),
+			Array.from({ length: PARALLEL }, (_, i) =>
+				main.broker.call(
+					"billing.post",
+					{ accountId: c.id, key: `charge:${c.id}:${i}`, kind: "charge", amount: -15_000_000 / PARALLEL, description: "charge" },
+					{ nodeID: node(i), timeout: 0 },
+				),
 			),
 		);
-		const deadline = Date.now() + 20_000;
+		const deadline = Date.now() + 120_000;
 		while ((await autoRefills(c.id)) === 0 && Date.now() < deadline) await new Promise(r => setTimeout(r, 50));
 		await new Promise(r => setTimeout(r, 500)); // a second firing would be on its way by now
 		expect(await autoRefills(c.id)).toBe(1);
 		// 5.00 + 25.00: the refill went through.
 		expect(parseMoney(((await main.broker.call("billing.balance", {}, asUser(c.id))) as { total: string }).total, "total")).toBe(30_000_000);
-	}, 120_000);
+	}, 300_000);
 
 	it("fires a weekly rule once in its week with the job run on both replicas at once", async () => {
 		const c = await customer("weekly");
