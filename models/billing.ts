@@ -248,3 +248,22 @@ export const balanceNotices = collection({
 	name: "balance_notices",
 	fields: { lowArmed: Boolean, lowDay: String, forecastArmed: Boolean, forecastDay: String, updatedAt: Date },
 });
+
+/** Every collection of the billing service (its database), in the order they are opened. */
+export const BILLING_COLLECTIONS = [
+	ledger,
+	balances,
+	idempotency,
+	charges,
+	tariffs,
+	pricingModels,
+	priceSnapshots,
+	paymentMethods,
+	payments,
+	invoices,
+	invoiceCounters,
+	taxRates,
+	webhookEvents,
+	autoRefills,
+	balanceNotices,
+];

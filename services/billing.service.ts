@@ -21,23 +21,7 @@ import { createJobsMixin } from "../mixins/jobs.mixin";
 import { nodeGroupRule, reservedAboveLimit, type NodeGroup } from "../lib/topology-rules";
 import { usageQueue, usageStreamMode } from "../lib/usage-stream";
 import type { UsageRecord } from "../lib/usage-record";
-import {
-	autoRefills,
-	balanceNotices,
-	balances,
-	charges,
-	idempotency,
-	invoiceCounters,
-	invoices,
-	ledger,
-	paymentMethods,
-	payments,
-	priceSnapshots,
-	pricingModels,
-	tariffs,
-	taxRates,
-	webhookEvents,
-} from "../models/billing";
+import { BILLING_COLLECTIONS } from "../models/billing";
 import { accountExists, effectiveQuotas, knownGroups, meteringRecords, quotaValues, termsSources } from "./billing/calls";
 import { chargeBatch, chargeFromStore } from "./billing/charge-batch";
 import { Charger, type ChargeDoc } from "./billing/charging";
@@ -48,10 +32,10 @@ import { estimate, pricingView } from "./billing/tariffs";
 import { Idempotency, requireIdempotencyKey, type IdempotencyDoc } from "./billing/idempotency";
 import type { Balance } from "./billing/ledger";
 import { Ledger, type BalanceDoc, type EntryDoc, type NewEntry, type Repair } from "./billing/ledger-store";
-import AutoRefillActions, { balanceJobs, createAutoRefills, createBalanceWatch } from "./billing/balance-actions";
+import BalanceActions, { balanceJobs, createAutoRefills, createBalanceWatch } from "./billing/balance-actions";
 import { ruleView, type AutoRefillDoc, type AutoRefills } from "./billing/auto-refills";
 import type { BalanceWatch, NoticeDoc } from "./billing/balance-watch";
-import PaymentActions, { createPayments, type PaymentStores } from "./billing/payment-actions";
+import PaymentActions, { createPayments, paymentJobs, type PaymentStores } from "./billing/payment-actions";
 import PriceActions from "./billing/price-actions";
 import type { Payments } from "./billing/payments";
 import { postEntry } from "./billing/posting";
@@ -105,13 +89,7 @@ const RECOVER_AFTER_MS = 10_000;
 
 const BillingService = defineService<Self>({
 	name: "billing",
-	mixins: [
-		createDbMixin([ledger, balances, idempotency, charges, tariffs, pricingModels, priceSnapshots, paymentMethods, payments, invoices, invoiceCounters, taxRates, webhookEvents, autoRefills, balanceNotices]),
-		createJobsMixin("billing"),
-		PaymentActions,
-		AutoRefillActions,
-		PriceActions,
-	],
+	mixins: [createDbMixin(BILLING_COLLECTIONS), createJobsMixin("billing"), PaymentActions, BalanceActions, PriceActions],
 
 	jobs: {
 		/**
@@ -137,18 +115,12 @@ const BillingService = defineService<Self>({
 				return chargeFromStore(meteringRecords(this.broker), records => this.chargeRecords(records));
 			},
 		},
+		...paymentJobs,
+		...balanceJobs,
 		/**
 		 * BIL-2: proves balance = Σ ledger for every account, after settling what is left pending; a
 		 * balance that differs is set from the ledger, logged and told to administrators (it must never happen).
 		 */
-		/** PAY-1/BIL-8: payments without an answer asked about, 3-D Secure left 24 h failed, crashed steps finished (services/billing/payments.ts). */
-		"payments-reconcile": {
-			cron: "*/5 * * * *",
-			handler(this: Self) {
-				return this.payments.reconcile();
-			},
-		},
-		...balanceJobs,
 		reconcile: {
 			cron: "41 * * * *",
 			leaseMs: 30 * MINUTE,
@@ -185,7 +157,12 @@ const BillingService = defineService<Self>({
 
 		/** POST /admin/accounts/{id}/fund {amount, bonus?, note} — negative amount = unfund (ADM-1). */
 		adminFund: {
-			params: { id: rules.idRule, amount: rules.amountRule, bonus: { type: "boolean", optional: true }, note: { type: "string", trim: true, min: 1, max: 500 } },
+			params: {
+				id: rules.idRule,
+				amount: rules.amountRule,
+				bonus: { type: "boolean", optional: true },
+				note: { type: "string", trim: true, min: 1, max: 500 },
+			},
 			async handler(this: Self, ctx: Context<{ id: string; amount: string; bonus?: boolean; note: string }, Meta>): Promise<MoneyAnswer> {
 				const key = requireIdempotencyKey(ctx.meta.idempotencyKey);
 				const amount = parseMoney(ctx.params.amount, "amount");
@@ -198,7 +175,12 @@ const BillingService = defineService<Self>({
 
 		/** POST /admin/accounts/{id}/charge {amount, description, envId?} — never refused for lack of money (BIL-3). */
 		adminCharge: {
-			params: { id: rules.idRule, amount: rules.amountRule, description: { type: "string", trim: true, min: 1, max: 500 }, envId: { ...rules.idRule, optional: true } },
+			params: {
+				id: rules.idRule,
+				amount: rules.amountRule,
+				description: { type: "string", trim: true, min: 1, max: 500 },
+				envId: { ...rules.idRule, optional: true },
+			},
 			async handler(this: Self, ctx: Context<{ id: string; amount: string; description: string; envId?: string }, Meta>): Promise<MoneyAnswer> {
 				const key = requireIdempotencyKey(ctx.meta.idempotencyKey);
 				const amount = parseMoney(ctx.params.amount, "amount");

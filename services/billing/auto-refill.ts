@@ -45,7 +45,11 @@ function formatter(zone: string): Intl.DateTimeFormat {
 
 /** The calendar date at `at` in `zone`. */
 export function localDate(at: Date, zone: string): { year: number; month: number; day: number } {
-	const parts = Object.fromEntries(formatter(zone).formatToParts(at).map(p => [p.type, p.value]));
+	const parts = Object.fromEntries(
+		formatter(zone)
+			.formatToParts(at)
+			.map(p => [p.type, p.value]),
+	);
 	return { year: Number(parts.year), month: Number(parts.month), day: Number(parts.day) };
 }
 
@@ -80,11 +84,7 @@ export interface RuleState {
  * The key of the firing due now, or null: `<period>` for weekly/monthly rules, `below:<n>` for the
  * n-th crossing of a balanceBelow rule (n = firings so far + 1, named by the caller).
  */
-export function dueFiring(
-	rule: AutoRefillRule,
-	state: RuleState,
-	o: { now: Date; balance: Micros; minGapMs: number; crossing: number },
-): string | null {
+export function dueFiring(rule: AutoRefillRule, state: RuleState, o: { now: Date; balance: Micros; minGapMs: number; crossing: number }): string | null {
 	if (!state.enabled || state.pendingPaymentId) return null;
 	const { type, threshold } = rule.condition;
 	if (type !== "balanceBelow") {

@@ -135,7 +135,14 @@ export class AutoRefills {
 		if (!key || r.firing) return false;
 		const firing = `autorefill:${r._id}:${key}`;
 		const taken = await this.d.rules.updateOne(
-			{ _id: r._id, enabled: true, firing: "", pendingPaymentId: "", firings: r.firings, ...(r.condition.type === "balanceBelow" ? { armed: true } : { lastPeriod: r.lastPeriod }) },
+			{
+				_id: r._id,
+				enabled: true,
+				firing: "",
+				pendingPaymentId: "",
+				firings: r.firings,
+				...(r.condition.type === "balanceBelow" ? { armed: true } : { lastPeriod: r.lastPeriod }),
+			},
 			{
 				$set: { firing, lastFiredAt: now(), updatedAt: now(), ...(r.condition.type === "balanceBelow" ? { armed: false } : { lastPeriod: key }) },
 				$inc: { firings: 1 },
@@ -187,6 +194,11 @@ export class AutoRefills {
 		);
 		if (!off) return;
 		this.d.announce("billing.autorefill.failed", { accountId, failures: r.failures, reason });
-		await this.d.tell(accountId, "autorefill-disabled", { failures: String(r.failures), reason, amount: formatMoney(r.amount) }, `autorefill-disabled:${accountId}:${r.firings}`);
+		await this.d.tell(
+			accountId,
+			"autorefill-disabled",
+			{ failures: String(r.failures), reason, amount: formatMoney(r.amount) },
+			`autorefill-disabled:${accountId}:${r.firings}`,
+		);
 	}
 }

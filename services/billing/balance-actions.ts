@@ -117,11 +117,12 @@ async function ruleOf(ctx: Context<RuleInput, Meta>): Promise<AutoRefillRule> {
 		if (condition.threshold === undefined) throw validationError({ field: "condition.threshold", message: "is required for balanceBelow" });
 		rule.condition.threshold = parseMoney(condition.threshold, "condition.threshold");
 		if (rule.condition.threshold < 0) throw validationError({ field: "condition.threshold", message: "must not be negative" });
-	} else if (condition.threshold !== undefined) throw validationError({ field: "condition.threshold", message: `applies to balanceBelow only, not ${condition.type}` });
+	} else if (condition.threshold !== undefined)
+		throw validationError({ field: "condition.threshold", message: `applies to balanceBelow only, not ${condition.type}` });
 	return rule;
 }
 
-const AutoRefillActions = defineService<Self>({
+const BalanceActions = defineService<Self>({
 	name: "billing",
 
 	actions: {
@@ -158,4 +159,4 @@ const AutoRefillActions = defineService<Self>({
 	},
 });
 
-export default AutoRefillActions;
+export default BalanceActions;

@@ -89,7 +89,12 @@ export class BalanceWatch {
 				await this.d.tell(accountId, "low-balance", data, `low-balance:${accountId}:${today}`);
 			} else {
 				const period = String(quotas["account.avg.usage.period"] ?? DEFAULT_PERIOD_DAYS);
-				await this.d.tell(accountId, "balance-forecast", { ...data, days: String(Math.max(1, Math.round(left ?? 0))), period }, `balance-forecast:${accountId}:${today}`);
+				await this.d.tell(
+					accountId,
+					"balance-forecast",
+					{ ...data, days: String(Math.max(1, Math.round(left ?? 0))), period },
+					`balance-forecast:${accountId}:${today}`,
+				);
 			}
 		}
 		return send.length;
@@ -97,7 +102,8 @@ export class BalanceWatch {
 
 	/** The state after the notices, written over exactly the one read (false: it changed meanwhile). */
 	private async save(accountId: string, before: NoticeDoc | null, next: NoticeState): Promise<boolean> {
-		const same = (a: NoticeState) => a.lowArmed === next.lowArmed && a.lowDay === next.lowDay && a.forecastArmed === next.forecastArmed && a.forecastDay === next.forecastDay;
+		const same = (a: NoticeState) =>
+			a.lowArmed === next.lowArmed && a.lowDay === next.lowDay && a.forecastArmed === next.forecastArmed && a.forecastDay === next.forecastDay;
 		if (before && same(before)) return true;
 		const set = { ...next, updatedAt: now() };
 		if (!before) {

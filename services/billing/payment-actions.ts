@@ -95,7 +95,9 @@ function customerOf(a: { email: string; name?: string; billingInfo?: BillingInfo
 }
 
 /** The service's Payments, made in billing's own `created` (the stores exist only once every mixin's `created` ran). */
-export function createPayments(svc: Pick<Self, "db" | "broker" | "logger" | "postEntry"> & { autoRefills?: { finished(p: PaymentDoc): Promise<void> } }): Payments {
+export function createPayments(
+	svc: Pick<Self, "db" | "broker" | "logger" | "postEntry"> & { autoRefills?: { finished(p: PaymentDoc): Promise<void> } },
+): Payments {
 	return new Payments({
 		methods: svc.db.payment_methods,
 		payments: svc.db.payments,
@@ -129,6 +131,17 @@ export function createPayments(svc: Pick<Self, "db" | "broker" | "logger" | "pos
 		log: message => svc.logger.warn(message),
 	});
 }
+
+/** The payments' job (billing.service.ts spreads it into its own: a mixin's `jobs` would be overwritten). */
+export const paymentJobs = {
+	/** PAY-1/BIL-8: payments without an answer asked about, 3-D Secure left 24 h failed, crashed steps finished (payments.ts). */
+	"payments-reconcile": {
+		cron: "*/5 * * * *",
+		handler(this: Self) {
+			return this.payments.reconcile();
+		},
+	},
+};
 
 const PaymentActions = defineService<Self>({
 	name: "billing",

@@ -357,14 +357,27 @@ export class Payments {
 				{ _id: invoice._id, status: { $in: ["pending", "failed"] } },
 				{ $set: { status: "paid", paidAt: now(), updatedAt: now() } },
 			);
-			if (paid) this.d.announce("billing.invoice.paid", { accountId: p.accountId, invoiceId: invoice._id, paymentId: p._id, number: invoice.number, amount: invoice.total });
+			if (paid)
+				this.d.announce("billing.invoice.paid", {
+					accountId: p.accountId,
+					invoiceId: invoice._id,
+					paymentId: p._id,
+					number: invoice.number,
+					amount: invoice.total,
+				});
 			await this.d.receipt(paid ?? invoice, p);
 			const credited = (await this.d.payments.updateOne({ _id: p._id }, { $set: { credited: true, updatedAt: now() }, $unset: { open: true } }))!;
 			await this.d.finished(credited);
 			return credited;
 		}
 		if (status === "failed" && (await this.d.invoices.updateOne({ _id: invoice._id, status: "pending" }, { $set: { status: "failed", updatedAt: now() } }))) {
-			this.d.announce("billing.payment.failed", { accountId: p.accountId, invoiceId: invoice._id, paymentId: p._id, amount: p.amount, reason: p.failure ?? p.status });
+			this.d.announce("billing.payment.failed", {
+				accountId: p.accountId,
+				invoiceId: invoice._id,
+				paymentId: p._id,
+				amount: p.amount,
+				reason: p.failure ?? p.status,
+			});
 		}
 		if (isFinal(p.status)) await this.d.finished(p);
 		return p;

@@ -38,7 +38,8 @@ describe("auto-refill", () => {
 		((await p.broker.call("billing.transactions", { kind: "refill" }, asUser(id))) as { rows: { amount: string; description: string }[] }).rows.filter(r =>
 			r.description.startsWith("Refill, invoice"),
 		);
-	const invoices = async (id: string) => ((await p.broker.call("billing.invoices", {}, asUser(id))) as { rows: { status: string; total: string; payment?: { id: string } }[] }).rows;
+	const invoices = async (id: string) =>
+		((await p.broker.call("billing.invoices", {}, asUser(id))) as { rows: { status: string; total: string; payment?: { id: string } }[] }).rows;
 	const rule = (id: string) => p.broker.call("billing.autoRefill", {}, asUser(id)) as Promise<Record<string, unknown>>;
 	const setClock = (iso: string) => p.broker.call("clock.set", { now: iso });
 	const runJob = () => p.broker.call("billing.runJob", { job: "auto-refill" });
@@ -123,8 +124,16 @@ describe("auto-refill", () => {
 
 		// The refill succeeds (its webhook): 34.00, above the threshold again.
 		const paymentId = first.payment!.id;
-		const body = JSON.stringify({ id: `evt-${paymentId}`, type: "payment.succeeded", created: Math.floor(nowMs() / 1000), data: { paymentId, amount: "25.00", currency: "USD" } });
-		const hook = await sendRaw(p.url, "POST", "/billing/providers/test/webhook", body, { "content-type": "application/json", "qm-signature": signPayload(SECRET, body, Math.floor(nowMs() / 1000)) });
+		const body = JSON.stringify({
+			id: `evt-${paymentId}`,
+			type: "payment.succeeded",
+			created: Math.floor(nowMs() / 1000),
+			data: { paymentId, amount: "25.00", currency: "USD" },
+		});
+		const hook = await sendRaw(p.url, "POST", "/billing/providers/test/webhook", body, {
+			"content-type": "application/json",
+			"qm-signature": signPayload(SECRET, body, Math.floor(nowMs() / 1000)),
+		});
 		expect(hook.status).toBe(200);
 		expect((await refills(c.id)).map(r => r.amount)).toEqual(["25.00"]);
 		expect(await rule(c.id)).toMatchObject({ pending: false, failures: 0 });

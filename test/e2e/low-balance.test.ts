@@ -30,10 +30,20 @@ describe("low-balance and forecast notices", () => {
 	const runJob = () => p.broker.call("billing.runJob", { job: "low-balance" });
 	const setClock = (ms: number) => p.broker.call("clock.set", { now: new Date(ms).toISOString() });
 	const mails = async (email: string, template: string) =>
-		((await p.broker.call("notifications.adminOutbox", { to: email })) as { rows: { template: string; text: string }[] }).rows.filter(r => r.template === template);
+		((await p.broker.call("notifications.adminOutbox", { to: email })) as { rows: { template: string; text: string }[] }).rows.filter(
+			r => r.template === template,
+		);
 
 	beforeAll(async () => {
-		p = await startPlatform({ env: { QM_TEST_CLOCK: "1", TRUST_PROXY: "127.0.0.1,::1", QM_ADMIN_EMAIL: ADMIN.email, QM_ADMIN_PASSWORD: ADMIN.password, QM_PAYMENT_PROVIDERS: "manual,test" } });
+		p = await startPlatform({
+			env: {
+				QM_TEST_CLOCK: "1",
+				TRUST_PROXY: "127.0.0.1,::1",
+				QM_ADMIN_EMAIL: ADMIN.email,
+				QM_ADMIN_PASSWORD: ADMIN.password,
+				QM_PAYMENT_PROVIDERS: "manual,test",
+			},
+		});
 		await waitUntil(async () => (await p.http.post("/auth/signin", ADMIN)).status === 200);
 	});
 	afterAll(() => p?.stop());
@@ -75,7 +85,11 @@ describe("low-balance and forecast notices", () => {
 
 	test("with auto-refill on, no notice at all", async () => {
 		const c = await customer("autopilot");
-		const method = (await p.broker.call("billing.addPaymentMethod", { type: "card", number: "4242424242424242", expMonth: 12, expYear: 2031, cvc: "737" }, asUser(c.id))) as {
+		const method = (await p.broker.call(
+			"billing.addPaymentMethod",
+			{ type: "card", number: "4242424242424242", expMonth: 12, expYear: 2031, cvc: "737" },
+			asUser(c.id),
+		)) as {
 			id: string;
 		};
 		await p.broker.call("billing.setAutoRefill", { amount: "20.00", paymentMethodId: method.id, condition: { type: "monthly" } }, asUser(c.id));

@@ -31,15 +31,24 @@ describe("auto-refill on two billing replicas", () => {
 		const method = (await main.broker.call("billing.addPaymentMethod", CARD, asUser(id))) as { id: string };
 		return { id, method: method.id };
 	}
-	const autoRefills = async (id: string) =>
-		((await main.broker.call("billing.invoices", {}, asUser(id))) as { rows: { description: string }[] }).rows.length;
+	const autoRefills = async (id: string) => ((await main.broker.call("billing.invoices", {}, asUser(id))) as { rows: { description: string }[] }).rows.length;
 
 	it("fires one refill for 100 parallel charges (30 on FerretDB) crossing the threshold, split between the replicas", async () => {
 		const c = await customer("crossing");
 		const { total } = (await main.broker.call("billing.balance", {}, asUser(c.id))) as { total: string };
 		// 20.00 in all (the trial bonus included), then 100 charges of 0.15 on both replicas: 5.00.
-		await main.broker.call("billing.post", { accountId: c.id, key: `fund:${c.id}`, kind: "refill", amount: 20_000_000 - parseMoney(total, "total"), description: "fund" });
-		await main.broker.call("billing.setAutoRefill", { amount: "25.00", paymentMethodId: c.method, condition: { type: "balanceBelow", threshold: "10.00" } }, asUser(c.id));
+		await main.broker.call("billing.post", {
+			accountId: c.id,
+			key: `fund:${c.id}`,
+			kind: "refill",
+			amount: 20_000_000 - parseMoney(total, "total"),
+			description: "fund",
+		});
+		await main.broker.call(
+			"billing.setAutoRefill",
+			{ amount: "25.00", paymentMethodId: c.method, condition: { type: "balanceBelow", threshold: "10.00" } },
+			asUser(c.id),
+		);
 		await Promise.all(
 			Array.from({ length: PARALLEL }, (_, i) =>
 				main.broker.call(
@@ -61,7 +70,11 @@ describe("auto-refill on two billing replicas", () => {
 		const c = await customer("weekly");
 		await main.broker.call("clock.set", { now: "2027-03-24T10:00:00Z" });
 		await pair.replica.broker.call("clock.set", { now: "2027-03-24T10:00:00Z" });
-		await main.broker.call("billing.setAutoRefill", { amount: "5.00", paymentMethodId: c.method, condition: { type: "weekly" }, timeZone: "Europe/Berlin" }, asUser(c.id));
+		await main.broker.call(
+			"billing.setAutoRefill",
+			{ amount: "5.00", paymentMethodId: c.method, condition: { type: "weekly" }, timeZone: "Europe/Berlin" },
+			asUser(c.id),
+		);
 		for (const b of [main.broker, pair.replica.broker]) await b.call("clock.set", { now: "2027-03-28T22:05:00Z" }); // Monday 00:05 in Berlin
 		await Promise.all([0, 1, 2, 3].map(i => main.broker.call("billing.runJob", { job: "auto-refill" }, { nodeID: node(i) }).catch(() => null)));
 		expect(await autoRefills(c.id)).toBe(1);

@@ -134,7 +134,10 @@ test("index columns from before they kept MongoDB's types (a Date as a number) a
 	db.exec(`CREATE INDEX "ix_events_at" ON events ("i_at")`);
 	const { crc32 } = await import("zlib");
 	// Then, the Date 5 and the number 5 were both 5 in the column, true was 1.
-	for (const [id, at, on] of [["date", { $date: 5 }, true], ["number", 5, 1]] as const) {
+	for (const [id, at, on] of [
+		["date", { $date: 5 }, true],
+		["number", 5, 1],
+	] as const) {
 		const json = JSON.stringify({ at, on });
 		db.prepare("INSERT INTO events VALUES (?, ?, ?, ?, ?)").run(id, json, crc32(json), 5, 1);
 	}

@@ -16,14 +16,26 @@ describe("days the balance lasts", () => {
 });
 
 describe("notices of one look", () => {
-	const look: { balance: number; threshold: number; daysLeft: number | null; today: string; autoRefill: boolean } = { balance: 4_000_000, threshold: 5_000_000, daysLeft: 1.7, today: "2027-01-10", autoRefill: false };
+	const look: { balance: number; threshold: number; daysLeft: number | null; today: string; autoRefill: boolean } = {
+		balance: 4_000_000,
+		threshold: 5_000_000,
+		daysLeft: 1.7,
+		today: "2027-01-10",
+		autoRefill: false,
+	};
 	const told: NoticeState = { lowArmed: false, lowDay: "2027-01-10", forecastArmed: false, forecastDay: "2027-01-10" };
 	it.each<[string, NoticeState, Partial<typeof look>, string[], Partial<NoticeState>]>([
 		["low and short, armed", ARMED, {}, ["low", "forecast"], { lowArmed: false, lowDay: "2027-01-10", forecastArmed: false }],
 		["told already, still low the next day", told, { today: "2027-01-11" }, [], { lowArmed: false, lowDay: "2027-01-10" }],
 		["recovered: re-armed, nothing sent", told, { balance: 50_000_000, daysLeft: 20 }, [], { lowArmed: true, forecastArmed: true }],
 		["re-armed and low again the same day: not twice a day", { ...told, lowArmed: true, forecastArmed: true }, {}, [], { lowArmed: true }],
-		["re-armed and low again the next day", { ...told, lowArmed: true }, { today: "2027-01-11", daysLeft: 9 }, ["low"], { lowDay: "2027-01-11", forecastArmed: true }],
+		[
+			"re-armed and low again the next day",
+			{ ...told, lowArmed: true },
+			{ today: "2027-01-11", daysLeft: 9 },
+			["low"],
+			{ lowDay: "2027-01-11", forecastArmed: true },
+		],
 		["threshold 0: no low notice", ARMED, { threshold: 0 }, ["forecast"], { lowArmed: true }],
 		["nothing spent: no forecast", ARMED, { daysLeft: null }, ["low"], { forecastArmed: true }],
 		["auto-refill on: nothing", ARMED, { autoRefill: true }, [], { lowArmed: true, forecastArmed: true }],

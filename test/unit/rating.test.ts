@@ -620,7 +620,13 @@ describe("allocate: largest remainder (BIL-1)", () => {
 			fc.assert(
 				fc.property(
 					fc.oneof(fc.integer({ min: -1_000_000, max: 1_000_000 }), fc.integer({ min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER })),
-					fc.array(fc.oneof(fc.nat(5000).map(String), fc.tuple(fc.nat(99_999), fc.nat(999_999)).map(([i, f]) => `${i}.${f}`)), { minLength: 1, maxLength: 8 }),
+					fc.array(
+						fc.oneof(
+							fc.nat(5000).map(String),
+							fc.tuple(fc.nat(99_999), fc.nat(999_999)).map(([i, f]) => `${i}.${f}`),
+						),
+						{ minLength: 1, maxLength: 8 },
+					),
 					(amount, weights) => {
 						fc.pre(weights.some(x => new Big(x).gt(0)));
 						expect(allocate(amount, weights)).toEqual(reference(amount, weights));

@@ -130,7 +130,26 @@ test("mingo queries are made without copying its operator tables each time (a mi
 
 describe("conditions on indexed columns: MongoDB's answer exactly, where SQL says it decides", () => {
 	// Every type the store meets, side by side in one column, as MongoDB compares them (no cross-type matches).
-	const values: unknown[] = [5, 5.5, -3, 12, 0, "5", "", "abc", "b", true, false, new Date(5), new Date(-1000), new Date(20), null, undefined, Infinity, -Infinity];
+	const values: unknown[] = [
+		5,
+		5.5,
+		-3,
+		12,
+		0,
+		"5",
+		"",
+		"abc",
+		"b",
+		true,
+		false,
+		new Date(5),
+		new Date(-1000),
+		new Date(20),
+		null,
+		undefined,
+		Infinity,
+		-Infinity,
+	];
 	const docs = values.map((v, i) => (v === undefined ? { _id: String(i) } : { _id: String(i), v }));
 	const db = new Database(":memory:");
 	db.exec("CREATE TABLE t (_id TEXT PRIMARY KEY, c)");
@@ -167,7 +186,12 @@ describe("conditions on indexed columns: MongoDB's answer exactly, where SQL say
 		expect(c?.exact).toBe(true);
 		const selected = (db.prepare(`SELECT _id FROM t WHERE ${c!.sql}`).all(...params) as { _id: string }[]).map(r => r._id).sort();
 		const q = mingoQuery({ v: cond });
-		expect(selected).toEqual(docs.filter(d => q.test(d)).map(d => d._id).sort());
+		expect(selected).toEqual(
+			docs
+				.filter(d => q.test(d))
+				.map(d => d._id)
+				.sort(),
+		);
 	});
 
 	it("keeps arrays, objects and NaN as candidates", () => {
