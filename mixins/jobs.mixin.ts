@@ -142,30 +142,39 @@ export function createJobsMixin(serviceName: string, timing: Partial<LeaseTiming
 				const now = wallNow();
 				const until = new Date(now + (job.leaseMs ?? DEFAULT_LEASE_MS));
 				const lease = { holder, heartbeatAt: new Date(now), until, expiresAt: new Date(until.getTime() + DAY_MS) };
-				// Free: released or past its cap, or its holder stopped beating. (A lease written before
-				// heartbeats has no heartbeatAt, matches no $lt, and lasts until `until` as it did.)
-				let taken = await leases.updateOne(
-					{ _id: name, $or: [{ until: { $lt: new Date(now) } }, { heartbeatAt: { $lt: new Date(now - staleMs) } }] },
-					{ $set: lease },
-				);
-				if (!taken) {
-					try {
-						taken = await leases.insert({ _id: name, ...lease });
-					} catch (err) {
-						if (!(err instanceof DuplicateKeyError)) throw err;
+				// Live before it is written: a run of this process that reads the lease while the write is
+				// still on its way back (a networked store) must see a running holder, not a dead one.
+				liveHolders.add(holder);
+				let taken: unknown = null;
+				try {
+					// Free: released or past its cap, or its holder stopped beating. (A lease written before
+					// heartbeats has no heartbeatAt, matches no $lt, and lasts until `until` as it did.)
+					taken = await leases.updateOne(
+						{ _id: name, $or: [{ until: { $lt: new Date(now) } }, { heartbeatAt: { $lt: new Date(now - staleMs) } }] },
+						{ $set: lease },
+					);
+					if (!taken) {
+						try {
+							taken = await leases.insert({ _id: name, ...lease });
+						} catch (err) {
+							if (!(err instanceof DuplicateKeyError)) throw err;
+						}
 					}
+					if (!taken) {
+						// Held by a process of this host that is gone: ours now, if no other taker replaced it first.
+						const current = await leases.findById(name);
+						if (current && holderIsDead(String(current.holder))) taken = await leases.updateOne({ _id: name, holder: current.holder }, { $set: lease });
+					}
+				} catch (err) {
+					liveHolders.delete(holder);
+					throw err;
 				}
 				if (!taken) {
-					// Held by a process of this host that is gone: ours now, if no other taker replaced it first.
-					const current = await leases.findById(name);
-					if (current && holderIsDead(String(current.holder))) taken = await leases.updateOne({ _id: name, holder: current.holder }, { $set: lease });
-				}
-				if (!taken) {
+					liveHolders.delete(holder);
 					if (tick) return { job: fullName, processed: 0, skipped: true };
 					throw conflict(`Job ${fullName} is running already`, { job: fullName });
 				}
 
-				liveHolders.add(holder);
 				const heartbeat = setInterval(() => {
 					leases.updateOne({ _id: name, holder }, { $set: { heartbeatAt: new Date(wallNow()) } }).then(
 						renewed => {

@@ -121,6 +121,17 @@ export class Idempotency {
 		const id = `${req.caller}|${req.key}`;
 		const fingerprint = fingerprintOf(req.operation, req.body);
 		const lease = `${LEASE_HOST}:${process.pid}:${newId()}`;
+		// Live before it is written: a twin of this process that reads the record while the write
+		// is still on its way back (a networked store) must see a running holder, not a dead one.
+		running.add(lease);
+		try {
+			return await this.claimAndRun(id, fingerprint, lease, req.meta, execute);
+		} finally {
+			running.delete(lease);
+		}
+	}
+
+	private async claimAndRun<T>(id: string, fingerprint: string, lease: string, meta: object | undefined, execute: (nonce: string) => Promise<T>): Promise<T> {
 		let record = await this.store.findById(id);
 		let mine = false;
 		if (!record) {
@@ -145,32 +156,29 @@ export class Idempotency {
 			}
 		}
 		if (record.fingerprint !== fingerprint) throw keyReused();
-		const done = this.replay<T>(record, req.meta);
+		const done = this.replay<T>(record, meta);
 		if (done) return done.answer;
 		if (!mine && !(await this.takeOver(record, lease))) throw keyInUse();
 
 		// Ours: the first time, or a retry after a crash or a failure — the nonce makes the ledger
-		// entry the same one in every case.
+		// entry (and a refill's invoice) the same one in every case.
 		let answer: T;
-		running.add(lease);
 		try {
 			answer = await execute(record.nonce);
 		} catch (err) {
 			const stored = storable(err);
 			if (stored) {
 				const kept = await this.store.updateOne({ _id: id, state: "open" }, { $set: { state: "failed", error: stored } });
-				if (!kept) return this.stored<T>(id, req.meta);
+				if (!kept) return this.stored<T>(id, meta);
 			} else {
 				// Nothing to replay: let a retry run at once rather than wait for the lease.
 				await this.store.updateOne({ _id: id, state: "open", lease }, { $set: { leaseUntil: new Date(0) } });
 			}
 			throw err;
-		} finally {
-			running.delete(lease);
 		}
 		const kept = await this.store.updateOne({ _id: id, state: "open" }, { $set: { state: "answered", answer } });
 		// A twin that took over a lapsed lease answered first: its answer is the first one.
-		return kept ? answer : this.stored<T>(id, req.meta);
+		return kept ? answer : this.stored<T>(id, meta);
 	}
 
 	/** An open record whose holder is gone, failed or gave up (its lease lapsed) becomes ours, once. */

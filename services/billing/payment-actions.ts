@@ -183,8 +183,9 @@ const PaymentActions = defineService<Self>({
 				const key = requireIdempotencyKey(ctx.meta.idempotencyKey);
 				const accountId = ctx.meta.user!.id;
 				const amount = refillAmount(ctx.params.amount, await quotaValues(ctx, accountId));
-				return this.idempotency.run({ operation: "refill", caller: accountId, key, body: ctx.params, meta: ctx.meta }, async () => {
-					const { invoice, payment } = await this.payments.refill(accountId, amount, ctx.params.paymentMethodId);
+				return this.idempotency.run({ operation: "refill", caller: accountId, key, body: ctx.params, meta: ctx.meta }, async nonce => {
+					// Keyed by the request's nonce: a retry that takes over a crashed or lapsed twin finishes its invoice.
+					const { invoice, payment } = await this.payments.refill(accountId, amount, ctx.params.paymentMethodId, `refill:${nonce}`);
 					return { invoice: invoiceView(invoice, payment), balance: await this.balanceAnswer(ctx, accountId, await this.ledger.balanceOf(accountId)) };
 				});
 			},

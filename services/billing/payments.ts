@@ -136,8 +136,9 @@ export class Payments {
 
 	/**
 	 * A refill of `net` with the account's method: the invoice and its payment, as far as the
-	 * provider got. With `key` (an automatic refill's firing) it is done once: the invoice and the
-	 * payment are named by the key, so a second call finds them and finishes what a crash left.
+	 * provider got. With `key` (an automatic refill's firing, or a refill request's nonce) it is
+	 * done once: the invoice and the payment are named by the key, so a second call finds them and
+	 * finishes what a crash left.
 	 */
 	async refill(accountId: string, net: Micros, methodId: string, key?: string): Promise<{ invoice: InvoiceDoc; payment: PaymentDoc }> {
 		const method = await this.d.methods.findOne({ _id: methodId, accountId });

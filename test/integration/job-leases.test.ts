@@ -97,6 +97,29 @@ describe.each([
 		expect((await svc.runJob("work")).processed).toBe(before + 2); // and released it
 	});
 
+	it("two runs at once while the store answers its writes late (MongoDB over a network): one runs, the other is refused", async () => {
+		// The lease is written before its answer comes back: the second run reads the first's holder
+		// in that gap, and must see it alive (it was taken for dead, and both ran).
+		const leases = svc.db[LEASES];
+		await leases.remove({ _id: "work" }); // never run: both runs insert it, the second reads the first's
+		const { updateOne, insert } = leases;
+		const late =
+			<A extends unknown[], R>(write: (...args: A) => Promise<R>) =>
+			async (...args: A) => {
+				const written = await write.apply(leases, args);
+				await sleep(30);
+				return written;
+			};
+		Object.assign(leases, { updateOne: late(updateOne), insert: late(insert) });
+		try {
+			const before = runs;
+			expect(await runTwice()).toEqual(["CONFLICT", "ran"]);
+			expect(runs).toBe(before + 1);
+		} finally {
+			Object.assign(leases, { updateOne, insert });
+		}
+	});
+
 	it("does not take over a fresh lease of a live process of this host", async () => {
 		const holder = `${LEASE_HOST}:${process.ppid}:alive1`;
 		expect(holderIsDead(holder)).toBe(false);

@@ -8,7 +8,7 @@ import { DuplicateKeyError, type Store } from "../../mixins/db.mixin";
 import { fingerprintOf, Idempotency, leaseIsDead, type IdempotencyDoc } from "../../services/billing/idempotency";
 
 /** Just what Idempotency asks of a store: by id, insert, and a conditional update ($set). */
-function memoryStore() {
+function memoryStore(insertReturnsAfterMs = 0) {
 	const docs = new Map<string, IdempotencyDoc>();
 	const matches = (doc: IdempotencyDoc, query: Record<string, unknown>) =>
 		Object.entries(query).every(([k, want]) => {
@@ -24,6 +24,8 @@ function memoryStore() {
 		async insert(doc: IdempotencyDoc) {
 			if (docs.has(doc._id)) throw new DuplicateKeyError("idempotency");
 			docs.set(doc._id, structuredClone(doc));
+			// A networked store: the write is visible to others before its answer comes back.
+			if (insertReturnsAfterMs) await new Promise(r => setTimeout(r, insertReturnsAfterMs));
 			return structuredClone(doc);
 		},
 		async updateOne(query: Record<string, unknown>, update: { $set: Partial<IdempotencyDoc> }) {
@@ -91,6 +93,16 @@ describe("Idempotency", () => {
 		release();
 		expect(await first).toBe("first");
 		expect(await idem.run(FUND, async () => (runs++, "later"))).toBe("first");
+		expect(runs).toBe(1);
+	});
+
+	test("a twin that reads the record before the first's insert has answered (MongoDB) → 409, one execution", async () => {
+		const idem = new Idempotency(memoryStore(30).store);
+		let runs = 0;
+		const first = idem.run(FUND, async () => (runs++, "first"));
+		await new Promise(r => setTimeout(r, 5)); // the record is written, its insert not yet answered
+		await expect(idem.run(FUND, async () => (runs++, "twin"))).rejects.toMatchObject({ code: 409, data: { retryAfter: 1 } });
+		expect(await first).toBe("first");
 		expect(runs).toBe(1);
 	});
 
