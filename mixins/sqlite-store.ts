@@ -54,7 +54,7 @@ import {
 	upsertSeed,
 	type Value,
 } from "./sqlite-documents";
-import { DuplicateKeyError, type Doc, type FindOptions, type Query, type Store, type Update } from "./store";
+import { DuplicateKeyError, type Doc, type FindOptions, type Query, type Store, type SyncStore, type Update } from "./store";
 
 export { Durability, StorageFailedError } from "./durability";
 
@@ -533,6 +533,31 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 		return result;
 	}
 
+	/** Store.atomic: `fn` in one transaction of this database, over this store and `others` of the same one. */
+	atomic<R>(fn: () => R, ...others: Store[]): Promise<R> {
+		for (const o of others) {
+			if (!(o instanceof SqliteStore) || o.file !== this.file)
+				throw new Error(`${this.name}: ${o.name} is not in the same database, no transaction spans them`);
+		}
+		return this.write(fn);
+	}
+
+	readonly sync: SyncStore<T> = {
+		findById: id => this.byId(id),
+		findOne: query => this.matching(query).docs[0] ?? null,
+		insert: doc => {
+			try {
+				this.insertRow(doc);
+			} catch (err) {
+				if (isUniqueViolation(err)) throw new DuplicateKeyError(this.name);
+				throw err;
+			}
+			return doc;
+		},
+		updateOne: (query, update) => this.updateRow(query, update),
+		replace: doc => this.writeRow(doc, { $set: doc }),
+	};
+
 	private async read<R>(fn: () => R): Promise<R> {
 		const result = fn();
 		await this.file.durability.settled();
@@ -671,10 +696,12 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 	}
 
 	findById(id: string): Promise<T | null> {
-		return this.read(() => {
-			const row = this.file.statement(`SELECT _id, doc, crc FROM ${this.table} WHERE _id = ?`).get(id) as Row | undefined;
-			return row ? this.file.decode<T>(this.name, row) : null;
-		});
+		return this.read(() => this.byId(id));
+	}
+
+	private byId(id: string): T | null {
+		const row = this.file.statement(`SELECT _id, doc, crc FROM ${this.table} WHERE _id = ?`).get(id) as Row | undefined;
+		return row ? this.file.decode<T>(this.name, row) : null;
 	}
 
 	find(query: Query, opts: FindOptions = {}): Promise<T[]> {
@@ -702,17 +729,19 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 	}
 
 	updateOne(query: Query, update: Update, opts: { upsert?: boolean } = {}): Promise<T | null> {
-		return this.write(() => {
-			const doc = this.matching(query).docs[0];
-			if (doc) {
-				this.writeRow(this.updated(doc, update), update);
-				return doc;
-			}
-			if (!opts.upsert) return null;
-			const seed = this.updated(upsertSeed(query) as T, update);
-			this.insertRow(seed);
-			return seed;
-		});
+		return this.write(() => this.updateRow(query, update, opts.upsert));
+	}
+
+	private updateRow(query: Query, update: Update, upsert = false): T | null {
+		const doc = this.matching(query).docs[0];
+		if (doc) {
+			this.writeRow(this.updated(doc, update), update);
+			return doc;
+		}
+		if (!upsert) return null;
+		const seed = this.updated(upsertSeed(query) as T, update);
+		this.insertRow(seed);
+		return seed;
 	}
 
 	updateMany(query: Query, update: Update): Promise<number> {

@@ -60,6 +60,27 @@ export interface Store<T extends Doc = Doc> {
 	/** Updates every matching document; answers how many matched (changed or not). */
 	updateMany(query: Query, update: Update): Promise<number>;
 	remove(query: Query): Promise<number>;
+	/**
+	 * Embedded store only (undefined on MongoDB): runs `fn` as ONE transaction of this store's
+	 * database, with no await inside — `fn` reads and writes through `sync` of this store and of
+	 * `others`, which must live in the same database. Answers once what it wrote is durable; a
+	 * throw undoes all of it. For what SQLite can do better than a protocol of single-document
+	 * writes (the ledger entry and its balance at once).
+	 */
+	atomic?<R>(fn: () => R, ...others: Store[]): Promise<R>;
+	/** The synchronous operations `atomic`'s function uses (embedded store only). */
+	readonly sync?: SyncStore<T>;
+}
+
+/** A store's operations inside `Store.atomic`: synchronous, same semantics as the async ones. */
+export interface SyncStore<T extends Doc> {
+	findById(id: string): T | null;
+	findOne(query: Query): T | null;
+	/** throws DuplicateKeyError on a unique index */
+	insert(doc: T): T;
+	updateOne(query: Query, update: Update): T | null;
+	/** Writes `doc` over the document of its `_id`, which exists: for one read in the same transaction. */
+	replace(doc: T): void;
 }
 
 export type StorageMode = "mongo" | "memory" | "shared-memory" | "files";

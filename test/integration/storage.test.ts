@@ -225,6 +225,40 @@ describe.each(backends.map(b => [b.name, b] as const))("Store on %s", (_name, ba
 			expect((await ctx.svc.runJob("slow")).processed).toBe(before + 3); // the lease was released
 		});
 
+		it("runs an atomic function as one transaction across two collections of the database (embedded only)", async () => {
+			const { test_people: people, test_counters: counters } = ctx.db;
+			if (!people.atomic) {
+				expect(people.sync).toBeUndefined(); // MongoDB: no transaction across documents here, the callers run protocols
+				return;
+			}
+			const both = () => {
+				counters.sync!.insert({ _id: "tx", n: 1 });
+				people.sync!.insert({ _id: "tx1", email: "tx@example.com" });
+				return people.sync!.findById("tx1");
+			};
+			expect(await people.atomic(both, counters)).toMatchObject({ email: "tx@example.com" });
+			// A unique index refusing the second write undoes the first: nothing half-written.
+			await expect(
+				people.atomic(() => {
+					counters.sync!.updateOne({ _id: "tx" }, { $inc: { n: 1 } });
+					people.sync!.insert({ _id: "tx2", email: "tx@example.com" });
+				}, counters),
+			).rejects.toBeInstanceOf(DuplicateKeyError);
+			expect(await counters.findById("tx")).toMatchObject({ n: 1 });
+			const doc = (await counters.findById("tx"))!;
+			await people.atomic(() => counters.sync!.replace({ ...doc, n: 5 }), counters);
+			expect(await counters.findOne({ n: 5 })).toMatchObject({ _id: "tx" });
+			// A store of another database (another platform's, in memory) is refused: no transaction spans two.
+			if (backend.name === "SQLite in memory") {
+				const other = await openBroker(env);
+				try {
+					expect(() => people.atomic!(() => 0, other.db.test_counters)).toThrow(/not in the same database/);
+				} finally {
+					await other.broker.stop();
+				}
+			}
+		});
+
 		if (backend.name === "SQLite files") {
 			it("keeps the data and the unique index across a restart", async () => {
 				await ctx.broker.stop();
