@@ -72,7 +72,7 @@ export const API_CATALOGUE: ApiEntry[] = [
 
 	// Account
 	{ rest: "GET /account", action: "accounts.me", method: "users.account.GetUserInfo", access: "user", setup2fa: true, description: "The signed-in account" },
-	{ rest: "PATCH /account", action: "accounts.update", method: "users.account.ChangeName", access: "user", description: "Change the account's name or phone" },
+	{ rest: "PATCH /account", action: "accounts.update", method: "users.account.ChangeName", access: "user", description: "Change the account's name, phone or time zone (IANA; its post-paid months, BIL-6)" },
 	{ rest: "POST /account/upgrade", action: "accounts.upgrade", method: "billing.account.ConvertToCommercial", access: "user", description: "Upgrade a trial to a commercial account with billing information (ACC-4)" },
 	{ rest: "GET /account/status-history", action: "accounts.statusHistory", method: "billing.account.GetAccount", access: "user", description: "My account's status changes: from, to, reason, when (STS-6)" },
 	{ rest: "GET /account/notifications", action: "notifications.list", method: "users.account.GetNotifications", access: "user", description: "In-app notifications, newest first" },
@@ -112,6 +112,7 @@ export const API_CATALOGUE: ApiEntry[] = [
 	{ rest: "DELETE /billing/auto-refill", action: "billing.deleteAutoRefill", method: "billing.serviceplan.DeleteAutoPay", access: "user", status: 204, description: "Turn my automatic refill off" },
 	{ rest: "GET /billing/invoices", action: "billing.invoices", method: "billing.invoice.GetInvoices", access: "user", description: "My invoices, newest first (BIL-6)" },
 	{ rest: "GET /billing/invoices/:id", action: "billing.invoice", method: "billing.invoice.GetInvoice", access: "user", description: "One of my invoices; ?format=pdf for the PDF (BIL-6, BIL-8)" },
+	{ rest: "POST /billing/invoices/:id/pay", action: "billing.payInvoice", method: "billing.invoice.PayInvoice", access: "user", description: "Pay my pending or failed post-paid invoice with a saved payment method (3-D Secure as a refill's); Idempotency-Key required (BIL-6)" },
 	{ rest: "POST /billing/providers/:name/webhook", action: "billing.providerWebhook", access: "public", rawBody: true, description: "A payment provider's signed webhook, verified on the raw body; each event once (PAY-2)" },
 	{ rest: "POST /billing/providers/:provider/challenges/:token", action: "billing.paymentChallenge", access: "public", description: "The test provider's 3-D Secure step: {outcome: approve|decline} (PAY-2)" },
 	{ rest: "GET /billing/providers/:provider/challenges/:token", action: "billing.paymentReturn", access: "public", description: "Where a provider's own 3-D Secure page sends the customer back (Stripe's return_url): the payment as the provider has it (PAY-2)" },

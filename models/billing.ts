@@ -181,6 +181,8 @@ export const payments = collection({
 /**
  * BIL-6/BIL-8: invoices — net, tax and total in micros, the customer as the upgrade gave them,
  * and a number `YYYY-NNNNNN` given by the year's counter (services/billing/invoice-numbers.ts).
+ * A post-paid one (`kind` postpaid, `_id` made from `postpaid:<account>:<YYYY-MM>`) also holds its
+ * month, lines, due date, the card it is paid with unattended and when it was told.
  */
 export const invoices = collection({
 	name: "invoices",
@@ -200,6 +202,11 @@ export const invoices = collection({
 		customer: {},
 		description: String,
 		paymentId: String,
+		period: String,
+		lines: [{}],
+		dueAt: Date,
+		autoPayMethodId: String,
+		notifiedAt: Date,
 		createdAt: Date,
 		paidAt: Date,
 		updatedAt: Date,

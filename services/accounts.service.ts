@@ -5,7 +5,6 @@
 import type { Context, Service } from "moleculer";
 import { defineService } from "../lib/service-schema";
 import { TtlCache } from "../lib/ttl-cache";
-import { notFound } from "../lib/errors";
 import { pageOf, pageParams } from "../lib/pagination";
 import { settingsOf } from "../lib/group-settings";
 import { createDbMixin } from "../mixins/db.mixin";
@@ -13,8 +12,9 @@ import { createJobsMixin } from "../mixins/jobs.mixin";
 import { accountCounters, accounts, groups, signups, statusHistory } from "../models/accounts";
 import type { Status } from "./accounts/status";
 import { billingInfoRule, type BillingInfo } from "./accounts/billing-info";
-import { emailRule, nameRule, phoneRule, termsRule } from "./accounts/rules";
+import { customersOfTypeParams, emailRule, nameRule, phoneRule, termsRule, timeZoneRule } from "./accounts/rules";
 import { accountView, findAccounts, groupView, identitiesOf, profileView, type AccountDoc } from "./accounts/store";
+import { accountOf, billingContactOf, customersOfType, identityOf } from "./accounts/store";
 import { saveCredentialState, seedGroups, statusHistoryPage, updateProfile, type AccountsDb, type GroupDoc } from "./accounts/store";
 import { activate, bootstrapAdmin, signUp, type SignupParams } from "./accounts/signup";
 import { setStatusByAdmin, checkBalance, checkDeactivated, checkTrial, evaluateStatus, type Balance, type StatusParams } from "./accounts/apply-status";
@@ -72,8 +72,7 @@ const AccountsService = defineService<Self>({
 		me: {
 			params: {},
 			async handler(this: Self, ctx: Context<Record<string, never>, Meta>) {
-				const a = await this.db.accounts.findById(ctx.meta.user!.id);
-				if (!a) throw notFound("Account");
+				const a = await accountOf(this.db, ctx.meta.user!.id);
 				const group = await this.groupOf(a.group);
 				// The balance from billing and, for a trial only, its period from quotas: asked at once and
 				// kept a moment (the balance is refreshed by every billing.balance.changed this node hears).
@@ -82,10 +81,10 @@ const AccountsService = defineService<Self>({
 			},
 		},
 
-		/** PATCH /account — name and phone only; anything else is refused by the strict schema. */
+		/** PATCH /account — name, phone and time zone (IANA, BIL-6's months) only; anything else is refused by the strict schema. */
 		update: {
-			params: { name: { ...nameRule, optional: true }, phone: { ...phoneRule, optional: true } },
-			async handler(this: Self, ctx: Context<{ name?: string; phone?: string }, Meta>) {
+			params: { name: { ...nameRule, optional: true }, phone: { ...phoneRule, optional: true }, timeZone: { ...timeZoneRule, optional: true } },
+			async handler(this: Self, ctx: Context<{ name?: string; phone?: string; timeZone?: string }, Meta>) {
 				return this.view(await updateProfile(this.deps(ctx), ctx.meta.user!.id, ctx.params));
 			},
 		},
@@ -94,9 +93,8 @@ const AccountsService = defineService<Self>({
 		upgrade: {
 			params: { billingInfo: billingInfoRule, acceptTerms: termsRule },
 			async handler(this: Self, ctx: Context<{ billingInfo: BillingInfo; acceptTerms: true }, Meta>) {
-				const a = await this.db.accounts.findById(ctx.meta.user!.id);
-				if (!a) throw notFound("Account");
-				return { account: await this.view(await requestUpgrade(this.deps(ctx), a, ctx.params.billingInfo)) };
+				const upgraded = await requestUpgrade(this.deps(ctx), await accountOf(this.db, ctx.meta.user!.id), ctx.params.billingInfo);
+				return { account: await this.view(upgraded) };
 			},
 		},
 
@@ -137,8 +135,7 @@ const AccountsService = defineService<Self>({
 		adminGet: {
 			params: { id: { type: "string", min: 1, max: 64 } },
 			async handler(this: Self, ctx: Context<{ id: string }>) {
-				const a = await this.db.accounts.findById(ctx.params.id);
-				if (!a) throw notFound("Account");
+				const a = await accountOf(this.db, ctx.params.id);
 				return { ...(await this.view(a)), ...(await accountDetail(this.deps(ctx), a)) };
 			},
 		},
@@ -217,11 +214,8 @@ const AccountsService = defineService<Self>({
 		identity: {
 			visibility: "public",
 			params: { id: { type: "string", min: 1 } },
-			async handler(this: Self, ctx: Context<{ id: string }>) {
-				const a = await this.db.accounts.findById(ctx.params.id);
-				if (!a) return null;
-				const g = await this.groupOf(a.group);
-				return { id: a._id, email: a.email, role: a.role, status: a.status, group: a.group, type: g.type };
+			handler(this: Self, ctx: Context<{ id: string }>) {
+				return identityOf(this.deps(ctx), ctx.params.id);
 			},
 		},
 
@@ -244,14 +238,21 @@ const AccountsService = defineService<Self>({
 			},
 		},
 
-		/** Internal (PAY-1): who an invoice is made out to — the billing information of the upgrade, the email. */
+		/** Internal (PAY-1, BIL-6): who an invoice is made out to — the billing information of the upgrade, the email — and the account's time zone. */
 		billingContact: {
 			visibility: "public",
 			params: { id: { type: "string", min: 1 } },
-			async handler(this: Self, ctx: Context<{ id: string }>) {
-				const a = await this.db.accounts.findById(ctx.params.id);
-				if (!a) throw notFound("Account");
-				return { email: a.email, name: a.name, billingInfo: a.billingInfo ?? null };
+			handler(this: Self, ctx: Context<{ id: string }>) {
+				return billingContactOf(this.db, ctx.params.id);
+			},
+		},
+
+		/** Internal (BIL-6): a page of the customers in groups of a type, by id after `after`, with their time zones. */
+		customersOfType: {
+			visibility: "public",
+			params: customersOfTypeParams,
+			handler(this: Self, ctx: Context<{ type: string; after?: string; limit: number }>) {
+				return customersOfType(this.db, ctx.params);
 			},
 		},
 
@@ -270,9 +271,7 @@ const AccountsService = defineService<Self>({
 			visibility: "public",
 			params: { id: { type: "string", min: 1 } },
 			async handler(this: Self, ctx: Context<{ id: string }>) {
-				const a = await this.db.accounts.findById(ctx.params.id);
-				if (!a) throw notFound("Account");
-				return this.view(a);
+				return this.view(await accountOf(this.db, ctx.params.id));
 			},
 		},
 
@@ -316,6 +315,15 @@ const AccountsService = defineService<Self>({
 				const a = await this.db.accounts.findById(ctx.params.accountId);
 				if (a?.upgrade?.state === "pending") await convertAccount(this.deps(ctx), a, a.upgrade.targetGroup);
 				else if (a?.status === "destroyed") await evaluateStatus(this.deps(ctx), a, undefined, true); // PAY-5
+			},
+		},
+
+		/** STS-3, PAY-5: a paid invoice (a post-paid one settled after its due date) brings the account back at once. */
+		"billing.invoice.paid": {
+			params: { accountId: "string" },
+			async handler(this: Self, ctx: Context<{ accountId: string }>) {
+				const a = await this.db.accounts.findById(ctx.params.accountId);
+				if (a) await evaluateStatus(this.deps(ctx), a, undefined, true);
 			},
 		},
 

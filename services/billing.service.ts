@@ -5,7 +5,8 @@
 // account's `account.charge.balance.first` says main (BIL-3) and are never refused for lack of
 // money. Admins fund, unfund and charge with an Idempotency-Key (API.md); new trial accounts get
 // their trial bonus (ACC-2). Each applied entry is announced as `billing.balance.changed`
-// {accountId, main, bonus} (micros), and refills also as `billing.refilled`. A balance that ever
+// {accountId, main, bonus} (micros), and refills also as `billing.refilled`. Post-paid accounts get
+// a monthly invoice of their charges (BIL-6, services/billing/postpaid-invoices.ts). A balance that ever
 // differs from Σ its ledger is set from the ledger, at start and by `reconcile`, and
 // administrators are told (services/billing/repair.ts). What lives where, and the invariants:
 // services/billing/README.md.
@@ -37,6 +38,8 @@ import { ruleView, type AutoRefillDoc, type AutoRefills } from "./billing/auto-r
 import type { BalanceWatch, NoticeDoc } from "./billing/balance-watch";
 import PaymentActions, { createPayments, paymentJobs, type PaymentStores } from "./billing/payment-actions";
 import PriceActions from "./billing/price-actions";
+import PostPaidActions, { createPostPaid, postPaidJobs } from "./billing/postpaid-actions";
+import type { PostPaidInvoices } from "./billing/postpaid-invoices";
 import type { Payments } from "./billing/payments";
 import { postEntry } from "./billing/posting";
 import { repairBalances, type Admin } from "./billing/repair";
@@ -61,6 +64,7 @@ type Self = Service & {
 	} & PaymentStores;
 	ledger: Ledger;
 	payments: Payments;
+	postPaid: PostPaidInvoices;
 	autoRefills: AutoRefills;
 	balanceWatch: BalanceWatch;
 	idempotency: Idempotency;
@@ -89,7 +93,7 @@ const RECOVER_AFTER_MS = 10_000;
 
 const BillingService = defineService<Self>({
 	name: "billing",
-	mixins: [createDbMixin(BILLING_COLLECTIONS), createJobsMixin("billing"), PaymentActions, BalanceActions, PriceActions],
+	mixins: [createDbMixin(BILLING_COLLECTIONS), createJobsMixin("billing"), PaymentActions, BalanceActions, PriceActions, PostPaidActions],
 
 	jobs: {
 		/**
@@ -117,6 +121,7 @@ const BillingService = defineService<Self>({
 		},
 		...paymentJobs,
 		...balanceJobs,
+		...postPaidJobs,
 		/**
 		 * BIL-2: proves balance = Σ ledger for every account, after settling what is left pending; a
 		 * balance that differs is set from the ledger, logged and told to administrators (it must never happen).
@@ -393,6 +398,7 @@ const BillingService = defineService<Self>({
 		});
 		this.idempotency = new Idempotency(this.db.idempotency);
 		this.payments = createPayments(this);
+		this.postPaid = createPostPaid(this);
 		this.autoRefills = createAutoRefills(this);
 		this.balanceWatch = createBalanceWatch(this);
 		this.priceBook = new PriceBook(this.db.tariffs, this.db.pricing_models, this.db.price_snapshots);

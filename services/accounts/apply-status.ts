@@ -10,14 +10,14 @@
 //   memory). Sessions of a suspended or destroyed account end in auth, on accounts.status.changed;
 // - administrators are never moved, warned nor reminded by the rules (status.ts, and here);
 // - each notice is sent once: its dedup key names the notice day (lib/reminders.ts decides which).
-// Requirements: STS-2, STS-3, STS-4, STS-5, STS-6, ACC-2, ACC-3, PAY-5.
+// Requirements: STS-2, STS-3, STS-4, STS-5, STS-6, ACC-2, ACC-3, PAY-5, BIL-6 (post-paid: overdue invoices).
 import { addMs, DAY, now } from "../../lib/clock";
 import { publicUrl } from "../../lib/config";
 import { newId } from "../../lib/crypto";
 import { conflict, invalidState, notFound } from "../../lib/errors";
 import { parseMoney } from "../../lib/money";
 import { dueNotice } from "../../lib/reminders";
-import { nextStatus, statusConfig, trialEndsAt, type StatusChange } from "./status";
+import { nextStatus, OVERDUE, statusConfig, trialEndsAt, type StatusChange } from "./status";
 import type { AccountDoc, AccountsDb, Bus, GroupDoc, HistoryDoc } from "./store";
 
 const TRIAL_REMINDER_DAYS = [1, 3, 6]; // ACC-2 account.notification.periods, smallest first
@@ -25,6 +25,22 @@ const DESTROY_WARNING_DAYS = [1, 7]; // STS-4
 
 export type Balance = { main: number; bonus: number };
 type QuotaValues = Record<string, number | string>;
+
+/** BIL-6: a post-paid invoice unpaid past its due date, as billing tells it (money as decimal strings). */
+export interface OverdueInvoice {
+	id: string;
+	number: string;
+	total: string;
+	currency: string;
+	dueAt: string;
+	payLink: string;
+}
+
+/** The email a status change sends instead of the plain `account-status` one. */
+interface StatusEmail {
+	template: string;
+	data: Record<string, string>;
+}
 
 export interface StatusParams {
 	db: Pick<AccountsDb, "accounts" | "status_history">;
@@ -44,7 +60,7 @@ async function effectiveQuotas(bus: Bus, accountId: string): Promise<QuotaValues
  * One status change, once: conditional on the status it came from; then its history row, the
  * environments (stopped and remembered / started again / deleted), the event and the email.
  */
-export async function applyStatusChange(p: StatusParams, a: AccountDoc, change: StatusChange, actor: string): Promise<AccountDoc | null> {
+export async function applyStatusChange(p: StatusParams, a: AccountDoc, change: StatusChange, actor: string, email?: StatusEmail): Promise<AccountDoc | null> {
 	const t = now();
 	const set: Record<string, unknown> = { status: change.to, updatedAt: t };
 	if (change.to === "deactivated") set.deactivatedAt = t;
@@ -60,12 +76,13 @@ export async function applyStatusChange(p: StatusParams, a: AccountDoc, change: 
 				: "environments.resumeForAccount";
 	await p.bus.call(effect, { accountId: a._id }).catch(err => p.warn(`${effect} for ${a._id} failed; environments need a look`, err));
 	p.bus.broadcast("accounts.status.changed", { id: a._id, from: a.status, to: change.to, reason: change.reason });
+	const { template, data } = email ?? { template: "account-status", data: { to: change.to, reason: change.reason } };
 	await p.bus.call("notifications.send", {
-		template: "account-status",
+		template,
 		to: a.email,
 		accountId: a._id,
 		dedupKey: `account-status:${history._id}`,
-		data: { to: change.to, reason: change.reason, billingLink: `${publicUrl()}/account/billing` },
+		data: { ...data, billingLink: `${publicUrl()}/account/billing` },
 	});
 	return updated;
 }
@@ -93,6 +110,8 @@ export async function evaluateStatus(p: StatusParams, a: AccountDoc, balance?: B
 		const b = await p.bus.call<{ main: string; bonus: string }>("billing.balance", {}, { meta: { user: { id: a._id } } }).catch(() => null); // billing away: decide on time rules only
 		money = b ? { main: parseMoney(b.main, "main"), bonus: parseMoney(b.bonus, "bonus") } : null;
 	}
+	// BIL-6, STS-2: a post-paid account's money rule is its overdue invoices (left out with the other money rules).
+	const overdue = group.type === "post" && balance !== null ? await overdueInvoices(p.bus, a._id) : null;
 	const change = nextStatus(
 		{
 			status: a.status,
@@ -103,10 +122,22 @@ export async function evaluateStatus(p: StatusParams, a: AccountDoc, balance?: B
 			now: now(),
 			balance: money,
 			refilled,
+			overdue: overdue && overdue.length > 0,
 		},
 		statusConfig(values),
 	);
-	return change ? applyStatusChange(p, a, change, "system") : null;
+	if (!change) return null;
+	const [invoice] = overdue ?? [];
+	const email = change.reason === OVERDUE && invoice ? { template: "postpaid-overdue", data: { ...invoice } } : undefined;
+	return applyStatusChange(p, a, change, "system", email);
+}
+
+/** BIL-6: the account's post-paid invoices unpaid past their due date, oldest first; null when billing does not answer. */
+function overdueInvoices(bus: Bus, accountId: string): Promise<OverdueInvoice[] | null> {
+	return bus.call<{ invoices: OverdueInvoice[] }>("billing.overdueInvoices", { accountId }).then(
+		r => r.invoices,
+		() => null,
+	);
 }
 
 /** STS-2/STS-3, one account of the deactivation job: the rules, balance included. Counts 1 when its status changed. */

@@ -11,3 +11,11 @@ export const phoneRule = {
 } as const;
 /** REG-1, ACC-4: the terms must be accepted, literally `true`. */
 export const termsRule = { type: "equal", value: true, strict: true, messages: { equalValue: "must be true: the terms have to be accepted" } } as const;
+/** An IANA time zone's name; whether it is known is checked against the runtime's zones (store.ts). */
+export const timeZoneRule = { type: "string", trim: true, min: 1, max: 64 } as const;
+/** accounts.customersOfType: a group type, and a keyset page. */
+export const customersOfTypeParams = {
+	type: { type: "enum", values: ["trial", "beta", "billing", "post"] },
+	after: { type: "string", optional: true, max: 64 },
+	limit: { type: "number", integer: true, min: 1, max: 1000 },
+} as const;

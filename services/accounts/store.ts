@@ -8,6 +8,7 @@
 import { addMs, DAY, now } from "../../lib/clock";
 import { notFound, validationError } from "../../lib/errors";
 import { settingsOf } from "../../lib/group-settings";
+import { canonicalTimeZone } from "../../lib/time-zones";
 import { CURRENCY, formatExact } from "../../lib/money";
 import { pageOf, skipOf } from "../../lib/pagination";
 import { DuplicateKeyError, type Doc, type Store } from "../../mixins/db.mixin";
@@ -19,6 +20,8 @@ export interface AccountDoc extends Doc {
 	email: string;
 	name: string;
 	phone: string;
+	/** IANA time zone of the account's calendar (its post-paid months, BIL-6); absent = UTC */
+	timeZone?: string;
 	group: string;
 	role: "user" | "admin";
 	status: "active" | "deactivated" | "suspended" | "destroyed";
@@ -95,6 +98,7 @@ export function accountView(a: AccountDoc, g: GroupDoc) {
 		email: a.email,
 		name: a.name,
 		phone: a.phone,
+		timeZone: a.timeZone ?? "UTC",
 		type: g.type,
 		group: a.group,
 		status: a.status,
@@ -130,6 +134,14 @@ function givenFields<T extends object>(given: T, keys: (keyof T & string)[]): Re
 	return Object.fromEntries(keys.filter(k => given[k] !== undefined).map(k => [k, given[k]]));
 }
 
+/** The gateway's ctx.meta.user (and other services' look at one account): null when there is none. */
+export async function identityOf(p: { db: Pick<AccountsDb, "accounts">; groupOf(name: string): Promise<GroupDoc> }, id: string) {
+	const a = await p.db.accounts.findById(id);
+	if (!a) return null;
+	const g = await p.groupOf(a.group);
+	return { id: a._id, email: a.email, role: a.role, status: a.status, group: a.group, type: g.type };
+}
+
 /** For jobs of other services: several accounts at once, with their group settings. */
 export async function identitiesOf(p: { db: Pick<AccountsDb, "accounts">; groupOf(name: string): Promise<GroupDoc> }, ids: string[]) {
 	const rows = await p.db.accounts.find({ _id: { $in: ids } });
@@ -147,18 +159,49 @@ export async function saveCredentialState(
 	return !!(await db.accounts.updateOne({ _id: facts.id }, { $set: set }));
 }
 
-/** PATCH /account: name and/or phone; the others hear of it (accounts.updated). */
+/** PATCH /account: name, phone and/or time zone (an IANA name, kept canonical); the others hear of it (accounts.updated). */
 export async function updateProfile(
 	p: { db: Pick<AccountsDb, "accounts">; bus: Bus },
 	id: string,
-	change: { name?: string; phone?: string },
+	change: { name?: string; phone?: string; timeZone?: string },
 ): Promise<AccountDoc> {
-	const set = givenFields(change, ["name", "phone"]);
-	if (!Object.keys(set).length) throw validationError({ field: "name", message: "give name or phone to change" });
+	const set = givenFields(change, ["name", "phone", "timeZone"]);
+	if (!Object.keys(set).length) throw validationError({ field: "name", message: "give name, phone or timeZone to change" });
+	if (change.timeZone !== undefined) {
+		const zone = canonicalTimeZone(change.timeZone);
+		if (!zone) throw validationError({ field: "timeZone", message: "must be an IANA time zone such as America/New_York" });
+		set.timeZone = zone;
+	}
 	const a = await p.db.accounts.updateOne({ _id: id }, { $set: { ...set, updatedAt: now() } });
 	if (!a) throw notFound("Account");
 	p.bus.emit("accounts.updated", { id: a._id, fields: Object.keys(set) });
 	return a;
+}
+
+/** The account of `id`, or 404. */
+export async function accountOf(db: Pick<AccountsDb, "accounts">, id: string): Promise<AccountDoc> {
+	const a = await db.accounts.findById(id);
+	if (!a) throw notFound("Account");
+	return a;
+}
+
+/** Internal (PAY-1, BIL-6): who an invoice is made out to — the upgrade's billing information, the email — and the account's time zone. */
+export async function billingContactOf(db: Pick<AccountsDb, "accounts">, id: string) {
+	const a = await accountOf(db, id);
+	return { email: a.email, name: a.name, billingInfo: a.billingInfo ?? null, timeZone: a.timeZone ?? "UTC" };
+}
+
+/**
+ * Internal (BIL-6): a page of the customers in groups of `type`, by id (keyset: the next page
+ * starts `after` the last id), with their time zones — post-paid invoicing walks them.
+ */
+export async function customersOfType(db: Pick<AccountsDb, "accounts" | "groups">, q: { type: string; after?: string; limit: number }) {
+	const groups = (await db.groups.find({ type: q.type })).map(g => g._id);
+	const rows = await db.accounts.find(
+		{ group: { $in: groups }, role: { $ne: "admin" }, ...(q.after ? { _id: { $gt: q.after } } : {}) },
+		{ sort: { _id: 1 }, limit: q.limit },
+	);
+	return rows.map(a => ({ id: a._id, status: a.status, timeZone: a.timeZone ?? "UTC" }));
 }
 
 /** STS-6: a page of an account's status changes, newest first; an admin is named "admin" only. */

@@ -8,6 +8,9 @@
 //   in one conditional update and fires; a refill under way keeps it disarmed (it counts toward the
 //   balance), and a minimum gap spaces two firings.
 import type { Micros } from "../../lib/money";
+import { localDate } from "../../lib/time-zones";
+
+export { knownTimeZone, localDate } from "../../lib/time-zones";
 
 export const CONDITIONS = ["weekly", "monthly", "balanceBelow"] as const;
 export type ConditionType = (typeof CONDITIONS)[number];
@@ -21,37 +24,6 @@ export interface AutoRefillRule {
 
 /** Three failed payments in a row turn a rule off. */
 export const MAX_FAILURES = 3;
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-/** Whether `zone` is an IANA time zone this runtime knows. */
-export function knownTimeZone(zone: string): boolean {
-	try {
-		formatter(zone);
-		return true;
-	} catch {
-		return false;
-	}
-}
-
-function formatter(zone: string): Intl.DateTimeFormat {
-	let f = formatters.get(zone);
-	if (!f) {
-		f = new Intl.DateTimeFormat("en-US", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", hourCycle: "h23" });
-		formatters.set(zone, f);
-	}
-	return f;
-}
-
-/** The calendar date at `at` in `zone`. */
-export function localDate(at: Date, zone: string): { year: number; month: number; day: number } {
-	const parts = Object.fromEntries(
-		formatter(zone)
-			.formatToParts(at)
-			.map(p => [p.type, p.value]),
-	);
-	return { year: Number(parts.year), month: Number(parts.month), day: Number(parts.day) };
-}
 
 const pad = (n: number) => String(n).padStart(2, "0");
 

@@ -66,7 +66,7 @@ export function createAutoRefills(svc: Pick<Self, "db" | "broker" | "logger" | "
 }
 
 /** An email (and in-app notice) to the account, deduplicated by `dedupKey`. */
-async function tell(svc: Pick<Self, "broker">, accountId: string, template: string, data: Record<string, string>, dedupKey: string) {
+export async function tell(svc: Pick<Self, "broker">, accountId: string, template: string, data: Record<string, string>, dedupKey: string) {
 	const { email } = await svc.broker.call<{ email: string }, { id: string }>("accounts.billingContact", { id: accountId });
 	await svc.broker.call("notifications.send", { template, to: email, accountId, dedupKey, data: { link: `${publicUrl()}/account/billing`, ...data } });
 }

@@ -9,6 +9,8 @@ export interface InvoicePdfInput {
 	number: string; // "2027-000001"
 	issuedAt: Date;
 	status: "pending" | "paid" | "failed" | "void";
+	period?: string; // a post-paid invoice's month, "2027-01"
+	dueAt?: Date; // when a post-paid invoice is due
 	seller: { name: string; lines: string[] }; // the hosting provider
 	customer: { name: string; company?: string; email: string; lines: string[] };
 	items: { description: string; amount: string }[]; // decimal strings, already formatted
@@ -119,6 +121,11 @@ export async function renderInvoicePdf(input: InvoicePdfInput): Promise<Buffer> 
 	w.text(`Issued: ${issuedAt.toISOString().slice(0, 10)}`, MARGIN);
 	w.y -= LINE;
 	w.text(`Status: ${input.status}`, MARGIN);
+	for (const line of [input.period && `Period: ${input.period}`, input.dueAt && `Due: ${new Date(input.dueAt.getTime()).toISOString().slice(0, 10)}`]) {
+		if (!line) continue;
+		w.y -= LINE;
+		w.text(line, MARGIN);
+	}
 	w.y -= LINE * 2;
 
 	// Seller on the left, "Invoice to" on the right, side by side.

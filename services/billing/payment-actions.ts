@@ -18,6 +18,7 @@ import { requireIdempotencyKey, type Idempotency } from "./idempotency";
 import type { CounterDoc } from "./invoice-numbers";
 import { renderInvoicePdf } from "./invoice-pdf";
 import type { EntryDoc, Ledger, NewEntry } from "./ledger-store";
+import { invoiceItems } from "./payment-docs";
 import {
 	invoiceView,
 	Payments,
@@ -82,7 +83,7 @@ export function refillAmount(input: string, values: Record<string, number | stri
 export const percent = (rate: string) => `${new Big(rate).times(100).toFixed()}%`;
 
 /** The "invoice to" of an account: its billing information from the upgrade, else its name and email. */
-function customerOf(a: { email: string; name?: string; billingInfo?: BillingInfo | null }): Customer {
+export function customerOf(a: { email: string; name?: string; billingInfo?: BillingInfo | null }): Customer {
 	const b = a.billingInfo;
 	if (!b) return { name: a.name || a.email, email: a.email, lines: [] };
 	return {
@@ -224,7 +225,9 @@ const PaymentActions = defineService<Self>({
 					status: invoice.status,
 					seller: { name: envString("QM_PROVIDER_NAME", "Quartermaster hosting"), lines: [publicUrl()] },
 					customer: invoice.customer,
-					items: [{ description: invoice.description, amount: formatMoney(invoice.net) }],
+					items: invoiceItems(invoice),
+					...(invoice.period ? { period: invoice.period } : {}),
+					...(invoice.dueAt ? { dueAt: new Date(invoice.dueAt) } : {}),
 					net: formatMoney(invoice.net),
 					tax: formatMoney(invoice.tax),
 					taxRate: invoice.taxRate ? percent(invoice.taxRate) : null,

@@ -1,7 +1,7 @@
 // The documents of payments (methods, payments, invoices, tax rates, webhook events) and how the
 // API shows them: pure, no I/O (payments.ts does the work).
 import Big from "big.js";
-import { formatMoney, type Micros } from "../../lib/money";
+import { formatExact, formatMoney, type Micros } from "../../lib/money";
 import type { Doc } from "../../mixins/db.mixin";
 import type { NumberedDoc } from "./invoice-numbers";
 import type { PaymentStatus } from "./payment-states";
@@ -49,9 +49,21 @@ export interface Customer {
 	lines: string[];
 }
 
+/** A post-paid invoice's line: one environment's charges of the month (BIL-6), or those of no environment. */
+export interface InvoiceLine {
+	/** the environment, or absent for charges of none (an administrator's) */
+	envId?: string;
+	description: string;
+	/** what the line bills: `charged` rounded half-up to cents once (BIL-1) */
+	amount: Micros;
+	/** the exact sum of the month's charges and corrections it covers */
+	charged: Micros;
+}
+
 export interface InvoiceDoc extends NumberedDoc {
 	accountId: string;
-	kind: "refill";
+	/** refill: a payment the customer asked for (PAY-1); postpaid: a month of charges of a `post` account (BIL-6) */
+	kind: "refill" | "postpaid";
 	status: "pending" | "paid" | "failed" | "void";
 	net: Micros;
 	tax: Micros;
@@ -62,6 +74,14 @@ export interface InvoiceDoc extends NumberedDoc {
 	customer: Customer;
 	description: string;
 	paymentId?: string;
+	/** postpaid: the month billed in the account's time zone ("2027-01"), its lines (Σ amount = net), when it is due */
+	period?: string;
+	lines?: InvoiceLine[];
+	dueAt?: Date;
+	/** postpaid: the card it is paid with unattended when issued (the account's default then), "" for none */
+	autoPayMethodId?: string;
+	/** postpaid: when the customer was told of it */
+	notifiedAt?: Date;
 	createdAt: Date;
 	paidAt?: Date;
 	updatedAt: Date;
@@ -101,9 +121,21 @@ export function methodView(m: PaymentMethodDoc, defaultId: string | null) {
 	};
 }
 
+/** What an invoice bills, line by line, as its view and PDF show it (a refill: one line, its description). */
+export function invoiceItems(i: InvoiceDoc): { description: string; amount: string; envId?: string; charged?: string }[] {
+	if (!i.lines) return [{ description: i.description, amount: formatMoney(i.net) }];
+	return i.lines.map(l => ({
+		description: l.description,
+		amount: formatMoney(l.amount),
+		...(l.envId ? { envId: l.envId } : {}),
+		charged: formatExact(l.charged),
+	}));
+}
+
 export function invoiceView(i: InvoiceDoc, p: PaymentDoc | null) {
 	return {
 		id: i._id,
+		kind: i.kind,
 		number: i.number ?? null,
 		status: i.status,
 		amount: formatMoney(i.net),
@@ -112,6 +144,7 @@ export function invoiceView(i: InvoiceDoc, p: PaymentDoc | null) {
 		total: formatMoney(i.total),
 		currency: i.currency,
 		description: i.description,
+		...(i.kind === "postpaid" ? { period: i.period, dueAt: new Date(i.dueAt!).toISOString(), lines: invoiceItems(i) } : {}),
 		createdAt: new Date(i.createdAt).toISOString(),
 		...(i.paidAt ? { paidAt: new Date(i.paidAt).toISOString() } : {}),
 		...(p?.status === "requires_action" && p.actionUrl ? { actionUrl: p.actionUrl } : {}),

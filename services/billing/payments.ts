@@ -132,7 +132,7 @@ export class Payments {
 		return methodView(m, m._id);
 	}
 
-	/* ---- refill (PAY-1) ---- */
+	/* ---- refill (PAY-1), paying an invoice (BIL-6) ---- */
 
 	/**
 	 * A refill of `net` with the account's method: the invoice and its payment, as far as the
@@ -141,21 +141,117 @@ export class Payments {
 	 * finishes what a crash left.
 	 */
 	async refill(accountId: string, net: Micros, methodId: string, key?: string): Promise<{ invoice: InvoiceDoc; payment: PaymentDoc }> {
+		const { method, provider } = await this.chargeable(accountId, methodId);
+		const customer = await this.d.customer(accountId);
+		const at = now();
+		const { invoice } = await this.issue({
+			_id: key ? keyedId("inv", key) : newId(),
+			accountId,
+			kind: "refill",
+			year: at.getUTCFullYear(),
+			unnumbered: true,
+			status: "pending",
+			...this.amounts(net, await this.taxRateOf(customer)),
+			currency: CURRENCY,
+			customer,
+			description: `Balance refill, ${method.brand} •••• ${method.last4}`,
+			createdAt: at,
+			updatedAt: at,
+		});
+		return this.pay(invoice, method, provider, key);
+	}
+
+	/**
+	 * BIL-6: the account's own pending or failed post-paid invoice paid with one of its methods,
+	 * once per `key` (the job's unattended payment, or a request's nonce). One payment at a time:
+	 * the invoice is claimed for this payment in one conditional update, so a second payer while
+	 * one is under way is refused (422) and an invoice is never paid twice by two requests.
+	 */
+	async payInvoice(accountId: string, invoiceId: string, methodId: string, key: string): Promise<{ invoice: InvoiceDoc; payment: PaymentDoc }> {
+		const invoice = await this.d.invoices.findOne({ _id: invoiceId, accountId });
+		if (!invoice) throw notFound("Invoice");
+		const paymentId = keyedId("pay", key);
+		// Asked again for a payment that went to the provider already: where it is, whatever became of the card since.
+		const asked = invoice.paymentId === paymentId ? await this.d.payments.findById(paymentId) : null;
+		if (asked && asked.status !== "created") return { invoice, payment: asked };
+		if (invoice.paymentId !== paymentId) {
+			if (invoice.kind !== "postpaid")
+				throw validationError({ field: "id", message: "only a post-paid invoice is paid this way (a refill's invoice is paid by its refill)" });
+			if (invoice.status !== "pending" && invoice.status !== "failed")
+				throw validationError({ field: "id", message: `the invoice is ${invoice.status}: nothing to pay` });
+			const current = invoice.paymentId ? await this.d.payments.findById(invoice.paymentId) : null;
+			if (current && !isFinal(current.status)) {
+				if (current.status !== "requires_action") throw validationError({ field: "id", message: `a payment of this invoice is under way (${current.status})` });
+				// A 3-D Secure step left waiting (the unattended payment's, or an earlier try): the new payment replaces it, and its link stops working.
+				await this.apply(current._id, { status: "canceled", failure: "canceled: replaced by a new payment of the invoice" });
+			}
+		}
+		const { method, provider } = await this.chargeable(accountId, methodId);
+		if (invoice.paymentId !== paymentId) {
+			const claimed = await this.d.invoices.updateOne(
+				{ _id: invoice._id, status: { $in: ["pending", "failed"] }, paymentId: invoice.paymentId ?? { $exists: false } },
+				{ $set: { paymentId, updatedAt: now() } },
+			);
+			if (!claimed) throw validationError({ field: "id", message: "the invoice was paid or is being paid meanwhile" });
+		}
+		return this.pay(invoice, method, provider, key);
+	}
+
+	/** The account's method `methodId` and its provider, if they can be charged now (422 naming paymentMethodId otherwise). */
+	async chargeable(accountId: string, methodId: string): Promise<{ method: PaymentMethodDoc; provider: PaymentProvider }> {
 		const method = await this.d.methods.findOne({ _id: methodId, accountId });
 		if (!method) throw validationError({ field: "paymentMethodId", message: "no such payment method of this account" });
 		const provider = this.d.providers.get(method.provider);
 		if (!provider) throw validationError({ field: "paymentMethodId", message: `its provider "${method.provider}" is not enabled on this platform` });
 		const expiry = Date.UTC(method.expYear, method.expMonth); // the first instant after its month
 		if (expiry <= +now()) throw validationError({ field: "paymentMethodId", message: "the card has expired" });
-		const invoice = await this.refillInvoice(accountId, net, method, key);
+		return { method, provider };
+	}
+
+	/** The account's default method, if its provider can charge it without the customer present (PAY-4's rule), else null. */
+	async unattendedMethod(accountId: string): Promise<PaymentMethodDoc | null> {
+		const method = defaultOf(await this.d.methods.find({ accountId }));
+		return method && this.d.providers.get(method.provider)?.canChargeUnattended(method) ? method : null;
+	}
+
+	/** Net, tax at `taxRate` and total (BIL-8: the tax of the customer's country; the balance gets the net). */
+	amounts(net: Micros, taxRate: string): Pick<InvoiceDoc, "net" | "tax" | "taxRate" | "total"> {
+		const tax = taxOf(net, taxRate);
+		return { net, tax, taxRate, total: net + tax };
+	}
+
+	/** The admin-set tax rate of the customer's country ("" for none). */
+	async taxRateOf(customer: Customer): Promise<string> {
+		return customer.country ? ((await this.d.taxRates.findById(customer.country))?.rate ?? "") : "";
+	}
+
+	/**
+	 * An invoice stored once under its `_id` (the one already there, if any: `found`) and numbered
+	 * (BIL-8); `billing.invoice.created` is announced by whoever numbers it.
+	 */
+	async issue(doc: InvoiceDoc): Promise<{ invoice: InvoiceDoc; found: boolean }> {
+		const { doc: invoice, found } = await insertOrFind(this.d.invoices, doc);
+		if (invoice.number) return { invoice, found };
+		invoice.number = await this.numbers.number(invoice._id, invoice.year);
+		this.d.announce("billing.invoice.created", { accountId: invoice.accountId, invoiceId: invoice._id, number: invoice.number, amount: invoice.total });
+		return { invoice, found };
+	}
+
+	/** A payment of `invoice` through the method's provider (keyed: the one already under `key`, finished), then what it reported, applied. */
+	private async pay(
+		invoice: InvoiceDoc,
+		method: PaymentMethodDoc,
+		provider: PaymentProvider,
+		key?: string,
+	): Promise<{ invoice: InvoiceDoc; payment: PaymentDoc }> {
 		const token = randomToken(24);
 		const at = now();
 		const fresh: PaymentDoc = {
 			_id: key ? keyedId("pay", key) : newId(),
-			accountId,
+			accountId: invoice.accountId,
 			invoiceId: invoice._id,
 			provider: provider.name,
-			methodId,
+			methodId: method._id,
 			amount: invoice.total,
 			currency: CURRENCY,
 			status: "created",
@@ -168,7 +264,7 @@ export class Payments {
 		};
 		const { doc: payment, found } = await insertOrFind(this.d.payments, fresh);
 		if (found) {
-			// A keyed refill called again: past the provider already, or stopped just before it.
+			// A keyed payment asked again: past the provider already, or stopped just before it.
 			if (payment.status !== "created") return { invoice: (await this.d.invoices.findById(invoice._id))!, payment };
 			await this.d.payments.updateOne({ _id: payment._id }, { $set: { challenge: fresh.challenge } });
 		}
@@ -189,35 +285,6 @@ export class Payments {
 		}
 		const settled = await this.apply(payment._id, reported);
 		return { invoice: (await this.d.invoices.findById(invoice._id))!, payment: settled };
-	}
-
-	/** A refill's invoice, numbered (the one already under `key`, if any). */
-	private async refillInvoice(accountId: string, net: Micros, method: PaymentMethodDoc, key?: string): Promise<InvoiceDoc> {
-		const customer = await this.d.customer(accountId);
-		const taxRate = customer.country ? ((await this.d.taxRates.findById(customer.country))?.rate ?? "") : "";
-		const tax = taxOf(net, taxRate);
-		const at = now();
-		const { doc: invoice } = await insertOrFind(this.d.invoices, {
-			_id: key ? keyedId("inv", key) : newId(),
-			accountId,
-			kind: "refill",
-			year: at.getUTCFullYear(),
-			unnumbered: true,
-			status: "pending",
-			net,
-			tax,
-			taxRate,
-			total: net + tax,
-			currency: CURRENCY,
-			customer,
-			description: `Balance refill, ${method.brand} •••• ${method.last4}`,
-			createdAt: at,
-			updatedAt: at,
-		});
-		if (invoice.number) return invoice;
-		invoice.number = await this.numbers.number(invoice._id, invoice.year);
-		this.d.announce("billing.invoice.created", { accountId, invoiceId: invoice._id, number: invoice.number, amount: invoice.total });
-		return invoice;
 	}
 
 	/**
@@ -247,7 +314,8 @@ export class Payments {
 		const invoice = await this.d.invoices.findById(p.invoiceId);
 		if (!invoice) throw new Error(`Invoice ${p.invoiceId} of payment ${p._id} not found`);
 		if (status === "paid" && !p.credited) {
-			await this.d.credit({ accountId: p.accountId, key: `refill:${p._id}`, amount: invoice.net, description: `Refill, invoice ${invoice.number}` });
+			const description = invoice.kind === "postpaid" ? `Post-paid invoice ${invoice.number}` : `Refill, invoice ${invoice.number}`;
+			await this.d.credit({ accountId: p.accountId, key: `refill:${p._id}`, amount: invoice.net, description });
 			const paid = await this.d.invoices.updateOne(
 				{ _id: invoice._id, status: { $in: ["pending", "failed"] } },
 				{ $set: { status: "paid", paidAt: now(), updatedAt: now() } },

@@ -293,6 +293,42 @@ const TEMPLATES: Record<string, (d: Data) => Rendered> = {
 			inApp: { title: "Automatic refill turned off", body: lines[0] },
 		};
 	},
+	/** BIL-6: a post-paid month's invoice, issued: paid at once with the saved card (`paidWith`), or due by a date (`payLink`). */
+	"postpaid-invoice"(d) {
+		const number = required(d, "number");
+		const amount = `${required(d, "total")} ${required(d, "currency")}`;
+		const paidWith = d.paidWith === undefined ? null : required(d, "paidWith");
+		const link = paidWith ? required(d, "invoiceLink") : required(d, "payLink");
+		const lines = [
+			`Invoice ${number} for your usage in ${required(d, "period")}: ${amount}.`,
+			paidWith
+				? `It was paid automatically with ${paidWith}: nothing to do.`
+				: `It is due by ${required(d, "dueAt")}. If it is not paid by then, your account is deactivated and its environments stopped.`,
+		];
+		return {
+			subject: paidWith ? `Invoice ${number}: ${amount}, paid` : `Invoice ${number}: ${amount}, due by ${required(d, "dueAt")}`,
+			text: [...lines, "", paidWith ? `The invoice: ${link}` : `Pay it here: ${link}`].join("\n"),
+			html: page(`Invoice ${number}`, lines, { href: link, label: paidWith ? "View the invoice" : "Pay the invoice" }),
+			links: [link],
+			inApp: { title: paidWith ? `Invoice ${number} paid` : `Invoice ${number} due by ${required(d, "dueAt")}`, body: lines[0] },
+		};
+	},
+	/** BIL-6, STS-2: the account was deactivated because a post-paid invoice is unpaid past its due date. */
+	"postpaid-overdue"(d) {
+		const number = required(d, "number");
+		const link = required(d, "payLink");
+		const lines = [
+			`Your account has been deactivated and its running environments stopped: invoice ${number} of ${required(d, "total")} ${required(d, "currency")} was due on ${required(d, "dueAt")} and is not paid.`,
+			"Pay it to activate the account again; the environments that were running start again.",
+		];
+		return {
+			subject: `Your account is deactivated: invoice ${number} is overdue`,
+			text: [...lines, "", `Pay it here: ${link}`].join("\n"),
+			html: page(`Invoice ${number} is overdue`, lines, { href: link, label: "Pay the invoice" }),
+			links: [link],
+			inApp: { title: "Account deactivated: invoice overdue", body: lines[0] },
+		};
+	},
 	/** BIL-5: the balance is under the account's warning threshold. Amounts are decimal strings. */
 	"low-balance"(d) {
 		const link = required(d, "link");

@@ -38,7 +38,7 @@ export const QUOTA_KEYS: QuotaKey[] = [
 	{ key: "account.trial.bonus", description: "Bonus credited when a trial account is activated", unit: "money", values: { trial: "10.00", billing: "0", collaboration: "0" } },
 	{ key: "account.minbalance", description: "Balance below which the account is deactivated, and needed to create environments (may be negative)", unit: "money", values: { trial: "0", billing: "0" } },
 	{ key: "account.destroy.period", description: "Days a deactivated account is kept before it is destroyed", unit: "days", values: { trial: 30, billing: 60, collaboration: 30 } },
-	{ key: "account.personal.min.threshold", description: "Low-balance warning threshold (0: no warnings)", unit: "money", values: { trial: "0", billing: "5.00", collaboration: "0" } },
+	{ key: "account.personal.min.threshold", description: "Low-balance warning threshold (0: no warnings)", unit: "money", values: { trial: "0", billing: "5.00", post: "0", collaboration: "0" } },
 	{ key: "account.avg.usage.period", description: "Days of spending the balance forecast averages (BIL-5)", unit: "days", values: { trial: 7, billing: 7 } },
 	{ key: "account.charge.balance.first", description: "1: charge the main balance before the bonus; 0: bonus first", unit: "flag", values: { trial: 0, billing: 0 } },
 	{ key: "billing.refill.min", description: "Smallest refill a customer may pay", unit: "money", values: { trial: "1.00", billing: "1.00" } },
@@ -46,6 +46,8 @@ export const QUOTA_KEYS: QuotaKey[] = [
 	{ key: "billing.refill.max", description: "Largest refill a customer may pay", unit: "money", values: { trial: "10000.00", billing: "10000.00" } },
 	{ key: "account.convert.after.first.fund.enabled", description: "An upgrade takes effect at the first successful refill", unit: "flag", values: { trial: 1, billing: 1 } },
 	{ key: "account.convert.after.login.enabled", description: "Convert to the billing group right after registration", unit: "flag", values: { trial: 0, billing: 0 } },
+	{ key: "account.post.invoice.generation.enabled", description: "Post-paid: a monthly invoice of the previous month's charges on the 1st, in the account's time zone (BIL-6)", unit: "flag", values: { trial: 0, billing: 0, post: 1, collaboration: 0 } },
+	{ key: "account.post.invoice.due.days", description: "Post-paid: days from a monthly invoice to its due date; unpaid after it, the account is deactivated (STS-2)", unit: "days", values: { trial: 14, billing: 14, post: 14 } },
 	{ key: "collaboration.enabled", description: "May share environments with collaborators", unit: "flag", values: { trial: 0, billing: 1, post: 1, collaboration: 0 } },
 ];
 

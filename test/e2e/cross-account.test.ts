@@ -60,6 +60,7 @@ describe("cross-account protection of every id-taking route", () => {
 				"DELETE /billing/payment-methods/:id": method.id,
 				"POST /billing/payment-methods/:id/default": method.id,
 				"GET /billing/invoices/:id": invoice.id,
+				"POST /billing/invoices/:id/pay": { id: invoice.id, body: { paymentMethodId: method.id } },
 			},
 		);
 		expect(results.map(({ route, credential, status }) => ({ route, credential, status }))).toEqual(expectedClosed(results));

@@ -17,6 +17,8 @@ const facts = (over: Partial<StatusFacts>): StatusFacts => ({
 	...over,
 });
 
+const post = (over: Partial<StatusFacts>) => facts({ type: "post", balance: { main: -50 * M, bonus: 0 }, ...over });
+
 describe("nextStatus", () => {
 	test.each([
 		["trial, day 13, bonus left", facts({ now: at(13.9) }), trialCfg, null],
@@ -88,6 +90,60 @@ describe("nextStatus", () => {
 		],
 		["destroyed, refilled but still negative", facts({ status: "destroyed", refilled: true, balance: { main: -M, bonus: 0 } }), trialCfg, null],
 		["destroyed stays destroyed", facts({ status: "destroyed", now: at(100), balance: { main: 100 * M, bonus: 0 } }), trialCfg, null],
+		// BIL-3, STS-2/STS-3: a post-paid account owes invoices, not a balance.
+		["post, balance far below the minimum, nothing overdue", post({ balance: { main: -500 * M, bonus: 0 }, overdue: false }), billingCfg, null],
+		["post, an invoice overdue", post({ overdue: true }), billingCfg, { to: "deactivated", reason: "post-paid invoice overdue" }],
+		[
+			"post, an invoice overdue though the balance is positive",
+			post({ balance: { main: 50 * M, bonus: 0 }, overdue: true }),
+			billingCfg,
+			{ to: "deactivated", reason: "post-paid invoice overdue" },
+		],
+		["post, billing away (overdue unknown): the rule waits", post({ balance: null, overdue: null }), billingCfg, null],
+		[
+			"post deactivated, the invoice paid",
+			post({ status: "deactivated", deactivatedAt: at(1), now: at(2), overdue: false }),
+			billingCfg,
+			{ to: "active", reason: "post-paid invoice paid" },
+		],
+		[
+			"post deactivated, paid, balance still negative",
+			post({ status: "deactivated", deactivatedAt: at(1), now: at(2), balance: { main: -9 * M, bonus: 0 }, overdue: false }),
+			billingCfg,
+			{ to: "active", reason: "post-paid invoice paid" },
+		],
+		[
+			"post deactivated, still overdue though refilled",
+			post({ status: "deactivated", deactivatedAt: at(1), now: at(2), balance: { main: 90 * M, bonus: 0 }, overdue: true }),
+			billingCfg,
+			null,
+		],
+		["post deactivated, overdue unknown", post({ status: "deactivated", deactivatedAt: at(1), now: at(2), overdue: null }), billingCfg, null],
+		[
+			"post deactivated 60 days: destroyed",
+			post({ status: "deactivated", deactivatedAt: at(1), now: at(61), overdue: true }),
+			billingCfg,
+			{ to: "destroyed", reason: "deactivated longer than the destroy period" },
+		],
+		[
+			"post destroyed, paid after destruction",
+			post({ status: "destroyed", refilled: true, balance: { main: -2 * M, bonus: 0 }, overdue: false }),
+			billingCfg,
+			{ to: "active", reason: "refilled after destruction" },
+		],
+		[
+			"post destroyed, refilled but still overdue",
+			post({ status: "destroyed", refilled: true, balance: { main: 20 * M, bonus: 0 }, overdue: true }),
+			billingCfg,
+			null,
+		],
+		[
+			"billing: an overdue fact is no rule of its own (balance decides)",
+			facts({ type: "billing", balance: { main: 5 * M, bonus: 0 }, overdue: true }),
+			billingCfg,
+			null,
+		],
+		["admin in a post group, overdue", post({ role: "admin", overdue: true }), billingCfg, null],
 	] as [string, StatusFacts, StatusConfig, unknown][])("%s", (_name, f, c, expected) => {
 		expect(nextStatus(f, c)).toEqual(expected);
 	});

@@ -1,0 +1,85 @@
+// BIL-6: post-paid monthly invoices, pure (no Moleculer, no I/O; postpaid-invoices.ts does the
+// work). A `post` account is billed on the 1st of each month, in its own time zone, for the
+// month before: which month that is and the instants it spans (`billedMonth`), and the invoice's
+// lines (`invoiceLines`) — one per environment, plus one for charges of no environment.
+// - A month holds the ledger entries APPLIED within it (their `appliedAt`): every charge and
+//   correction falls in exactly one month, so none is billed twice or never — a late usage
+//   correction of January applied in February is on February's invoice.
+// - Only what the main balance paid is billed: a charge the bonus covered was the provider's gift.
+// - Each line is its exact charges rounded half-up to cents, once (BIL-1); the net is the sum of
+//   the lines, exactly (integers), so the invoice can be paid by card and reads right on paper.
+import { addMs, DAY } from "../../lib/clock";
+import { divideRound, sumMicros, type Micros } from "../../lib/money";
+import { localMonthStart } from "../../lib/time-zones";
+import { periodOf } from "./auto-refill";
+import type { InvoiceLine } from "./payment-docs";
+
+export interface BilledMonth {
+	/** "2027-01" */
+	period: string;
+	/** the first instant of the month in the zone */
+	from: Date;
+	/** the first instant of the next month in the zone (the month is [from, to)) */
+	to: Date;
+}
+
+/** A charge or correction entry as an invoice line needs it: signed micros the main balance took. */
+export interface BilledEntry {
+	envId?: string;
+	amountMain: Micros;
+}
+
+/** The ledger entry kinds a post-paid invoice bills. */
+export const BILLED_KINDS = ["charge", "correction"] as const;
+
+const pad = (n: number) => String(n).padStart(2, "0");
+const CENT = 10_000;
+
+/** The month before the one `at` falls in, in `zone`: the month a job running at `at` bills. */
+export function billedMonth(at: Date, zone: string): BilledMonth {
+	const [year, month] = periodOf("monthly", at, zone).split("-").map(Number);
+	const [y, m] = month === 1 ? [year - 1, 12] : [year, month - 1];
+	return { period: `${y}-${pad(m)}`, from: localMonthStart(y, m, zone), to: localMonthStart(year, month, zone) };
+}
+
+/** "2027-01" → "January 2027" (the calendar month's name; no time zone involved). */
+export function monthName(period: string): string {
+	const [y, m] = period.split("-").map(Number);
+	return new Date(Date.UTC(y, m - 1, 15)).toLocaleString("en-US", { month: "long", year: "numeric", timeZone: "UTC" });
+}
+
+/** micros rounded half-up to whole cents (away from zero for a credit), once. */
+export const toCents = (micros: Micros): Micros => divideRound(micros, CENT) * CENT;
+
+/**
+ * One line per environment (named by `names`, else its id), ordered by description, then one for
+ * entries of no environment; a line that rounds to nothing is left out. Σ amount = the net.
+ */
+export function invoiceLines(entries: BilledEntry[], names: Map<string, string>): { lines: InvoiceLine[]; net: Micros } {
+	const byEnv = new Map<string, Micros[]>();
+	for (const e of entries) {
+		const k = e.envId ?? "";
+		const list = byEnv.get(k);
+		if (list) list.push(e.amountMain);
+		else byEnv.set(k, [e.amountMain]);
+	}
+	const lines: InvoiceLine[] = [];
+	for (const [envId, amounts] of byEnv) {
+		const charged = 0 - sumMicros(amounts); // charges are negative: the line is the cost (never -0)
+		const amount = toCents(charged);
+		if (amount === 0) continue;
+		lines.push(
+			envId
+				? { envId, description: `Environment ${names.get(envId) ?? envId}`, amount, charged }
+				: { description: "Other charges (no environment)", amount, charged },
+		);
+	}
+	lines.sort((a, b) => Number(!a.envId) - Number(!b.envId) || a.description.localeCompare(b.description) || (a.envId ?? "").localeCompare(b.envId ?? ""));
+	return { lines, net: sumMicros(lines.map(l => l.amount)) };
+}
+
+/** When an invoice issued at `issuedAt` is due: `account.post.invoice.due.days` later. */
+export const dueAt = (issuedAt: Date, dueDays: number): Date => addMs(issuedAt, Math.max(0, dueDays) * DAY);
+
+/** The key a month's invoice is made once under: its invoice and its unattended payment are named by it. */
+export const postpaidKey = (accountId: string, period: string) => `postpaid:${accountId}:${period}`;

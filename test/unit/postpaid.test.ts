@@ -1,0 +1,129 @@
+// BIL-6: post-paid monthly invoices, pure (services/billing/postpaid.ts, lib/time-zones.ts): the
+// month a run bills in the account's zone — its first and last instants across daylight-saving
+// months, zones far east and west, a day that begins at 01:00, the year's turn — and the lines of
+// an invoice: per environment, rounded half-up to cents once, summing exactly to the net.
+import fc from "fast-check";
+import { localMonthStart } from "../../lib/time-zones";
+import { billedMonth, dueAt, invoiceLines, monthName, postpaidKey, toCents, type BilledEntry } from "../../services/billing/postpaid";
+
+describe("the first instant of a month in a zone", () => {
+	it.each<[number, number, string, string]>([
+		[2027, 2, "UTC", "2027-02-01T00:00:00.000Z"],
+		[2027, 2, "America/New_York", "2027-02-01T05:00:00.000Z"], // EST
+		[2027, 4, "America/New_York", "2027-04-01T04:00:00.000Z"], // EDT since 14 March
+		[2027, 10, "Europe/Berlin", "2027-09-30T22:00:00.000Z"], // CEST
+		[2027, 11, "Europe/Berlin", "2027-10-31T23:00:00.000Z"], // CET since 31 October
+		[2027, 1, "Pacific/Kiritimati", "2026-12-31T10:00:00.000Z"], // UTC+14
+		[2027, 1, "Pacific/Pago_Pago", "2027-01-01T11:00:00.000Z"], // UTC-11
+		[2027, 1, "Asia/Kolkata", "2026-12-31T18:30:00.000Z"], // half an hour off
+		// Paraguay's clocks went from 00:00 to 01:00 on Sunday 1 October 2023: the 1st began at 01:00.
+		[2023, 10, "America/Asuncion", "2023-10-01T04:00:00.000Z"],
+	])("%i-%i in %s begins at %s", (year, month, zone, iso) => {
+		expect(localMonthStart(year, month, zone).toISOString()).toBe(iso);
+	});
+});
+
+describe("the month a run bills: the one before, in the account's zone", () => {
+	it.each<[string, string, string, string, string]>([
+		// New York: February begins at 05:00 UTC; until then it is still January there.
+		["2027-02-01T04:59:59.999Z", "America/New_York", "2026-12", "2026-12-01T05:00:00.000Z", "2027-01-01T05:00:00.000Z"],
+		["2027-02-01T05:00:00.000Z", "America/New_York", "2027-01", "2027-01-01T05:00:00.000Z", "2027-02-01T05:00:00.000Z"],
+		// March in New York has 30 days and 23 hours (daylight saving from the 14th).
+		["2027-04-01T04:00:00.000Z", "America/New_York", "2027-03", "2027-03-01T05:00:00.000Z", "2027-04-01T04:00:00.000Z"],
+		// October in Berlin has 31 days and 1 hour (back to CET on the 31st).
+		["2027-11-01T00:00:00.000Z", "Europe/Berlin", "2027-10", "2027-09-30T22:00:00.000Z", "2027-10-31T23:00:00.000Z"],
+		// January bills December of the year before.
+		["2027-01-01T00:00:00.000Z", "UTC", "2026-12", "2026-12-01T00:00:00.000Z", "2027-01-01T00:00:00.000Z"],
+		["2026-12-31T10:00:00.000Z", "Pacific/Kiritimati", "2026-12", "2026-11-30T10:00:00.000Z", "2026-12-31T10:00:00.000Z"],
+	])("at %s in %s: %s, from %s to %s", (at, zone, period, from, to) => {
+		const m = billedMonth(new Date(at), zone);
+		expect({ period: m.period, from: m.from.toISOString(), to: m.to.toISOString() }).toEqual({ period, from, to });
+	});
+
+	it("names the month and keys it per account", () => {
+		expect(monthName("2027-01")).toBe("January 2027");
+		expect(monthName("2026-12")).toBe("December 2026");
+		expect(postpaidKey("acc1", "2027-01")).toBe("postpaid:acc1:2027-01");
+	});
+
+	it("is due the given days after it was issued", () => {
+		expect(dueAt(new Date("2027-02-01T05:00:00Z"), 14).toISOString()).toBe("2027-02-15T05:00:00.000Z");
+		expect(dueAt(new Date("2027-02-01T05:00:00Z"), 0).toISOString()).toBe("2027-02-01T05:00:00.000Z");
+	});
+});
+
+describe("an invoice's lines", () => {
+	const names = new Map([
+		["e1", "shop"],
+		["e2", "blog"],
+	]);
+
+	it("one per environment (by name; then charges of none), the positive cost rounded half-up to cents once, summing to the net", () => {
+		const entries: BilledEntry[] = [
+			{ envId: "e1", amountMain: -1_234_567 },
+			{ envId: "e1", amountMain: -4_300 },
+			{ envId: "e2", amountMain: -77_000 },
+			{ envId: "e2", amountMain: -3_000 }, // a correction of 0.003 more
+			{ amountMain: -5_000_000 }, // an administrator's charge, of no environment
+			{ envId: "e3", amountMain: -10_000 }, // an environment charged under a name no longer known
+		];
+		expect(invoiceLines(entries, names)).toEqual({
+			lines: [
+				{ envId: "e2", description: "Environment blog", amount: 80_000, charged: 80_000 },
+				{ envId: "e3", description: "Environment e3", amount: 10_000, charged: 10_000 },
+				{ envId: "e1", description: "Environment shop", amount: 1_240_000, charged: 1_238_867 },
+				{ description: "Other charges (no environment)", amount: 5_000_000, charged: 5_000_000 },
+			],
+			net: 6_330_000,
+		});
+	});
+
+	it.each<[string, BilledEntry[], { amount: number; charged: number }[], number]>([
+		["nothing charged: no lines", [], [], 0],
+		["half a cent rounds up", [{ envId: "e1", amountMain: -5_000 }], [{ amount: 10_000, charged: 5_000 }], 10_000],
+		["just under half a cent rounds down: the line is left out", [{ envId: "e1", amountMain: -4_999 }], [], 0],
+		["what the bonus paid is not billed (the main part only is given)", [{ envId: "e1", amountMain: 0 }], [], 0],
+		[
+			"a correction that gives back more than was charged is a credit line",
+			[
+				{ envId: "e1", amountMain: -1_000_000 },
+				{ envId: "e2", amountMain: 2_500_000 },
+			],
+			[
+				{ amount: -2_500_000, charged: -2_500_000 },
+				{ amount: 1_000_000, charged: 1_000_000 },
+			],
+			-1_500_000,
+		],
+	])("%s", (_what, entries, lines, net) => {
+		const out = invoiceLines(entries, names);
+		expect(out.lines.map(l => ({ amount: l.amount, charged: l.charged }))).toEqual(lines);
+		expect(out.net).toBe(net);
+	});
+
+	it("always: Σ lines = net exactly, each line within half a cent of its charges, whole cents", () => {
+		const entry = fc.record({
+			envId: fc.option(fc.constantFrom("e1", "e2", "e3", "e4"), { nil: undefined }),
+			amountMain: fc.integer({ min: -50_000_000, max: 1_000_000 }),
+		});
+		fc.assert(
+			fc.property(fc.array(entry, { maxLength: 200 }), entries => {
+				const { lines, net } = invoiceLines(entries, names);
+				expect(lines.reduce((a, l) => a + l.amount, 0)).toBe(net);
+				for (const l of lines) {
+					expect(Math.abs(l.amount % 10_000)).toBe(0);
+					expect(Math.abs(l.amount - l.charged)).toBeLessThanOrEqual(5_000);
+					expect(l.amount).toBe(toCents(l.charged));
+				}
+				const charged = 0 - entries.reduce((a, e) => a + e.amountMain, 0);
+				expect(lines.reduce((a, l) => a + l.charged, 0)).toBe(charged - dropped(entries));
+			}),
+		);
+		/** the exact charges of the lines that round to nothing (left out) */
+		function dropped(entries: BilledEntry[]) {
+			const by = new Map<string, number>();
+			for (const e of entries) by.set(e.envId ?? "", (by.get(e.envId ?? "") ?? 0) - e.amountMain);
+			return [...by.values()].filter(c => toCents(c) === 0).reduce((a, c) => a + c, 0);
+		}
+	});
+});
