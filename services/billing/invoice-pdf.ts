@@ -18,6 +18,8 @@ export interface InvoicePdfInput {
 	tax: string;
 	taxRate: string | null; // "19%", or null when no tax applies
 	total: string;
+	/** what a card is charged, when not the total exactly (the total to whole cents) */
+	due?: string;
 	currency: string; // "USD"
 	payment?: { provider: string; status: string; method?: string }; // method e.g. "visa •••• 4242"
 }
@@ -155,12 +157,13 @@ export async function renderInvoicePdf(input: InvoicePdfInput): Promise<Buffer> 
 
 	// BIL-8: net, tax and total — kept together with the payment line.
 	w.y -= LINE * 1.5;
-	w.room(input.payment ? 6 : 4);
+	w.room((input.payment ? 6 : 4) + (input.due ? 1 : 0));
 	w.rule();
 	const totals: [string, string, PDFFont][] = [
 		["Net", input.net, w.regular],
 		[input.taxRate === null ? "Tax" : `Tax (${input.taxRate})`, input.tax, w.regular],
 		["Total", input.total, w.bold],
+		...(input.due ? ([["Amount due", input.due, w.bold]] as [string, string, PDFFont][]) : []),
 	];
 	for (const [label, amount, font] of totals) {
 		w.text(label, RIGHT - AMOUNT_WIDTH - 120, { font, width: 110 });

@@ -7,7 +7,7 @@ import type { Context, Service } from "moleculer";
 import { now } from "../../lib/clock";
 import { envString, publicUrl } from "../../lib/config";
 import { invalidState, notFound, validationError } from "../../lib/errors";
-import { formatMoney, parseMoney, type Micros } from "../../lib/money";
+import { formatExact, formatMoney, parseMoney, type Micros } from "../../lib/money";
 import { pageOf, pageParams, skipOf } from "../../lib/pagination";
 import { defineService } from "../../lib/service-schema";
 import type { Store } from "../../mixins/db.mixin";
@@ -18,7 +18,7 @@ import { requireIdempotencyKey, type Idempotency } from "./idempotency";
 import type { CounterDoc } from "./invoice-numbers";
 import { renderInvoicePdf } from "./invoice-pdf";
 import type { EntryDoc, Ledger, NewEntry } from "./ledger-store";
-import { invoiceItems } from "./payment-docs";
+import { amountDue, invoiceItems } from "./payment-docs";
 import {
 	invoiceView,
 	Payments,
@@ -117,9 +117,9 @@ export function createPayments(
 				dedupKey: `refill-receipt:${invoice._id}`,
 				data: {
 					number: invoice.number,
-					amount: formatMoney(invoice.net),
-					tax: formatMoney(invoice.tax),
-					total: formatMoney(invoice.total),
+					amount: formatExact(invoice.net),
+					tax: formatExact(invoice.tax),
+					total: formatExact(amountDue(invoice)),
 					currency: invoice.currency,
 					provider: payment.provider,
 					invoiceLink: `${publicUrl()}/account/billing/invoices/${invoice._id}`,
@@ -228,10 +228,11 @@ const PaymentActions = defineService<Self>({
 					items: invoiceItems(invoice),
 					...(invoice.period ? { period: invoice.period } : {}),
 					...(invoice.dueAt ? { dueAt: new Date(invoice.dueAt) } : {}),
-					net: formatMoney(invoice.net),
-					tax: formatMoney(invoice.tax),
+					net: formatExact(invoice.net),
+					tax: formatExact(invoice.tax),
 					taxRate: invoice.taxRate ? percent(invoice.taxRate) : null,
-					total: formatMoney(invoice.total),
+					total: formatExact(invoice.total),
+					...(amountDue(invoice) !== invoice.total ? { due: formatExact(amountDue(invoice)) } : {}),
 					currency: invoice.currency,
 					...(payment
 						? { payment: { provider: payment.provider, status: payment.status, ...(method ? { method: `${method.brand} •••• ${method.last4}` } : {}) } }

@@ -1,7 +1,7 @@
 // The documents of payments (methods, payments, invoices, tax rates, webhook events) and how the
 // API shows them: pure, no I/O (payments.ts does the work).
 import Big from "big.js";
-import { formatExact, formatMoney, type Micros } from "../../lib/money";
+import { divideRound, formatExact, type Micros } from "../../lib/money";
 import type { Doc } from "../../mixins/db.mixin";
 import type { NumberedDoc } from "./invoice-numbers";
 import type { PaymentStatus } from "./payment-states";
@@ -54,10 +54,8 @@ export interface InvoiceLine {
 	/** the environment, or absent for charges of none (an administrator's) */
 	envId?: string;
 	description: string;
-	/** what the line bills: `charged` rounded half-up to cents once (BIL-1) */
+	/** what the line bills: the exact sum of the month's charges and corrections it covers */
 	amount: Micros;
-	/** the exact sum of the month's charges and corrections it covers */
-	charged: Micros;
 }
 
 export interface InvoiceDoc extends NumberedDoc {
@@ -121,15 +119,18 @@ export function methodView(m: PaymentMethodDoc, defaultId: string | null) {
 	};
 }
 
-/** What an invoice bills, line by line, as its view and PDF show it (a refill: one line, its description). */
-export function invoiceItems(i: InvoiceDoc): { description: string; amount: string; envId?: string; charged?: string }[] {
-	if (!i.lines) return [{ description: i.description, amount: formatMoney(i.net) }];
-	return i.lines.map(l => ({
-		description: l.description,
-		amount: formatMoney(l.amount),
-		...(l.envId ? { envId: l.envId } : {}),
-		charged: formatExact(l.charged),
-	}));
+/**
+ * What a card is charged for an invoice: its total to whole cents, half-up (cards move cents). The
+ * invoice keeps the exact amounts — Σ lines = net = the month's charges to the micro-unit — and
+ * paying it credits the balance the exact net. A refill's total is whole cents already.
+ */
+export const amountDue = (i: Pick<InvoiceDoc, "total">): Micros => divideRound(i.total, CENT) * CENT;
+const CENT = 10_000;
+
+/** What an invoice bills, line by line, exact, as its view and PDF show it (a refill: one line, its description). */
+export function invoiceItems(i: InvoiceDoc): { description: string; amount: string; envId?: string }[] {
+	if (!i.lines) return [{ description: i.description, amount: formatExact(i.net) }];
+	return i.lines.map(l => ({ description: l.description, amount: formatExact(l.amount), ...(l.envId ? { envId: l.envId } : {}) }));
 }
 
 export function invoiceView(i: InvoiceDoc, p: PaymentDoc | null) {
@@ -138,13 +139,15 @@ export function invoiceView(i: InvoiceDoc, p: PaymentDoc | null) {
 		kind: i.kind,
 		number: i.number ?? null,
 		status: i.status,
-		amount: formatMoney(i.net),
-		tax: formatMoney(i.tax),
+		amount: formatExact(i.net),
+		tax: formatExact(i.tax),
 		...(i.taxRate ? { taxRate: i.taxRate } : {}),
-		total: formatMoney(i.total),
+		total: formatExact(i.total),
 		currency: i.currency,
 		description: i.description,
-		...(i.kind === "postpaid" ? { period: i.period, dueAt: new Date(i.dueAt!).toISOString(), lines: invoiceItems(i) } : {}),
+		...(i.kind === "postpaid"
+			? { period: i.period, dueAt: new Date(i.dueAt!).toISOString(), lines: invoiceItems(i), amountDue: formatExact(amountDue(i)) }
+			: {}),
 		createdAt: new Date(i.createdAt).toISOString(),
 		...(i.paidAt ? { paidAt: new Date(i.paidAt).toISOString() } : {}),
 		...(p?.status === "requires_action" && p.actionUrl ? { actionUrl: p.actionUrl } : {}),

@@ -17,6 +17,7 @@ import { checkCard, type CardInput } from "./cards";
 import { InvoiceNumbers, type CounterDoc, type NumberedDoc } from "./invoice-numbers";
 import { canMove, invoiceStatusOf, isFinal, type PaymentStatus } from "./payment-states";
 import {
+	amountDue,
 	defaultOf,
 	invoiceView,
 	methodView,
@@ -252,7 +253,7 @@ export class Payments {
 			invoiceId: invoice._id,
 			provider: provider.name,
 			methodId: method._id,
-			amount: invoice.total,
+			amount: amountDue(invoice),
 			currency: CURRENCY,
 			status: "created",
 			challenge: digest(token),

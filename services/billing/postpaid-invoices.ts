@@ -10,9 +10,10 @@
 // `overdue`), paid it brings it back (accounts hears `billing.invoice.paid`).
 import { now } from "../../lib/clock";
 import { publicUrl } from "../../lib/config";
-import { CURRENCY, formatMoney, type Micros } from "../../lib/money";
+import { CURRENCY, formatExact, type Micros } from "../../lib/money";
 import type { Store } from "../../mixins/db.mixin";
 import type { EntryDoc } from "./ledger-store";
+import { amountDue } from "./payment-docs";
 import { isFinal } from "./payment-states";
 import { keyedId, type Customer, type InvoiceDoc, type PaymentDoc, type PaymentMethodDoc, type Payments } from "./payments";
 import { BILLED_KINDS, billedMonth, dueAt, invoiceLines, monthName, postpaidKey } from "./postpaid";
@@ -145,7 +146,7 @@ export class PostPaidInvoices {
 				{
 					number: invoice.number!,
 					period: monthName(invoice.period!),
-					total: formatMoney(invoice.total),
+					total: formatExact(amountDue(invoice)),
 					currency: invoice.currency,
 					dueAt: new Date(invoice.dueAt!).toISOString().slice(0, 10),
 					invoiceLink: `${publicUrl()}/account/billing/invoices/${invoice._id}`,
@@ -166,7 +167,7 @@ export class PostPaidInvoices {
 		return rows.map(i => ({
 			id: i._id,
 			number: i.number ?? "",
-			total: formatMoney(i.total),
+			total: formatExact(amountDue(i)),
 			currency: i.currency,
 			dueAt: new Date(i.dueAt!).toISOString().slice(0, 10),
 			payLink: payLink(i._id),

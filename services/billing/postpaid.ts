@@ -6,10 +6,11 @@
 //   correction falls in exactly one month, so none is billed twice or never — a late usage
 //   correction of January applied in February is on February's invoice.
 // - Only what the main balance paid is billed: a charge the bonus covered was the provider's gift.
-// - Each line is its exact charges rounded half-up to cents, once (BIL-1); the net is the sum of
-//   the lines, exactly (integers), so the invoice can be paid by card and reads right on paper.
+// - Each line is its charges exactly, to the micro-unit; the net is the sum of the lines, which is
+//   the sum of the month's charges. A card is charged the total to whole cents (`amountDue`,
+//   payment-docs.ts), and paying credits the balance the exact net: nothing is left over.
 import { addMs, DAY } from "../../lib/clock";
-import { divideRound, sumMicros, type Micros } from "../../lib/money";
+import { sumMicros, type Micros } from "../../lib/money";
 import { localMonthStart } from "../../lib/time-zones";
 import { periodOf } from "./auto-refill";
 import type { InvoiceLine } from "./payment-docs";
@@ -33,7 +34,6 @@ export interface BilledEntry {
 export const BILLED_KINDS = ["charge", "correction"] as const;
 
 const pad = (n: number) => String(n).padStart(2, "0");
-const CENT = 10_000;
 
 /** The month before the one `at` falls in, in `zone`: the month a job running at `at` bills. */
 export function billedMonth(at: Date, zone: string): BilledMonth {
@@ -48,12 +48,9 @@ export function monthName(period: string): string {
 	return new Date(Date.UTC(y, m - 1, 15)).toLocaleString("en-US", { month: "long", year: "numeric", timeZone: "UTC" });
 }
 
-/** micros rounded half-up to whole cents (away from zero for a credit), once. */
-export const toCents = (micros: Micros): Micros => divideRound(micros, CENT) * CENT;
-
 /**
  * One line per environment (named by `names`, else its id), ordered by description, then one for
- * entries of no environment; a line that rounds to nothing is left out. Σ amount = the net.
+ * entries of no environment; a line of nothing is left out. Σ amount = the net = Σ the entries.
  */
 export function invoiceLines(entries: BilledEntry[], names: Map<string, string>): { lines: InvoiceLine[]; net: Micros } {
 	const byEnv = new Map<string, Micros[]>();
@@ -65,14 +62,9 @@ export function invoiceLines(entries: BilledEntry[], names: Map<string, string>)
 	}
 	const lines: InvoiceLine[] = [];
 	for (const [envId, amounts] of byEnv) {
-		const charged = 0 - sumMicros(amounts); // charges are negative: the line is the cost (never -0)
-		const amount = toCents(charged);
+		const amount = 0 - sumMicros(amounts); // charges are negative: the line is the cost (never -0)
 		if (amount === 0) continue;
-		lines.push(
-			envId
-				? { envId, description: `Environment ${names.get(envId) ?? envId}`, amount, charged }
-				: { description: "Other charges (no environment)", amount, charged },
-		);
+		lines.push(envId ? { envId, description: `Environment ${names.get(envId) ?? envId}`, amount } : { description: "Other charges (no environment)", amount });
 	}
 	lines.sort((a, b) => Number(!a.envId) - Number(!b.envId) || a.description.localeCompare(b.description) || (a.envId ?? "").localeCompare(b.envId ?? ""));
 	return { lines, net: sumMicros(lines.map(l => l.amount)) };

@@ -1,10 +1,10 @@
 // BIL-6, STS-2/STS-3, BIL-3 through HTTP: post-paid accounts (group `post`) with environments
 // charged hour by hour through metering and billing's jobs over the end of January 2027. Their
 // balance goes negative and they stay active. On 1 February in each account's own time zone —
-// New York: at 04:59 UTC nothing, at 05:00 UTC the invoice; UTC: at midnight — the job
+// Los Angeles: at 07:59 UTC nothing, at 08:00 UTC the invoice; UTC: at midnight — the job
 // `billing.post-paid-invoices` issues ONE invoice of January's charges (run again, and twice in
-// parallel: still one), its lines per environment summing to its net and matching the month's
-// charges in that zone; a pre-paid account and one with the switch off get none. With a default
+// parallel: still one), its lines per environment summing to its net and equal to the month's
+// charges in that zone to the micro-unit (a card is charged the total to whole cents); a pre-paid account and one with the switch off get none. With a default
 // card that can be charged unattended it is paid at once (balance up by the net, a receipt, "paid
 // automatically"); without one the email carries the pay link, and after the due date
 // `accounts.deactivation` deactivates the account and stops its environments, until
@@ -35,7 +35,7 @@ const INFO = {
 	phone: "+49 30 5550100",
 };
 const STANDARD_FONTS = path.join(path.dirname(require.resolve("pdfjs-dist/package.json")), "standard_fonts") + path.sep;
-const NY_FEB = Date.parse("2027-02-01T05:00:00Z"); // 1 February 00:00 in New York
+const LA_FEB = Date.parse("2027-02-01T08:00:00Z"); // 1 February 00:00 in Los Angeles
 const UTC_FEB = Date.parse("2027-02-01T00:00:00Z");
 
 interface Invoice {
@@ -49,7 +49,8 @@ interface Invoice {
 	period: string;
 	dueAt: string;
 	actionUrl?: string;
-	lines: { envId?: string; description: string; amount: string; charged: string }[];
+	amountDue: string;
+	lines: { envId?: string; description: string; amount: string }[];
 	payment?: { status: string };
 }
 
@@ -83,7 +84,7 @@ describe("post-paid monthly invoices", () => {
 
 	/**
 	 * A customer signed up and activated from an address of their own, moved to `group` (the trial
-	 * bonus reset), in New York's time zone if given one (any spelling: it is kept canonical), with
+	 * bonus reset), in Los Angeles' time zone if given one (any spelling: it is kept canonical), with
 	 * billing information from an immediate upgrade if asked.
 	 */
 	async function customer(label: string, group: string, o: { timeZone?: string; upgrade?: boolean } = {}) {
@@ -98,7 +99,7 @@ describe("post-paid monthly invoices", () => {
 			expect((await p.http.post("/account/upgrade", { billingInfo: INFO, acceptTerms: true }, { token: me.session })).status).toBe(200);
 		}
 		expect((await p.http.post(`/admin/accounts/${me.id}/group`, { group, resetBonus: true }, asAdmin)).status).toBe(200);
-		if (o.timeZone) expect((await p.http.patch("/account", { timeZone: o.timeZone }, { token: me.session })).body.timeZone).toBe("America/New_York");
+		if (o.timeZone) expect((await p.http.patch("/account", { timeZone: o.timeZone }, { token: me.session })).body.timeZone).toBe("America/Los_Angeles");
 		return me;
 	}
 	const get = async <T>(who: Customer, url: string): Promise<T> => {
@@ -127,15 +128,14 @@ describe("post-paid monthly invoices", () => {
 				per.set(r.envId ?? "", (per.get(r.envId ?? "") ?? 0) - micros(r.amount));
 		return per;
 	};
-	/** The lines match the month's charges: each the exact sum of its environment's, rounded half-up to cents; together the net. */
+	/** The lines are the month's charges: each the exact sum of its environment's, to the micro-unit; together the net; the card pays the total to whole cents. */
 	const expectLinesOf = (invoice: Invoice, charged: Map<string, number>) => {
 		expect(invoice.lines.map(l => l.envId).sort()).toEqual([...charged.keys()].sort());
-		for (const l of invoice.lines) {
-			expect(micros(l.charged)).toBe(charged.get(l.envId!));
-			expect(micros(l.amount)).toBe(Math.round(micros(l.charged) / 10_000) * 10_000);
-		}
+		for (const l of invoice.lines) expect(micros(l.amount)).toBe(charged.get(l.envId!));
 		expect(invoice.lines.reduce((a, l) => a + micros(l.amount), 0)).toBe(micros(invoice.amount));
+		expect(micros(invoice.amount)).toBe([...charged.values()].reduce((a, b) => a + b, 0));
 		expect(micros(invoice.amount)).toBeGreaterThan(0);
+		expect(micros(invoice.amountDue)).toBe(Math.round(micros(invoice.total) / 10_000) * 10_000);
 	};
 
 	beforeAll(async () => {
@@ -169,11 +169,11 @@ describe("post-paid monthly invoices", () => {
 		expect(hook.status).toBe(201);
 		expect((await p.http.call("PUT", "/admin/tax-rates/DE", { ...asAdmin, body: { rate: "0.19" } })).status).toBe(200);
 
-		c.auto = await customer("auto", "post", { timeZone: "America/New_York", upgrade: true });
-		c.manual = await customer("manual", "post", { timeZone: "america/new_york" });
+		c.auto = await customer("auto", "post", { timeZone: "America/Los_Angeles", upgrade: true });
+		c.manual = await customer("manual", "post", { timeZone: "america/los_angeles" });
 		c.utc = await customer("utc", "post");
-		c.prepaid = await customer("prepaid", "billing", { timeZone: "America/New_York" });
-		c.off = await customer("off", "post", { timeZone: "America/New_York" });
+		c.prepaid = await customer("prepaid", "billing", { timeZone: "America/Los_Angeles" });
+		c.off = await customer("off", "post", { timeZone: "America/Los_Angeles" });
 		await p.http.call("PUT", `/admin/accounts/${c.off.id}/quotas/account.post.invoice.generation.enabled`, { ...asAdmin, body: { value: 0 } });
 		const fund = await p.http.post(
 			`/admin/accounts/${c.prepaid.id}/fund`,
@@ -211,13 +211,13 @@ describe("post-paid monthly invoices", () => {
 		expect(r.status).toBe(422);
 		expect(r.body.data).toEqual([expect.objectContaining({ field: "timeZone" })]);
 		expect((await account(c.utc)).timeZone).toBe("UTC");
-		expect((await account(c.manual)).timeZone).toBe("America/New_York");
+		expect((await account(c.manual)).timeZone).toBe("America/Los_Angeles");
 	});
 
 	test("charged through the end of January: the balance goes negative, and the account stays active", async () => {
 		await setClock("2027-01-31T20:10:00Z");
 		await chargeHours();
-		await setClock("2027-02-01T03:10:00Z"); // 22:10 on 31 January in New York, February in UTC
+		await setClock("2027-02-01T03:10:00Z"); // 19:10 on 31 January in Los Angeles, February in UTC
 		await chargeHours();
 		expect((await runJob("accounts.deactivation")).status).toBe(200);
 		for (const who of [c.auto, c.manual, c.utc]) {
@@ -228,16 +228,16 @@ describe("post-paid monthly invoices", () => {
 	});
 
 	test("on 1 February in each account's zone, one invoice of January: lines per environment summing to the net, the month's charges in that zone", async () => {
-		await setClock("2027-02-01T04:59:00Z"); // midnight passed in UTC, not yet in New York
-		await chargeHours(); // the hour 03:00 UTC, still 31 January in New York
+		await setClock("2027-02-01T07:59:00Z"); // midnight passed in UTC, not yet in Los Angeles
+		await chargeHours(); // the hours to 07:00 UTC, still 31 January in Los Angeles
 		expect((await runJob("billing.post-paid-invoices")).body).toEqual({ job: "billing.post-paid-invoices", processed: 1 });
 		for (const who of [c.auto, c.manual, c.prepaid, c.off]) expect(await invoices(who)).toEqual([]);
 		const [utc, ...moreUtc] = await invoices(c.utc);
 		expect(moreUtc).toEqual([]);
-		expectLinesOf(utc, await chargedBefore(c.utc, UTC_FEB)); // what was charged at 03:10 and 04:59 UTC is February's there
-		expect(micros(utc.amount)).toBeLessThan([...(await chargedBefore(c.utc, NY_FEB)).values()].reduce((a, b) => a + b, 0));
+		expectLinesOf(utc, await chargedBefore(c.utc, UTC_FEB)); // what was charged at 03:10 and 07:59 UTC is February's there
+		expect(micros(utc.amount)).toBeLessThan([...(await chargedBefore(c.utc, LA_FEB)).values()].reduce((a, b) => a + b, 0));
 
-		await setClock("2027-02-01T05:00:00Z");
+		await setClock("2027-02-01T08:00:00Z");
 		const before = await balance(c.auto);
 		// Twice at once, and once more: one invoice each (one of the twins may be told the job is running).
 		const twins = await Promise.all([runJob("billing.post-paid-invoices"), runJob("billing.post-paid-invoices")]);
@@ -253,10 +253,10 @@ describe("post-paid monthly invoices", () => {
 			kind: "postpaid",
 			status: "paid",
 			period: "2027-01",
-			dueAt: expect.stringMatching(/^2027-02-15T05:00:00/),
+			dueAt: expect.stringMatching(/^2027-02-15T08:00:00/),
 			payment: { status: "succeeded" },
 		});
-		expectLinesOf(auto, await chargedBefore(c.auto, NY_FEB));
+		expectLinesOf(auto, await chargedBefore(c.auto, LA_FEB));
 		expect(auto.lines).toHaveLength(2);
 		expect(micros(auto.tax)).toBe(Math.round((micros(auto.amount) * 0.19) / 10_000) * 10_000); // DE, 19%
 		expect(micros(auto.total)).toBe(micros(auto.amount) + micros(auto.tax));
@@ -267,22 +267,22 @@ describe("post-paid monthly invoices", () => {
 		expect((await mails(c.auto, "refill-receipt"))[0].text).toContain(auto.number);
 		const [told, ...toldTwice] = await mails(c.auto, "postpaid-invoice");
 		expect(toldTwice).toEqual([]);
-		expect(told.text).toContain(`Invoice ${auto.number} for your usage in January 2027: ${auto.total} USD.`);
+		expect(told.text).toContain(`Invoice ${auto.number} for your usage in January 2027: ${auto.amountDue} USD.`);
 		expect(told.text).toContain("paid automatically with card •••• 4242");
 
 		// Without such a card: pending, due in 14 days, the email says how much, by when, and where to pay.
 		const [manual, ...moreManual] = await invoices(c.manual);
 		expect(moreManual).toEqual([]);
-		expect(manual).toMatchObject({ kind: "postpaid", status: "pending", period: "2027-01", dueAt: expect.stringMatching(/^2027-02-15T05:00:00/) });
+		expect(manual).toMatchObject({ kind: "postpaid", status: "pending", period: "2027-01", dueAt: expect.stringMatching(/^2027-02-15T08:00:00/) });
 		expect(manual.payment).toBeUndefined();
-		expectLinesOf(manual, await chargedBefore(c.manual, NY_FEB));
+		expectLinesOf(manual, await chargedBefore(c.manual, LA_FEB));
 		const [due] = await mails(c.manual, "postpaid-invoice");
-		expect(due.text).toContain(`${manual.total} USD`);
+		expect(due.text).toContain(`${manual.amountDue} USD`);
 		expect(due.text).toContain("due by 2027-02-15");
 		expect(due.links).toEqual([expect.stringMatching(new RegExp(`/account/billing/invoices/${manual.id}/pay$`))]);
 
-		// The hour that closes after 05:00 UTC is February's in New York: on no January invoice.
-		await setClock("2027-02-01T05:10:00Z");
+		// The hour that closes after 08:00 UTC is February's in Los Angeles: on no January invoice.
+		await setClock("2027-02-01T08:10:00Z");
 		await chargeHours();
 		await runJob("billing.post-paid-invoices");
 		expect(await invoices(c.auto)).toEqual([auto]);
@@ -309,11 +309,11 @@ describe("post-paid monthly invoices", () => {
 
 	test("unpaid past its due date: deactivated and its environments stopped; paying it (3-D Secure) brings it back", async () => {
 		const [invoice] = await invoices(c.manual);
-		await setClock("2027-02-15T04:59:00Z");
+		await setClock("2027-02-15T07:59:00Z");
 		await runJob("accounts.deactivation");
 		expect(await account(c.manual)).toMatchObject({ status: "active" });
 
-		await setClock("2027-02-15T05:01:00Z");
+		await setClock("2027-02-15T08:01:00Z");
 		await runJob("accounts.deactivation");
 		expect(await account(c.manual)).toMatchObject({ status: "deactivated" });
 		expect(await envStatus(c.manual)).toEqual(["stopped"]);
@@ -321,7 +321,7 @@ describe("post-paid monthly invoices", () => {
 		const history = await get<{ rows: { to: string; reason: string }[] }>(c.manual, "/account/status-history");
 		expect(history.rows[0]).toMatchObject({ to: "deactivated", reason: "post-paid invoice overdue" });
 		const [overdue] = await mails(c.manual, "postpaid-overdue");
-		expect(overdue.text).toContain(`invoice ${invoice.number} of ${invoice.total} USD was due on 2027-02-15`);
+		expect(overdue.text).toContain(`invoice ${invoice.number} of ${invoice.amountDue} USD was due on 2027-02-15`);
 
 		// What is refused, and how.
 		const session = (c.manual.session = await c.manual.signIn());
@@ -354,7 +354,7 @@ describe("post-paid monthly invoices", () => {
 		const refused = await pay(invoice.id, { paymentMethodId: methodId });
 		expect(refused.status).toBe(422);
 		expect(refused.body.data).toEqual([expect.objectContaining({ field: "id", message: expect.stringContaining("under way") })]);
-		const failed = testWebhookBody(`evt-${n}`, "payment.failed", waiting.body.invoice.payment.id, micros(invoice.total), "USD", Math.floor(nowMs() / 1000));
+		const failed = testWebhookBody(`evt-${n}`, "payment.failed", waiting.body.invoice.payment.id, micros(invoice.amountDue), "USD", Math.floor(nowMs() / 1000));
 		const hook = await sendRaw(p.url, "POST", "/billing/providers/test/webhook", failed, {
 			"content-type": "application/json",
 			"qm-signature": signPayload(SECRET, failed, Math.floor(nowMs() / 1000)),

@@ -27,7 +27,7 @@ describe("post-paid invoices on two billing replicas", () => {
 	});
 	afterAll(() => pair?.stop());
 
-	/** A post-paid customer (UTC) with a card that can be charged unattended and 12.345678 of March's charges on two environments. */
+	/** A post-paid customer (UTC) with a card that can be charged unattended and 12.345678 of March's charges on two environments: billed to the micro-unit, the card charged 12.35. */
 	async function customer(label: string) {
 		await main.broker.call("clock.set", { now: "2027-03-10T12:00:00Z" });
 		const email = `${label}@example.com`;
@@ -62,8 +62,15 @@ describe("post-paid invoices on two billing replicas", () => {
 		expect(issued.reduce((a, b) => a + b, 0)).toBe(1);
 		const [invoice, ...more] = await invoices(c.id);
 		expect(more).toEqual([]);
-		expect(invoice).toMatchObject({ kind: "postpaid", period: "2027-03", status: "paid", amount: "12.35", number: expect.stringMatching(/^2027-\d{6}$/) });
-		expect(await credits(c.id)).toEqual([expect.objectContaining({ amount: "12.35", description: `Post-paid invoice ${invoice.number}` })]);
+		expect(invoice).toMatchObject({
+			kind: "postpaid",
+			period: "2027-03",
+			status: "paid",
+			amount: "12.345678",
+			amountDue: "12.35",
+			number: expect.stringMatching(/^2027-\d{6}$/),
+		});
+		expect(await credits(c.id)).toEqual([expect.objectContaining({ amount: "12.345678", description: `Post-paid invoice ${invoice.number}` })]);
 		const [mail, ...twice] = await told(c.email);
 		expect(twice).toEqual([]);
 		expect(mail.text).toContain("paid automatically with card •••• 4242"); // not "due" from a twin that lost the payment to another

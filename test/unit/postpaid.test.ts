@@ -4,7 +4,8 @@
 // an invoice: per environment, rounded half-up to cents once, summing exactly to the net.
 import fc from "fast-check";
 import { localMonthStart } from "../../lib/time-zones";
-import { billedMonth, dueAt, invoiceLines, monthName, postpaidKey, toCents, type BilledEntry } from "../../services/billing/postpaid";
+import { amountDue } from "../../services/billing/payment-docs";
+import { billedMonth, dueAt, invoiceLines, monthName, postpaidKey, type BilledEntry } from "../../services/billing/postpaid";
 
 describe("the first instant of a month in a zone", () => {
 	it.each<[number, number, string, string]>([
@@ -58,7 +59,7 @@ describe("an invoice's lines", () => {
 		["e2", "blog"],
 	]);
 
-	it("one per environment (by name; then charges of none), the positive cost rounded half-up to cents once, summing to the net", () => {
+	it("one per environment (by name; then charges of none), the positive cost to the micro-unit, summing to the net", () => {
 		const entries: BilledEntry[] = [
 			{ envId: "e1", amountMain: -1_234_567 },
 			{ envId: "e1", amountMain: -4_300 },
@@ -69,39 +70,44 @@ describe("an invoice's lines", () => {
 		];
 		expect(invoiceLines(entries, names)).toEqual({
 			lines: [
-				{ envId: "e2", description: "Environment blog", amount: 80_000, charged: 80_000 },
-				{ envId: "e3", description: "Environment e3", amount: 10_000, charged: 10_000 },
-				{ envId: "e1", description: "Environment shop", amount: 1_240_000, charged: 1_238_867 },
-				{ description: "Other charges (no environment)", amount: 5_000_000, charged: 5_000_000 },
+				{ envId: "e2", description: "Environment blog", amount: 80_000 },
+				{ envId: "e3", description: "Environment e3", amount: 10_000 },
+				{ envId: "e1", description: "Environment shop", amount: 1_238_867 },
+				{ description: "Other charges (no environment)", amount: 5_000_000 },
 			],
-			net: 6_330_000,
+			net: 6_328_867,
 		});
 	});
 
-	it.each<[string, BilledEntry[], { amount: number; charged: number }[], number]>([
+	it.each<[string, BilledEntry[], number[], number]>([
 		["nothing charged: no lines", [], [], 0],
-		["half a cent rounds up", [{ envId: "e1", amountMain: -5_000 }], [{ amount: 10_000, charged: 5_000 }], 10_000],
-		["just under half a cent rounds down: the line is left out", [{ envId: "e1", amountMain: -4_999 }], [], 0],
+		["a micro-unit is billed as it is", [{ envId: "e1", amountMain: -1 }], [1], 1],
 		["what the bonus paid is not billed (the main part only is given)", [{ envId: "e1", amountMain: 0 }], [], 0],
+		[
+			"a correction that takes back all of a charge leaves no line",
+			[
+				{ envId: "e1", amountMain: -7_000 },
+				{ envId: "e1", amountMain: 7_000 },
+			],
+			[],
+			0,
+		],
 		[
 			"a correction that gives back more than was charged is a credit line",
 			[
 				{ envId: "e1", amountMain: -1_000_000 },
 				{ envId: "e2", amountMain: 2_500_000 },
 			],
-			[
-				{ amount: -2_500_000, charged: -2_500_000 },
-				{ amount: 1_000_000, charged: 1_000_000 },
-			],
+			[-2_500_000, 1_000_000],
 			-1_500_000,
 		],
 	])("%s", (_what, entries, lines, net) => {
 		const out = invoiceLines(entries, names);
-		expect(out.lines.map(l => ({ amount: l.amount, charged: l.charged }))).toEqual(lines);
+		expect(out.lines.map(l => l.amount)).toEqual(lines);
 		expect(out.net).toBe(net);
 	});
 
-	it("always: Σ lines = net exactly, each line within half a cent of its charges, whole cents", () => {
+	it("always: Σ lines = net = Σ the entries' charges, to the micro-unit", () => {
 		const entry = fc.record({
 			envId: fc.option(fc.constantFrom("e1", "e2", "e3", "e4"), { nil: undefined }),
 			amountMain: fc.integer({ min: -50_000_000, max: 1_000_000 }),
@@ -110,20 +116,17 @@ describe("an invoice's lines", () => {
 			fc.property(fc.array(entry, { maxLength: 200 }), entries => {
 				const { lines, net } = invoiceLines(entries, names);
 				expect(lines.reduce((a, l) => a + l.amount, 0)).toBe(net);
-				for (const l of lines) {
-					expect(Math.abs(l.amount % 10_000)).toBe(0);
-					expect(Math.abs(l.amount - l.charged)).toBeLessThanOrEqual(5_000);
-					expect(l.amount).toBe(toCents(l.charged));
-				}
-				const charged = 0 - entries.reduce((a, e) => a + e.amountMain, 0);
-				expect(lines.reduce((a, l) => a + l.charged, 0)).toBe(charged - dropped(entries));
+				expect(net).toBe(0 - entries.reduce((a, e) => a + e.amountMain, 0));
+				expect(lines.every(l => l.amount !== 0)).toBe(true);
 			}),
 		);
-		/** the exact charges of the lines that round to nothing (left out) */
-		function dropped(entries: BilledEntry[]) {
-			const by = new Map<string, number>();
-			for (const e of entries) by.set(e.envId ?? "", (by.get(e.envId ?? "") ?? 0) - e.amountMain);
-			return [...by.values()].filter(c => toCents(c) === 0).reduce((a, c) => a + c, 0);
-		}
+	});
+
+	it.each([
+		["whole cents stay", 12_340_000, 12_340_000],
+		["half a cent rounds up", 12_345_000, 12_350_000],
+		["just under half a cent rounds down", 12_344_999, 12_340_000],
+	])("the amount due by card: %s", (_what, total, due) => {
+		expect(amountDue({ total })).toBe(due);
 	});
 });
