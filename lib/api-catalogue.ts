@@ -95,6 +95,28 @@ export const API_CATALOGUE: ApiEntry[] = [
 	{ rest: "POST /env-groups", action: "environments.createGroup", method: "environment.group.AddGroup", access: "user", status: 201, description: "Create an environment group" },
 	{ rest: "DELETE /env-groups/:id", action: "environments.removeGroup", method: "environment.group.RemoveGroup", access: "user", status: 204, description: "Delete an environment group without subgroups" },
 
+	// Collaboration (COL-1…COL-9): the primary account's members, roles and policies; the member's side
+	{ rest: "GET /collaboration/members", action: "collaboration.members", method: "users.collaboration.GetMembers", access: "user", description: "My members: email, display name, status, shared items with their roles (COL-5)" },
+	{ rest: "POST /collaboration/members", action: "collaboration.invite", method: "users.collaboration.InviteMember", access: "user", status: 201, description: "Invite by email with shared items (ENV, ENV_GROUP, ACCOUNT), each with roles; the link works once, 7 days (COL-1, COL-4)" },
+	{ rest: "PATCH /collaboration/members/:id", action: "collaboration.editMember", method: "users.collaboration.EditMember", access: "user", description: "Change a member's display name or shared items and roles (COL-5)" },
+	{ rest: "DELETE /collaboration/members/:id", action: "collaboration.removeMember", method: "users.collaboration.DeleteMember", access: "user", status: 204, description: "Remove a member: sharing ends at once, the record stays for a new invitation (COL-5, COL-9)" },
+	{ rest: "POST /collaboration/members/:id/suspend", action: "collaboration.suspendMember", method: "users.collaboration.SuspendMember", access: "user", description: "Stop sharing with an active member for now (COL-5)" },
+	{ rest: "POST /collaboration/members/:id/activate", action: "collaboration.activateMember", method: "users.collaboration.ActivateMember", access: "user", description: "Share with a suspended member again (COL-5)" },
+	{ rest: "POST /collaboration/members/:id/resend", action: "collaboration.resendInvitation", method: "users.collaboration.ResendMemberInvitation", access: "user", description: "Email a new invitation link; the previous one stops working (COL-4)" },
+	{ rest: "POST /collaboration/members/:id/copy", action: "collaboration.copyMember", method: "users.collaboration.InviteMember", access: "user", status: 201, description: "Invite another email with the same shared items and roles (COL-5)" },
+	{ rest: "GET /collaboration/roles", action: "collaboration.roles", method: "users.collaboration.GetRoles", access: "user", description: "My roles, the seeded templates included (COL-3)" },
+	{ rest: "POST /collaboration/roles", action: "collaboration.addRole", method: "users.collaboration.AddRole", access: "user", status: 201, description: "Add a role: name, description, policies, receive load alerts (COL-3)" },
+	{ rest: "PATCH /collaboration/roles/:id", action: "collaboration.editRole", method: "users.collaboration.EditRole", access: "user", description: "Change a role; its members' rights change on their next request (COL-3, COL-9)" },
+	{ rest: "DELETE /collaboration/roles/:id", action: "collaboration.removeRole", method: "users.collaboration.DeleteRole", access: "user", status: 204, description: "Delete a role no member holds (409 names where it is used) (COL-3)" },
+	{ rest: "POST /collaboration/roles/:id/copy", action: "collaboration.copyRole", method: "users.collaboration.AddRole", access: "user", status: 201, description: "A new role with the same policies as another (COL-3)" },
+	{ rest: "GET /collaboration/policies", action: "collaboration.policies", method: "users.collaboration.GetPolicies", access: "user", description: "The system policy tree and my custom policies, each with its API methods (COL-2)" },
+	{ rest: "POST /collaboration/policies", action: "collaboration.addPolicy", method: "users.collaboration.AddPolicy", access: "user", status: 201, description: "Add a custom policy: a name and API methods of the catalogue (COL-2)" },
+	{ rest: "DELETE /collaboration/policies/:id", action: "collaboration.removePolicy", method: "users.collaboration.DeletePolicy", access: "user", status: 204, description: "Delete a custom policy no role holds (409 names the roles) (COL-2)" },
+	{ rest: "GET /collaboration/shared-with-me", action: "collaboration.sharedWithMe", method: "users.collaboration.GetCollaborations", access: "user", description: "What others share with me: owner, status, items and roles; pending invitations too (COL-5)" },
+	{ rest: "POST /collaboration/invitations/:id/accept", action: "collaboration.accept", method: "users.collaboration.AcceptCollaboration", access: "user", description: "Accept an invitation sent to my email; {token} from the email's link (COL-4, COL-5)" },
+	{ rest: "POST /collaboration/invitations/:id/reject", action: "collaboration.reject", method: "users.collaboration.RejectCollaboration", access: "user", description: "Reject an invitation sent to my email; {token} from the email's link (COL-5)" },
+	{ rest: "POST /collaboration/:id/leave", action: "collaboration.leave", method: "users.collaboration.LeaveCollaboration", access: "user", description: "Leave a collaboration: access to everything shared ends at once (COL-5)" },
+
 	// Billing: balance and ledger (BIL-1, BIL-3)
 	{ rest: "GET /billing/balance", action: "billing.balance", method: "billing.account.GetAccount", access: "user", description: "My main and bonus balances" },
 	{ rest: "GET /billing/transactions", action: "billing.transactions", method: "billing.account.GetFundAccountHistory", access: "user", description: "My ledger: charges, refills, bonuses, adjustments" },

@@ -16,7 +16,7 @@ import { customersOfTypeParams, emailRule, nameRule, phoneRule, termsRule, timeZ
 import { accountView, findAccounts, groupView, identitiesOf, profileView, type AccountDoc } from "./accounts/store";
 import { accountOf, billingContactOf, customersOfType, identityOf } from "./accounts/store";
 import { saveCredentialState, seedGroups, statusHistoryPage, updateProfile, type AccountsDb, type GroupDoc } from "./accounts/store";
-import { activate, bootstrapAdmin, signUp, type SignupParams } from "./accounts/signup";
+import { activate, bootstrapAdmin, signUp, signUpInvitee, type SignupParams } from "./accounts/signup";
 import { setStatusByAdmin, checkBalance, checkDeactivated, checkTrial, evaluateStatus, type Balance, type StatusParams } from "./accounts/apply-status";
 import { convertAccount, requestUpgrade } from "./accounts/upgrade";
 import { accountDetail, createGroup, editGroup, moveToGroup, saveGroupSettings, type AdminParams } from "./accounts/admin";
@@ -216,6 +216,15 @@ const AccountsService = defineService<Self>({
 			params: { id: { type: "string", min: 1 } },
 			handler(this: Self, ctx: Context<{ id: string }>) {
 				return identityOf(this.deps(ctx), ctx.params.id);
+			},
+		},
+
+		/** COL-4: an invited address without an account gets the activation email; activated, it joins `collaboration`. */
+		signupInvitee: {
+			visibility: "public",
+			params: { email: emailRule, name: { ...nameRule, optional: true } },
+			handler(this: Self, ctx: Context<{ email: string; name?: string }>) {
+				return signUpInvitee(this.deps(ctx), ctx.params);
 			},
 		},
 

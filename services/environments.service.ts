@@ -17,9 +17,9 @@ import { defineService } from "../lib/service-schema";
 import { createDbMixin, DuplicateKeyError, type Store } from "../mixins/db.mixin";
 import { createJobsMixin } from "../mixins/jobs.mixin";
 import { envGroups, envRevisions, environments } from "../models/environments";
-import { checkMinBalance, checkReceiver, mayChange, type AccountStatus, type EnvAction, type Receiver } from "./environments/access";
+import { actingFor, checkMinBalance, checkReceiver, mayChange, type AccountStatus, type EnvAction, type Receiver } from "./environments/access";
 import { envEvent, envView, idRule, nameRule, topologyRules } from "./environments/api";
-import { createGroup, foreignGroups, listGroups, removeGroup, type GroupDoc } from "./environments/groups";
+import { createGroup, foreignGroups, listGroups, ownedItems, removeGroup, type GroupDoc } from "./environments/groups";
 import { newNodeId } from "./environments/nodes";
 import {
 	appendRevision,
@@ -42,7 +42,7 @@ interface User {
 	role?: "user" | "admin";
 }
 
-type Meta = { user: User };
+type Meta = { user: User; onBehalfOf?: { accountId: string; email: string } };
 
 interface TopologyParams extends TopologyRequest {
 	groups?: string[];
@@ -106,7 +106,7 @@ const EnvironmentsService = defineService<Self>({
 		get: {
 			params: { id: idRule },
 			async handler(this: Self, ctx: Context<{ id: string }, Meta>) {
-				return envView(await this.own(ctx, ctx.params.id), ctx.meta.user.email);
+				return envView(await this.own(ctx, ctx.params.id), actingFor(ctx.meta).email);
 			},
 		},
 
@@ -169,7 +169,7 @@ const EnvironmentsService = defineService<Self>({
 				if (!updated) throw conflict("The environment changed at the same moment; read it again and retry");
 				await this.record(updated);
 				this.publish(ctx, "environments.changed", updated);
-				return envView(updated, ctx.meta.user.email);
+				return envView(updated, actingFor(ctx.meta).email);
 			},
 		},
 
@@ -179,7 +179,7 @@ const EnvironmentsService = defineService<Self>({
 			async handler(this: Self, ctx: Context<{ id: string }, Meta>) {
 				this.mayChange(ctx, "start");
 				const env = await this.own(ctx, ctx.params.id);
-				if (env.status === "running") return envView(env, ctx.meta.user.email);
+				if (env.status === "running") return envView(env, actingFor(ctx.meta).email);
 				await this.checkQuotas(ctx, env.ownerId, env);
 				const updated = await this.db.environments.updateOne(
 					{ _id: env._id, status: "stopped" },
@@ -187,7 +187,7 @@ const EnvironmentsService = defineService<Self>({
 				);
 				if (updated) await this.record(updated);
 				if (updated) this.publish(ctx, "environments.started", updated);
-				return envView(updated ?? (await this.own(ctx, env._id)), ctx.meta.user.email);
+				return envView(updated ?? (await this.own(ctx, env._id)), actingFor(ctx.meta).email);
 			},
 		},
 
@@ -204,7 +204,7 @@ const EnvironmentsService = defineService<Self>({
 				);
 				if (updated) await this.record(updated);
 				if (updated && env.status === "running") this.publish(ctx, "environments.stopped", updated);
-				return envView(updated ?? env, ctx.meta.user.email);
+				return envView(updated ?? env, actingFor(ctx.meta).email);
 			},
 		},
 
@@ -355,6 +355,15 @@ const EnvironmentsService = defineService<Self>({
 			},
 		},
 
+		/** COL-4, COL-6: which of these environments the account owns (with their groups), and its group tree. */
+		ownedItems: {
+			visibility: "public",
+			params: { accountId: idRule, envIds: { type: "array", items: idRule, max: 1000 } },
+			handler(this: Self, ctx: Context<{ accountId: string; envIds: string[] }>) {
+				return ownedItems(this.db, ctx.params.accountId, ctx.params.envIds);
+			},
+		},
+
 		/** GET /env-groups */
 		listGroups: {
 			params: {},
@@ -384,7 +393,8 @@ const EnvironmentsService = defineService<Self>({
 
 	methods: {
 		async own(this: Self, ctx: Context, id: string) {
-			const env = await this.db.environments.findOne({ _id: id, ownerId: (ctx.meta as Meta).user.id });
+			// COL-6: a member's request comes with the owner the gateway checked its roles for.
+			const env = await this.db.environments.findOne({ _id: id, ownerId: actingFor(ctx.meta as Meta).id });
 			if (!env) throw notFound("Environment");
 			return env;
 		},

@@ -22,6 +22,8 @@ import { answerClientError, shapeRequest } from "../lib/request-shape";
 import { shapeError, type RaisedError } from "../lib/error-body";
 import { TtlCache } from "../lib/ttl-cache";
 import { looksLikePat, wellFormedPat } from "../lib/pat";
+import { MemberAccess } from "./gateway/member-access";
+import { consoleRoute } from "./gateway/console";
 
 type Req = IncomingMessage & {
 	$requestId?: string;
@@ -68,6 +70,8 @@ type Self = Service & {
 	identityOf(ctx: Context, accountId: string): Promise<Omit<Identity, "via" | "sessionId" | "scope" | "tokenId">>;
 	reportTokenUse(ctx: Context, tokenId: string, ip: string): void;
 	entries: Map<string, ApiEntry>;
+	/** COL-6: members' requests on other accounts' environments */
+	members: MemberAccess;
 	limiter: RateLimiter;
 	/** null: no trusted proxies, the socket address is the client */
 	trust: ReturnType<typeof parseTrustList> | null;
@@ -214,7 +218,10 @@ export function createGatewayService() {
 						return entry?.status === 204 ? null : data;
 					},
 				},
+				// The web console (issue 19): public/ at `/`, any other non-API GET its index.html.
+				consoleRoute(),
 				{
+					name: "health", // named, as the console's route is: both are at "/", and moleculer-web keeps one route per unnamed path
 					path: "",
 					mappingPolicy: "restrict",
 					autoAliases: false,
@@ -328,7 +335,7 @@ export function createGatewayService() {
 				return { ...identity, via: "session", sessionId: session.sessionId, scope: session.scope };
 			},
 
-			authorize(this: Self, ctx: Context, _route: unknown, req: Req) {
+			async authorize(this: Self, ctx: Context, _route: unknown, req: Req) {
 				const entry = this.entryOf(req.$alias);
 				if (!entry || entry.access === "public") return;
 				const { user, grant } = ctx.meta as { user?: Identity; grant?: Grant };
@@ -342,6 +349,9 @@ export function createGatewayService() {
 				if (user.scope === "2fa-setup" && !entry.setup2fa) {
 					throw forbidden("Set up two-factor authentication first (POST /auth/2fa/setup)", { method: entry.method, reason: "2FA_SETUP_REQUIRED" });
 				}
+				// COL-6: a member acting on another account's environment, within its roles there (a token's scope was checked above).
+				const onBehalfOf = await this.members.check(ctx, user.id, entry, req.$params, this.broker.registry.hasService("collaboration", undefined as never));
+				if (onBehalfOf) (ctx.meta as { onBehalfOf?: unknown }).onBehalfOf = onBehalfOf;
 			},
 
 			/** Who the account is, cached for a second (and dropped at once by status events). */
@@ -400,6 +410,10 @@ export function createGatewayService() {
 					this.identityCache.delete(ctx.params.id);
 				},
 			},
+			/** COL-9: a membership, share, role or policy changed: every gateway forgets its answers. */
+			"collaboration.changed"(this: Self) {
+				this.members.clear();
+			},
 			"accounts.updated": {
 				params: { id: "string" },
 				handler(this: Self, ctx: Context<{ id: string }>) {
@@ -413,6 +427,7 @@ export function createGatewayService() {
 			this.identityCache = new TtlCache(1_000);
 			this.tokenUseReported = new Map();
 			this.limiter = new RateLimiter();
+			this.members = new MemberAccess();
 			(this as unknown as { server?: Server }).server?.on("clientError", answerClientError);
 			const trusted = envList("TRUST_PROXY");
 			this.trust = trusted.length ? parseTrustList(trusted) : null;

@@ -6,6 +6,7 @@ import AuthService from "./auth.service";
 import EnvironmentsService from "./environments.service";
 import MeteringService from "./metering.service";
 import BillingService from "./billing.service";
+import CollaborationService from "./collaboration.service";
 import ClockService from "./clock.service";
 import { createGatewayService } from "./gateway.service";
 import NotificationsService from "./notifications.service";
@@ -24,6 +25,7 @@ export const ALL_SERVICES: Record<string, () => ServiceSchema> = {
 	metering: () => MeteringService,
 	billing: () => BillingService,
 	webhooks: () => WebhooksService,
+	collaboration: () => CollaborationService,
 };
 
 export function selectServices(list: string[]): ServiceSchema[] {

@@ -133,9 +133,10 @@ const MeteringService = defineService<Self>({
 		/** GET /environments/{id}/usage — the environment's hourly buckets, `?from&to` (default: the last 24 hours). */
 		usage: {
 			params: { id: { type: "string", min: 1, max: 64 }, from: { type: "string", max: 40, optional: true }, to: { type: "string", max: 40, optional: true } },
-			async handler(this: Self, ctx: Context<{ id: string; from?: string; to?: string }, { user: { id: string } }>) {
+			async handler(this: Self, ctx: Context<{ id: string; from?: string; to?: string }, { user: { id: string }; onBehalfOf?: { accountId: string } }>) {
 				const env = await ctx.call<{ envId: string; ownerId: string; name: string } | null, { id: string }>("environments.ownerOf", { id: ctx.params.id });
-				if (!env || env.ownerId !== ctx.meta.user.id) throw notFound("Environment");
+				// COL-6: a member's request comes with the owner the gateway checked its roles for.
+				if (!env || env.ownerId !== (ctx.meta.onBehalfOf?.accountId ?? ctx.meta.user.id)) throw notFound("Environment");
 				const { from, to } = usageRange(ctx.params, now().getTime());
 				await this.flush(); // what this replica accepted is shown
 				return usageOf(this.db.env_hours, env.envId, from, to);

@@ -48,26 +48,39 @@ export async function signUp(p: SignupParams, req: { email: string; name?: strin
 			data: { signinLink: `${base}/signin`, resetLink: `${base}/password/reset` },
 		});
 	} else {
-		const token = randomToken(24); // 192 bits
-		const t = now();
-		await p.db.signups.insert({
-			_id: newId(),
-			email,
-			name: name ?? "",
-			tokenDigest: digest(token),
-			createdAt: t,
-			expiresAt: addMs(t, ACTIVATION_VALID_MS),
-			usedAt: null,
-			ip: req.ip ?? "",
-		});
-		await p.bus.call("notifications.send", {
-			template: "activation",
-			to: email,
-			dedupKey: `activation:${digest(token)}`,
-			data: { link: `${base}/activate?token=${token}`, validHours: 24 },
-		});
+		await sendActivation(p, { email, name, ip: req.ip });
 	}
 	return { message: "Check your inbox: we sent an email to this address." };
+}
+
+/** A pending sign-up and its activation email; activated, the account joins `group` (default: the sign-up group). */
+async function sendActivation(p: SignupParams, req: { email: string; name?: string; ip?: string; group?: string }): Promise<void> {
+	const token = randomToken(24); // 192 bits
+	const t = now();
+	await p.db.signups.insert({
+		_id: newId(),
+		email: req.email,
+		name: req.name ?? "",
+		tokenDigest: digest(token),
+		createdAt: t,
+		expiresAt: addMs(t, ACTIVATION_VALID_MS),
+		usedAt: null,
+		ip: req.ip ?? "",
+		...(req.group ? { group: req.group } : {}),
+	});
+	await p.bus.call("notifications.send", {
+		template: "activation",
+		to: req.email,
+		dedupKey: `activation:${digest(token)}`,
+		data: { link: `${publicUrl()}/activate?token=${token}`, validHours: 24 },
+	});
+}
+
+/** COL-4: an invited address without an account gets the activation email; activated, it is in the `collaboration` group. */
+export async function signUpInvitee(p: SignupParams, req: { email: string; name?: string }): Promise<{ sent: boolean }> {
+	if (await p.db.accounts.findOne({ email: req.email })) return { sent: false };
+	await sendActivation(p, { ...req, group: "collaboration" });
+	return { sent: true };
 }
 
 /** POST /auth/activate — single-use link + password → active account in the sign-up group (REG-2). */
@@ -79,7 +92,8 @@ export async function activate(p: SignupParams, req: { token: string; password: 
 	await p.bus.call("auth.checkPasswordPolicy", { password: req.password, email: link.email });
 	const claimed = await p.db.signups.updateOne({ _id: link._id, usedAt: null }, { $set: { usedAt: now() } });
 	if (!claimed) throw linkInvalid();
-	const signupGroup = (await p.db.groups.findOne({ signupDefault: true }))?.name ?? "trial";
+	// COL-4: an invitee's sign-up names its group; anyone else's joins the sign-up group.
+	const signupGroup = link.group ?? (await p.db.groups.findOne({ signupDefault: true }))?.name ?? "trial";
 	let account: AccountDoc;
 	try {
 		account = await createAccount(p, { email: link.email, name: link.name, group: signupGroup, role: "user" }, req.password);

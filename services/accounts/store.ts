@@ -61,6 +61,8 @@ export interface SignupDoc extends Doc {
 	expiresAt: Date;
 	usedAt: Date | null;
 	ip: string;
+	/** COL-4: the group an invitee's account joins (absent: the sign-up group) */
+	group?: string;
 }
 
 export interface AccountsDb {

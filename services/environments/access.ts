@@ -52,3 +52,11 @@ export function checkReceiver(target: Receiver | null, ownerId: string): asserts
 	if (target.status !== "active") throw invalidState("The receiving account is not active", { field: "email" });
 	if (target.type === "trial") throw invalidState("Trial accounts cannot receive environments; the receiver has to upgrade first", { field: "email" });
 }
+
+/**
+ * COL-6: whose environments a request acts on — the owner the gateway checked a member's roles for
+ * (`onBehalfOf`, set by the gateway only), else the caller.
+ */
+export function actingFor(meta: { user: { id: string; email: string }; onBehalfOf?: { accountId: string; email: string } }): { id: string; email: string } {
+	return meta.onBehalfOf ? { id: meta.onBehalfOf.accountId, email: meta.onBehalfOf.email } : { id: meta.user.id, email: meta.user.email };
+}

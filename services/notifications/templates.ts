@@ -381,6 +381,39 @@ const TEMPLATES: Record<string, (d: Data) => Rendered> = {
 			inApp: { title: "Balance repaired from the ledger", body: `Account ${id}: main ${oldMain} → ${newMain}, bonus ${oldBonus} → ${newBonus}.` },
 		};
 	},
+	/** COL-4: an invitation to collaborate; the link works once, for `validDays`, for this address only. */
+	"collaboration-invitation"(d) {
+		const link = required(d, "link");
+		const owner = required(d, "owner");
+		const days = d.validDays ?? 7;
+		const lines = [
+			`${owner} invites you to collaborate on their environments.`,
+			`Accept or reject the invitation here (the link works once, for ${days} days, signed in with this email address):`,
+		];
+		return {
+			subject: `${owner} invites you to collaborate`,
+			text: [...lines, link, "", "If you do not know the sender, ignore this email."].join("\n"),
+			html: page("An invitation to collaborate", [...lines, "If you do not know the sender, ignore this email."], { href: link, label: "View invitation" }),
+			links: [link],
+		};
+	},
+	/** COL-5: to the primary account, when a member accepts, rejects or leaves. */
+	"collaboration-answer"(d) {
+		const member = required(d, "member");
+		const what = required(d, "what");
+		const link = required(d, "link");
+		const line =
+			what === "left"
+				? `${member} left your collaboration and no longer has access to your environments.`
+				: `${member} ${what} your invitation to collaborate.`;
+		return {
+			subject: what === "left" ? `${member} left your collaboration` : `${member} ${what} your invitation`,
+			text: [line, "", `Your members: ${link}`].join("\n"),
+			html: page("Collaboration", [line], { href: link, label: "Your members" }),
+			links: [link],
+			inApp: { title: what === "left" ? "A member left" : `Invitation ${what}`, body: line },
+		};
+	},
 };
 
 export function templateNames(): string[] {

@@ -34,6 +34,18 @@ describe("cross-account protection of every id-taking route", () => {
 		const invoice = (
 			await p.http.post("/billing/refill", { amount: "5.00", paymentMethodId: method.id }, { token: session, headers: { "idempotency-key": "owner-1" } })
 		).body.invoice;
+		// Collaboration (COL-1…COL-5): a role, a policy and an invitation of the owner's.
+		const ownerId = (await p.http.get("/account", { token: session })).body.id;
+		await p.broker.call("quotas.adminSetOverride", { id: ownerId, key: "collaboration.enabled", value: 1 });
+		const role = (await p.http.post("/collaboration/roles", { name: "Watcher", policies: ["environment.view"] }, { token: session })).body;
+		const policy = (await p.http.post("/collaboration/policies", { name: "Starter", methods: ["environment.control.StartEnv"] }, { token: session })).body;
+		const member = (
+			await p.http.post(
+				"/collaboration/members",
+				{ email: "friend@example.com", resources: [{ type: "ENV", id: env.id, roleIds: [role.id] }] },
+				{ token: session },
+			)
+		).body;
 
 		const intruder = { email: "intruder@example.com", password: "Curious-George-2!" };
 		await createAccount(p, intruder.email, intruder.password);
@@ -61,6 +73,19 @@ describe("cross-account protection of every id-taking route", () => {
 				"POST /billing/payment-methods/:id/default": method.id,
 				"GET /billing/invoices/:id": invoice.id,
 				"POST /billing/invoices/:id/pay": { id: invoice.id, body: { paymentMethodId: method.id } },
+				"PATCH /collaboration/members/:id": { id: member.id, body: { displayName: "Mine now" } },
+				"DELETE /collaboration/members/:id": member.id,
+				"POST /collaboration/members/:id/suspend": member.id,
+				"POST /collaboration/members/:id/activate": member.id,
+				"POST /collaboration/members/:id/resend": member.id,
+				"POST /collaboration/members/:id/copy": { id: member.id, body: { email: "accomplice@example.com" } },
+				"PATCH /collaboration/roles/:id": { id: role.id, body: { description: "mine now" } },
+				"DELETE /collaboration/roles/:id": role.id,
+				"POST /collaboration/roles/:id/copy": role.id,
+				"DELETE /collaboration/policies/:id": policy.id,
+				"POST /collaboration/invitations/:id/accept": member.id,
+				"POST /collaboration/invitations/:id/reject": member.id,
+				"POST /collaboration/:id/leave": member.id,
 			},
 		);
 		expect(results.map(({ route, credential, status }) => ({ route, credential, status }))).toEqual(expectedClosed(results));
@@ -71,5 +96,8 @@ describe("cross-account protection of every id-taking route", () => {
 		expect((await p.http.get("/env-groups", { token: session })).body).toHaveLength(1);
 		expect((await p.http.get("/billing/payment-methods", { token: session })).body).toMatchObject([{ id: method.id, default: true }]);
 		expect((await p.http.get(`/billing/invoices/${invoice.id}`, { token: session })).body.status).toBe("paid");
+		expect((await p.http.get("/collaboration/members", { token: session })).body.rows).toMatchObject([{ id: member.id, status: "pending", displayName: "" }]);
+		expect((await p.http.get("/collaboration/roles", { token: session })).body.find((r: { id: string }) => r.id === role.id)?.description).toBe("");
+		expect((await p.http.get("/collaboration/policies", { token: session })).body.some((x: { id: string }) => x.id === policy.id)).toBe(true);
 	});
 });
