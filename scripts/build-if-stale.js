@@ -12,7 +12,20 @@ const { join } = require("path");
 const ROOT = join(__dirname, "..");
 const STAMP = join(ROOT, "dist", ".build-stamp");
 // What tsconfig.build.json compiles, and what decides how.
-const SOURCES = ["moleculer.config.ts", "bin", "lib", "mixins", "models", "services", "bench", "tsconfig.json", "tsconfig.build.json", "package.json"];
+// console/ is the web console, bundled into public/ by scripts/build-console.js.
+const SOURCES = [
+	"moleculer.config.ts",
+	"bin",
+	"lib",
+	"mixins",
+	"models",
+	"services",
+	"bench",
+	"console",
+	"tsconfig.json",
+	"tsconfig.build.json",
+	"package.json",
+];
 
 /** The newest modification time (ms) among `paths` and everything under them; 0 when none exist. */
 function newestMtime(root, paths) {
@@ -58,16 +71,31 @@ function main({ tolerant = false } = {}) {
 	}
 	const started = Date.now();
 	const r = spawnSync(process.execPath, [tsc, "-p", join(ROOT, "tsconfig.build.json")], { stdio: "inherit" });
-	if (r.status !== 0) {
-		if (!tolerant) return r.status ?? 1;
-		console.error("build-if-stale: the build failed (above); `npm start` will try again");
-		return 0;
-	}
+	if (r.status !== 0) return failed(r.status ?? 1, tolerant);
+	const web = buildConsole();
+	if (web !== 0) return failed(web, tolerant);
 	mkdirSync(join(ROOT, "dist"), { recursive: true });
 	writeFileSync(STAMP, `built ${new Date().toISOString()} in ${Date.now() - started} ms\n`);
 	// Dated when the build began: a source saved while tsc ran makes the next start build again.
 	utimesSync(STAMP, started / 1000, started / 1000);
 	return 0;
+}
+
+function failed(status, tolerant) {
+	if (!tolerant) return status;
+	console.error("build-if-stale: the build failed (above); `npm start` will try again");
+	return 0;
+}
+
+/** The console's bundle (scripts/build-console.js); skipped, keeping public/ as it is, without esbuild (--omit=dev). */
+function buildConsole() {
+	try {
+		require.resolve("esbuild", { paths: [ROOT] });
+	} catch {
+		console.error("build-if-stale: esbuild is not installed; the console in public/ stays as it is");
+		return 0;
+	}
+	return spawnSync(process.execPath, [join(ROOT, "scripts", "build-console.js")], { stdio: "inherit" }).status ?? 1;
 }
 
 module.exports = { isStale, newestMtime, main, SOURCES };

@@ -1,0 +1,181 @@
+// Environments: the list (own and shared, with the owner) and creation with a live cost estimate
+// (POST /pricing/estimate as the topology changes: min–max per hour and month, the discount).
+import { useEffect, useState } from "preact/hooks";
+import { ApiError, get, post } from "../api";
+import { location$, navigate } from "../router";
+import { Banner, date, Failed, Field, Form, html, Loading, messageOf, Money, Page, useLoad } from "../ui";
+
+interface NodeGroup {
+	layer: string;
+	type: string;
+	count: number;
+	reservedCloudlets: number;
+	scalingLimit: number;
+	diskLimitGB: number;
+}
+interface Environment {
+	id: string;
+	name: string;
+	ownerEmail: string;
+	shared: boolean;
+	status: string;
+	nodes: NodeGroup[];
+	createdAt: string;
+}
+interface Estimate {
+	hourly: { min: string; max: string };
+	monthly: { min: string; max: string };
+	discount: { reserved: string; dynamic: string };
+	saved: { hourly: string; monthly: string };
+	currency: string;
+}
+
+const LAYERS: [string, string][] = [
+	["bl", "Load balancer"],
+	["cp", "Application server"],
+	["sqldb", "SQL database"],
+	["nosqldb", "NoSQL database"],
+	["cache", "Cache"],
+	["storage", "Storage"],
+];
+
+export function Environments() {
+	const list = useLoad(() => get<{ rows: Environment[] }>("/environments?pageSize=100"));
+	const created = location$.value.query.get("created");
+	return html`<${Page} title="Environments">
+		${created && html`<${Banner} kind="ok">Environment ${created} was created.<//>`}
+		<div class="actions"><a href="/environments/new">Create an environment</a></div>
+		${
+			list.loading
+				? html`<${Loading} what="environments" />`
+				: list.error
+					? html`<${Failed} error=${list.error} />`
+					: list.data!.rows.length === 0
+						? html`<p>No environments yet.</p>`
+						: html`<div class="table-wrap" tabindex="0" role="region" aria-label="Your environments">
+								<table>
+									<caption class="skip">
+										Your environments
+									</caption>
+									<thead>
+										<tr>
+											<th scope="col">Name</th>
+											<th scope="col">Status</th>
+											<th scope="col">Nodes</th>
+											<th scope="col">Owner</th>
+											<th scope="col">Created</th>
+										</tr>
+									</thead>
+									<tbody>
+										${list.data!.rows.map(
+											e =>
+												html`<tr key=${e.id}>
+													<td>${e.name}</td>
+													<td>${e.status}</td>
+													<td>${e.nodes.map(n => `${n.count}× ${n.type} (${n.reservedCloudlets}–${n.scalingLimit} cloudlets)`).join(", ")}</td>
+													<td>${e.shared ? e.ownerEmail : "me"}</td>
+													<td>${date(e.createdAt)}</td>
+												</tr>`,
+										)}
+									</tbody>
+								</table>
+							</div>`
+		}
+	<//>`;
+}
+
+const newNode = (): NodeGroup => ({ layer: "cp", type: "tomcat", count: 1, reservedCloudlets: 1, scalingLimit: 4, diskLimitGB: 10 });
+
+function EstimateView(props: { nodes: NodeGroup[] }) {
+	const [estimate, setEstimate] = useState<Estimate | null>(null);
+	const [error, setError] = useState<string | null>(null);
+	useEffect(() => {
+		let current = true;
+		const t = setTimeout(() => {
+			post<Estimate>("/pricing/estimate", { nodes: props.nodes }).then(
+				e => current && (setEstimate(e), setError(null)),
+				err => current && setError(err instanceof ApiError && err.fields.length ? err.fields.map(f => `${f.field} ${f.message}`).join("; ") : messageOf(err)),
+			);
+		}, 250);
+		return () => {
+			current = false;
+			clearTimeout(t);
+		};
+	}, [JSON.stringify(props.nodes)]);
+	return html`<section class="card" aria-labelledby="estimate-h">
+		<h2 id="estimate-h">Estimated cost</h2>
+		<div aria-live="polite" data-testid="estimate">
+			${
+				error
+					? html`<p class="error">No estimate: ${error}</p>`
+					: !estimate
+						? html`<p class="muted">Calculating…</p>`
+						: html`<dl class="figures">
+									<div>
+										<dt>Per hour</dt>
+										<dd><${Money} amount=${`${estimate.hourly.min} – ${estimate.hourly.max}`} currency=${estimate.currency} /></dd>
+									</div>
+									<div>
+										<dt>Per month</dt>
+										<dd><${Money} amount=${`${estimate.monthly.min} – ${estimate.monthly.max}`} currency=${estimate.currency} /></dd>
+									</div>
+								</dl>
+								<p>
+									Discount: ${estimate.discount.reserved} on reserved, ${estimate.discount.dynamic} on dynamic cloudlets — you save
+									<${Money} amount=${estimate.saved.monthly} currency=${estimate.currency} /> a month.
+								</p>`
+			}
+		</div>
+	</section>`;
+}
+
+export function NewEnvironment() {
+	const [nodes, setNodes] = useState<NodeGroup[]>([newNode()]);
+	const change = (i: number, key: keyof NodeGroup, value: string) =>
+		setNodes(nodes.map((n, j) => (j === i ? { ...n, [key]: key === "layer" || key === "type" ? value : Number(value) } : n)));
+	const num = (i: number, key: keyof NodeGroup, label: string) =>
+		html`<${Field}
+			label=${label}
+			name=${`nodes[${i}].${key}`}
+			type="number"
+			min="0"
+			value=${nodes[i][key]}
+			onInput=${(e: Event) => change(i, key, (e.currentTarget as HTMLInputElement).value)}
+		/>`;
+	return html`<${Page} title="Create an environment">
+		<${Form}
+			submit="Create environment"
+			onSubmit=${async (v: { name: string }) => {
+				await post("/environments", { name: v.name, nodes });
+				navigate(`/environments?created=${encodeURIComponent(v.name)}`);
+			}}
+		>
+			<${Field} label="Name" name="name" hint="Letters, digits and dashes." required />
+			${nodes.map(
+				(n, i) =>
+					html`<fieldset key=${i}>
+						<legend>Node group ${i + 1}</legend>
+						<div class="row">
+							<div class="field">
+								<label for=${`layer-${i}`}>Layer</label>
+								<select id=${`layer-${i}`} value=${n.layer} onChange=${(e: Event) => change(i, "layer", (e.currentTarget as HTMLSelectElement).value)}>
+									${LAYERS.map(([value, label]) => html`<option value=${value}>${label}</option>`)}
+								</select>
+							</div>
+							<${Field}
+								label="Software"
+								name=${`nodes[${i}].type`}
+								value=${n.type}
+								onInput=${(e: Event) => change(i, "type", (e.currentTarget as HTMLInputElement).value)}
+							/>
+							${num(i, "count", "Nodes")} ${num(i, "reservedCloudlets", "Reserved cloudlets")} ${num(i, "scalingLimit", "Scaling limit (cloudlets)")}
+							${num(i, "diskLimitGB", "Disk (GB)")}
+						</div>
+						${nodes.length > 1 && html`<button type="button" class="secondary" onClick=${() => setNodes(nodes.filter((_, j) => j !== i))}>Remove node group ${i + 1}</button>`}
+					</fieldset>`,
+			)}
+			<button type="button" class="secondary" onClick=${() => setNodes([...nodes, newNode()])}>Add a node group</button>
+		<//>
+		<${EstimateView} nodes=${nodes} />
+	<//>`;
+}
