@@ -101,6 +101,36 @@ test("a projection's rows follow their documents: one each, gone with a removed 
 	expect(rows).toEqual(["h1", "h2", "h3"].map(id => ({ rid: expect.any(Number), _id: id, doc: id })));
 });
 
+test("a projection table of an earlier row layout (or no longer declared) is dropped with its trigger; the declared one is built from the documents", async () => {
+	const file = join(tmp, "earlier-layout.sqlite");
+	const store = open(file, plain);
+	for (let i = 0; i < 1_500; i++) await store.insert(hourDoc(i, i % 2 ? "acc-1" : "acc-2")); // more than one page of the fill
+	releaseSqliteFile(file);
+	// What the previous layout left: its table (the projection's JSON an object) and the trigger deleting its rows.
+	const db = new Database(file);
+	db.exec(`CREATE TABLE "hours$p_0ld" (rid INTEGER PRIMARY KEY, _id TEXT NOT NULL, doc TEXT NOT NULL, crc INTEGER NOT NULL, text TEXT)`);
+	db.exec(`CREATE TRIGGER "hours$p_0ld$delete" AFTER DELETE ON hours BEGIN DELETE FROM "hours$p_0ld" WHERE rid = old.rid; END`);
+	db.close();
+
+	const again = open(file, declared);
+	expect(await again.find({ accountId: "acc-1", hour: { $gte: 1_495 } }, { fields: ["name", "hour", "at"] })).toEqual([
+		{ _id: "h1495", name: "env 1495", hour: 1_495, at: new Date(2_495) },
+		{ _id: "h1497", name: "env 1497", hour: 1_497, at: new Date(2_497) },
+		{ _id: "h1499", name: "env 1499", hour: 1_499, at: new Date(2_499) },
+	]);
+	expect(await again.remove({ _id: "h1499" })).toBe(1); // no trigger left pointing at a dropped table
+	releaseSqliteFile(file);
+	const after = new Database(file, { readonly: true });
+	const tables = projectionTables(after, "hours");
+	const triggers = after.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'").pluck().all() as string[];
+	const rows = after.prepare(`SELECT count(*) FROM "${tables[0]}"`).pluck().get();
+	after.close();
+	expect(tables).toHaveLength(1);
+	expect(tables[0]).not.toBe("hours$p_0ld");
+	expect(triggers).toEqual([`${tables[0]}$delete`]);
+	expect(rows).toBe(1_499);
+});
+
 test("a table of the layout before (projection columns in the document's row, no rid) is rebuilt, its documents and projections kept", async () => {
 	const file = join(tmp, "before.sqlite");
 	const db = new Database(file);
@@ -166,8 +196,8 @@ test("a damaged projection is refused with the file named, like a damaged docume
 	const db = new Database(file);
 	const [side] = projectionTables(db, "hours");
 	expect(side).toMatch(/^hours\$p_/);
-	// A flipped digit in the projection only: the document itself is intact.
-	db.prepare(`UPDATE "${side}" SET doc = replace(doc, '"hour":1', '"hour":7')`).run();
+	// A changed byte in the projection only (its JSON still parses): the document itself is intact.
+	db.prepare(`UPDATE "${side}" SET doc = ' ' || doc`).run();
 	db.close();
 
 	expect(() => open(file, declared)).toThrow(/Document "h1" of hours in .*damaged\.sqlite fails its checksum/);
