@@ -75,6 +75,7 @@ export const API_CATALOGUE: ApiEntry[] = [
 	{ rest: "PATCH /account", action: "accounts.update", method: "users.account.ChangeName", access: "user", description: "Change the account's name, phone or time zone (IANA; its post-paid months, BIL-6)" },
 	{ rest: "POST /account/upgrade", action: "accounts.upgrade", method: "billing.account.ConvertToCommercial", access: "user", description: "Upgrade a trial to a commercial account with billing information (ACC-4)" },
 	{ rest: "GET /account/status-history", action: "accounts.statusHistory", method: "billing.account.GetAccount", access: "user", description: "My account's status changes: from, to, reason, when (STS-6)" },
+	{ rest: "GET /account/audit", action: "audit.accountList", method: "users.account.GetAuditLog", access: "user", description: "What happened in my account: my members' and administrators' actions (COL-8); ?actor&action&from&to" },
 	{ rest: "GET /account/notifications", action: "notifications.list", method: "users.account.GetNotifications", access: "user", description: "In-app notifications, newest first" },
 	{ rest: "POST /account/notifications/:id/read", action: "notifications.markRead", method: "users.account.GetNotifications", access: "user", description: "Mark an in-app notification read" },
 
@@ -148,6 +149,7 @@ export const API_CATALOGUE: ApiEntry[] = [
 	{ rest: "GET /meta/ping", action: "accounts.ping", method: "meta.platform.Ping", access: "user", description: "Answers {pong: true}: the API is up and the credentials work" },
 
 	// Administration
+	{ rest: "GET /admin/audit", action: "audit.adminList", method: "admin.audit.GetAuditLog", access: "admin", description: "The audit trail: every admin action and every member action for another account, with before/after (ADM-2, COL-8); ?actor&account&action&target&from&to" },
 	{ rest: "GET /admin/accounts", action: "accounts.adminList", method: "admin.accounts.GetAccounts", access: "admin", description: "Search accounts by email/name, status and group" },
 	{ rest: "GET /admin/accounts/:id", action: "accounts.adminGet", method: "admin.accounts.GetAccount", access: "admin", description: "One account in full: profile, quotas, balance, status history" },
 	{ rest: "POST /admin/accounts/:id/group", action: "accounts.adminSetGroup", method: "admin.accounts.SetGroup", access: "admin", description: "Move an account to another group, optionally resetting its balances (ACC-5)" },

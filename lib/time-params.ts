@@ -1,7 +1,7 @@
 // One reading of time parameters for the whole API: an ISO-8601 time (a real calendar date —
 // never 30 February rolled over into March), the from-before-to check and the time-zone offset.
 // Pure: no Moleculer, no I/O.
-import type { FieldError } from "./errors";
+import { validationError, type FieldError } from "./errors";
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const digit = (s: string, i: number) => {
@@ -104,6 +104,16 @@ export function parseTime(value: string): number {
 export function checkPeriod(from: Date | undefined, to: Date | undefined, errors: FieldError[], field: "from" | "to" = "from"): void {
 	if (!from || !to || from < to) return;
 	errors.push(field === "from" ? { field: "from", message: "must be before to" } : { field: "to", message: "must be after from" });
+}
+
+/** `from` and `to` parameters (either may be absent) → their Dates; 422 naming each bad one, or a period that runs backwards. */
+export function periodParams(p: { from?: string; to?: string }, field: "from" | "to" = "from"): { from?: Date; to?: Date } {
+	const errors: FieldError[] = [];
+	const from = timeParam(p.from, "from", errors);
+	const to = timeParam(p.to, "to", errors);
+	checkPeriod(from, to, errors, field);
+	if (errors.length) throw validationError(errors);
+	return { from, to };
 }
 
 /** "+02:00", "-05:30", "0" or minutes east of UTC ("120") → minutes; null when malformed. */

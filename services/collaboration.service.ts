@@ -25,11 +25,11 @@ import {
 	type Person,
 } from "./collaboration/members";
 import { policyMethodErrors } from "./collaboration/policies";
-import { resolveAccess } from "./collaboration/resolve";
+import { memberAccess, sharedEnvironments } from "./collaboration/access";
 import type { ShareInput } from "./collaboration/shares";
 import type { MemberStatus } from "./collaboration/states";
 import { descriptionRule, displayNameRule, emailRule, idRule, nameRule, policiesRule, resourcesRule, roleFields } from "./collaboration/rules";
-import { customPolicies, memberView, newLink, ownMember, ownPolicy, ownRole, ownerName, policyUses, policyView } from "./collaboration/store";
+import { memberView, newLink, ownMember, ownPolicy, ownRole, ownerName, policyUses, policyView } from "./collaboration/store";
 import { roleUses, roleView } from "./collaboration/store";
 import { seedRoles, sharedView, systemPolicyViews, unknownPolicies, type CollabDb, type MemberDoc, type RoleDoc } from "./collaboration/store";
 
@@ -377,20 +377,20 @@ const CollaborationService = defineService<Self>({
 			visibility: "public",
 			params: { memberAccountId: idRule, ownerAccountId: idRule, method: { type: "string", min: 1, max: 200 }, envId: { ...idRule, optional: true } },
 			async handler(this: Self, ctx: Context<{ memberAccountId: string; ownerAccountId: string; method: string; envId?: string }>) {
-				const { memberAccountId, ownerAccountId, method, envId } = ctx.params;
-				const m = await this.db.collaborations.findOne({ ownerId: ownerAccountId, memberId: memberAccountId, status: "active" });
-				if (!m) return { member: false, allowed: false };
-				const [roles, custom, owned] = await Promise.all([
-					this.db.collab_roles.find({ ownerId: ownerAccountId }),
-					customPolicies(this.db, ownerAccountId),
-					envId ? ctx.call<OwnedItems, object>("environments.ownedItems", { accountId: ownerAccountId, envIds: [envId] }) : null,
-				]);
-				const target = envId
-					? { envId, groups: owned?.envs[0]?.groups ?? [], parentOf: Object.fromEntries((owned?.groups ?? []).map(g => [g.id, g.parentId])) }
-					: {};
-				const access = resolveAccess(m.resources, target, new Map(roles.map(r => [r._id, r])), custom);
+				const found = await memberAccess(this.deps(ctx), ctx.params);
+				if (!found) return { member: false, allowed: false };
+				const { access, membership } = found;
 				// Not shared at all (no level has a role): as good as someone else's, the caller is not told it exists.
-				return { member: access.level !== "none", allowed: access.methods.has(method), level: access.level, ownerEmail: m.primaryEmail };
+				return { member: access.level !== "none", allowed: access.methods.has(ctx.params.method), level: access.level, ownerEmail: membership.primaryEmail };
+			},
+		},
+
+		/** COL-7: per owner, the environments shared with the member (GET /environments lists them beside its own). */
+		sharedEnvironments: {
+			visibility: "public",
+			params: { memberAccountId: idRule },
+			handler(this: Self, ctx: Context<{ memberAccountId: string }>) {
+				return sharedEnvironments(this.deps(ctx), ctx.params.memberAccountId);
 			},
 		},
 	},

@@ -10,16 +10,17 @@
 import type { Context, Service } from "moleculer";
 import { DAY, now } from "../lib/clock";
 import { newId } from "../lib/crypto";
-import { conflict, notFound, quotaExceeded, validationError, type FieldError } from "../lib/errors";
-import { checkPeriod, timeParam } from "../lib/time-params";
+import { conflict, notFound, validationError } from "../lib/errors";
+import { periodParams } from "../lib/time-params";
 import { pageOf, pageParams, skipOf } from "../lib/pagination";
 import { defineService } from "../lib/service-schema";
 import { createDbMixin, DuplicateKeyError, type Store } from "../mixins/db.mixin";
 import { createJobsMixin } from "../mixins/jobs.mixin";
 import { envGroups, envRevisions, environments } from "../models/environments";
-import { actingFor, checkMinBalance, checkReceiver, mayChange, type AccountStatus, type EnvAction, type Receiver } from "./environments/access";
+import { actingFor, checkReceiver, mayChange, type AccountStatus, type EnvAction, type Receiver } from "./environments/access";
 import { envEvent, envView, idRule, nameRule, topologyRules } from "./environments/api";
 import { createGroup, foreignGroups, listGroups, ownedItems, removeGroup, type GroupDoc } from "./environments/groups";
+import { checkLimits, ownersRefusal } from "./environments/limits";
 import { newNodeId } from "./environments/nodes";
 import {
 	appendRevision,
@@ -28,12 +29,13 @@ import {
 	firstRevisionAt,
 	inventoryPage,
 	newEnvironment,
+	visiblePage,
 	nodesSince,
 	removeCurrent,
 	type EnvDoc,
 	type RevisionDoc,
 } from "./environments/store";
-import { quotaViolation, shapeErrors, topologyOf, type NodeGroup, type Topology, type TopologyRequest } from "./environments/topology";
+import { shapeErrors, topologyOf, type NodeGroup, type Topology, type TopologyRequest } from "./environments/topology";
 
 interface User {
 	id: string;
@@ -42,7 +44,8 @@ interface User {
 	role?: "user" | "admin";
 }
 
-type Meta = { user: User; onBehalfOf?: { accountId: string; email: string } };
+type Meta = { user: User; onBehalfOf?: { accountId: string; email: string; status?: AccountStatus } };
+type SharedEnvs = { ownerId: string; ownerEmail: string; envIds: string[] }[];
 
 interface TopologyParams extends TopologyRequest {
 	groups?: string[];
@@ -52,9 +55,9 @@ type Self = Service & {
 	db: { environments: Store<EnvDoc>; env_groups: Store<GroupDoc>; env_revisions: Store<RevisionDoc> };
 	own(ctx: Context, id: string): Promise<EnvDoc>;
 	mayChange(ctx: Context, what: EnvAction): void;
-	checkQuotas(ctx: Context, accountId: string, t: Topology, current?: Topology): Promise<void>;
+	view(ctx: Context, e: EnvDoc): ReturnType<typeof envView>;
+	checkLimits(ctx: Context, accountId: string, t: Topology, o?: { current?: Topology; creating?: boolean }): Promise<void>;
 	checkGroups(ctx: Context, ids: string[]): Promise<void>;
-	checkMinBalance(ctx: Context, accountId: string): Promise<void>;
 	publish(ctx: Context, event: string, e: EnvDoc): void;
 	record(e: EnvDoc, deletedAt?: Date): Promise<void>;
 	switchAll(ctx: Context, accountId: string, from: Partial<EnvDoc>, to: Partial<EnvDoc>, event: string): Promise<number>;
@@ -83,22 +86,17 @@ const EnvironmentsService = defineService<Self>({
 	},
 
 	actions: {
-		/** GET /environments */
+		/** GET /environments — mine, and those shared with me tagged with their owner (COL-7). */
 		list: {
 			params: { ...pageParams },
 			async handler(this: Self, ctx: Context<{ page: number; pageSize: number }, Meta>) {
-				const q = { ownerId: ctx.meta.user.id };
+				const me = ctx.meta.user;
 				const { page, pageSize } = ctx.params;
-				const [rows, total] = await Promise.all([
-					this.db.environments.find(q, { sort: { createdAt: 1 }, skip: skipOf(page, pageSize), limit: pageSize }),
-					this.db.environments.count(q),
-				]);
-				return pageOf(
-					rows.map(e => envView(e, ctx.meta.user.email)),
-					total,
-					page,
-					pageSize,
-				);
+				const collab = this.broker.registry.hasService("collaboration", undefined as never);
+				const shared = collab ? await ctx.call<SharedEnvs, object>("collaboration.sharedEnvironments", { memberAccountId: me.id }) : [];
+				const { rows, total } = await visiblePage(this.db.environments, me, shared, { skip: skipOf(page, pageSize), limit: pageSize });
+				const views = rows.map(r => envView(r.doc, r.ownerEmail, r.shared));
+				return pageOf(views, total, page, pageSize);
 			},
 		},
 
@@ -106,33 +104,31 @@ const EnvironmentsService = defineService<Self>({
 		get: {
 			params: { id: idRule },
 			async handler(this: Self, ctx: Context<{ id: string }, Meta>) {
-				return envView(await this.own(ctx, ctx.params.id), actingFor(ctx.meta).email);
+				return this.view(ctx, await this.own(ctx, ctx.params.id));
 			},
 		},
 
-		/** POST /environments — created running (ENV-1, QTA-3). */
+		/** POST /environments — created running (ENV-1, QTA-3); by a member for the owner, who pays (COL-7). */
 		create: {
 			params: { name: nameRule, ownerId: { type: "string", optional: true, max: 64 }, subscription: { type: "boolean", optional: true }, ...topologyRules },
 			async handler(this: Self, ctx: Context<TopologyParams & { name: string; ownerId?: string; nodes: NodeGroup[]; subscription?: boolean }, Meta>) {
-				const me = ctx.meta.user;
-				// Creating for another owner comes with collaboration (COL-7); until then only for oneself.
-				if (ctx.params.ownerId && ctx.params.ownerId !== me.id) throw notFound("Account");
+				// COL-7: another owner only as its member with the create permission (the gateway checked it and set onBehalfOf).
+				const owner = actingFor(ctx.meta);
+				if (ctx.params.ownerId && ctx.params.ownerId !== owner.id) throw notFound("Account");
 				this.mayChange(ctx, "create");
 				// MTR-5: a subscription environment pays no usage, so only the provider grants one.
-				if (ctx.params.subscription && me.role !== "admin") throw validationError({ field: "subscription", message: "can only be set by an administrator" });
+				if (ctx.params.subscription && ctx.meta.user.role !== "admin")
+					throw validationError({ field: "subscription", message: "can only be set by an administrator" });
 				const t = topologyOf(ctx.params, null, newNodeId);
 				const errors = shapeErrors(t);
 				if (errors.length) throw validationError(errors);
 				await this.checkGroups(ctx, ctx.params.groups ?? []);
-				await this.checkQuotas(ctx, me.id, t);
-				await this.checkMinBalance(ctx, me.id);
-				const { reservationId } = await ctx.call<{ reservationId: string }, Record<string, unknown>>("quotas.reserve", {
-					accountId: me.id,
-					key: "environment.maxcount",
-					amount: 1,
-				});
+				await this.checkLimits(ctx, owner.id, t, { creating: true });
+				const { reservationId } = await ctx
+					.call<{ reservationId: string }, Record<string, unknown>>("quotas.reserve", { accountId: owner.id, key: "environment.maxcount", amount: 1 })
+					.catch(err => Promise.reject(ownersRefusal(err, ctx.meta.onBehalfOf?.email)));
 				const { name, subscription, groups } = ctx.params;
-				const env = newEnvironment({ id: newId(), ownerId: me.id, name, subscription: !!subscription, groups: groups ?? [] }, t, now());
+				const env = newEnvironment({ id: newId(), ownerId: owner.id, name, subscription: !!subscription, groups: groups ?? [] }, t, now());
 				try {
 					await this.db.environments.insert(env);
 				} catch (err) {
@@ -147,7 +143,7 @@ const EnvironmentsService = defineService<Self>({
 				await ctx.call("quotas.commit", { reservationId });
 				this.publish(ctx, "environments.created", env);
 				this.publish(ctx, "environments.started", env);
-				return envView(env, me.email);
+				return this.view(ctx, env);
 			},
 		},
 
@@ -161,7 +157,7 @@ const EnvironmentsService = defineService<Self>({
 				const errors = shapeErrors(next);
 				if (errors.length) throw validationError(errors);
 				if (ctx.params.groups) await this.checkGroups(ctx, ctx.params.groups);
-				await this.checkQuotas(ctx, env.ownerId, next, env);
+				await this.checkLimits(ctx, env.ownerId, next, { current: env });
 				const updated = await this.db.environments.updateOne(
 					{ _id: env._id, ownerId: env.ownerId, rev: env.rev },
 					{ $set: { ...next, groups: ctx.params.groups ?? env.groups, updatedAt: now() }, $inc: { rev: 1 } },
@@ -169,7 +165,7 @@ const EnvironmentsService = defineService<Self>({
 				if (!updated) throw conflict("The environment changed at the same moment; read it again and retry");
 				await this.record(updated);
 				this.publish(ctx, "environments.changed", updated);
-				return envView(updated, actingFor(ctx.meta).email);
+				return this.view(ctx, updated);
 			},
 		},
 
@@ -179,15 +175,15 @@ const EnvironmentsService = defineService<Self>({
 			async handler(this: Self, ctx: Context<{ id: string }, Meta>) {
 				this.mayChange(ctx, "start");
 				const env = await this.own(ctx, ctx.params.id);
-				if (env.status === "running") return envView(env, actingFor(ctx.meta).email);
-				await this.checkQuotas(ctx, env.ownerId, env);
+				if (env.status === "running") return this.view(ctx, env);
+				await this.checkLimits(ctx, env.ownerId, env);
 				const updated = await this.db.environments.updateOne(
 					{ _id: env._id, status: "stopped" },
 					{ $set: { status: "running", rememberedRunning: false, updatedAt: now() }, $inc: { rev: 1 } },
 				);
 				if (updated) await this.record(updated);
 				if (updated) this.publish(ctx, "environments.started", updated);
-				return envView(updated ?? (await this.own(ctx, env._id)), actingFor(ctx.meta).email);
+				return this.view(ctx, updated ?? (await this.own(ctx, env._id)));
 			},
 		},
 
@@ -204,7 +200,7 @@ const EnvironmentsService = defineService<Self>({
 				);
 				if (updated) await this.record(updated);
 				if (updated && env.status === "running") this.publish(ctx, "environments.stopped", updated);
-				return envView(updated ?? env, actingFor(ctx.meta).email);
+				return this.view(ctx, updated ?? env);
 			},
 		},
 
@@ -230,7 +226,7 @@ const EnvironmentsService = defineService<Self>({
 				const found = await ctx.call<{ id: string } | null, { email: string }>("accounts.findByEmail", { email: ctx.params.email });
 				const target = found ? await ctx.call<Receiver | null, { id: string }>("accounts.identity", { id: found.id }) : null;
 				checkReceiver(target, env.ownerId);
-				await this.checkQuotas(ctx, target.id, env);
+				await this.checkLimits(ctx, target.id, env);
 				const { reservationId } = await ctx.call<{ reservationId: string }, Record<string, unknown>>("quotas.reserve", {
 					accountId: target.id,
 					key: "environment.maxcount",
@@ -324,11 +320,7 @@ const EnvironmentsService = defineService<Self>({
 				limit: { type: "number", integer: true, min: 1, max: 5000, optional: true, default: 1000 },
 			},
 			async handler(this: Self, ctx: Context<{ from: string; to: string; afterEnvId?: string; limit: number }>) {
-				const errors: FieldError[] = [];
-				const from = timeParam(ctx.params.from, "from", errors);
-				const to = timeParam(ctx.params.to, "to", errors);
-				checkPeriod(from, to, errors, "to");
-				if (errors.length) throw validationError(errors);
+				const { from, to } = periodParams(ctx.params, "to");
 				return inventoryPage(this.db, { from: from!, to: to!, afterEnvId: ctx.params.afterEnvId, limit: ctx.params.limit });
 			},
 		},
@@ -343,6 +335,7 @@ const EnvironmentsService = defineService<Self>({
 		},
 
 		/** MTR-2: when the first environment appeared (ISO, null before any): metering closes hours from there on. */
+		// prettier-ignore
 		firstCreated: { visibility: "public", handler: async function (this: Self) { return { at: (await firstRevisionAt(this.db.env_revisions))?.toISOString() ?? null }; } },
 
 		/** Whose environment this is, for services that serve its data to its owner (GET /environments/{id}/usage). */
@@ -351,16 +344,16 @@ const EnvironmentsService = defineService<Self>({
 			params: { id: idRule },
 			async handler(this: Self, ctx: Context<{ id: string }>) {
 				const env = await this.db.environments.findById(ctx.params.id);
-				return env ? { envId: env._id, ownerId: env.ownerId, name: env.name } : null;
+				return env ? { envId: env._id, ownerId: env.ownerId, name: env.name, status: env.status, nodes: env.nodes } : null;
 			},
 		},
 
 		/** COL-4, COL-6: which of these environments the account owns (with their groups), and its group tree. */
 		ownedItems: {
 			visibility: "public",
-			params: { accountId: idRule, envIds: { type: "array", items: idRule, max: 1000 } },
-			handler(this: Self, ctx: Context<{ accountId: string; envIds: string[] }>) {
-				return ownedItems(this.db, ctx.params.accountId, ctx.params.envIds);
+			params: { accountId: idRule, envIds: { type: "array", items: idRule, max: 1000 }, all: { type: "boolean", optional: true } },
+			handler(this: Self, ctx: Context<{ accountId: string; envIds: string[]; all?: boolean }>) {
+				return ownedItems(this.db, ctx.params.accountId, ctx.params.all ? null : ctx.params.envIds);
 			},
 		},
 
@@ -399,29 +392,25 @@ const EnvironmentsService = defineService<Self>({
 			return env;
 		},
 
-		/** STS-1 */
+		/** STS-1: the owner's status, also when a member acts for it (COL-7). */
 		mayChange(ctx: Context, what) {
-			mayChange((ctx.meta as Meta).user.status, what);
+			const meta = ctx.meta as Meta;
+			mayChange(meta.onBehalfOf?.status ?? meta.user.status, what);
 		},
 
-		/** QTA-3, against the owner's effective quotas. */
-		async checkQuotas(ctx: Context, accountId: string, t: Topology, current?: Topology) {
-			const { values } = await ctx.call<{ values: Record<string, number | string> }, { accountId: string }>("quotas.effective", { accountId });
-			const v = quotaViolation(t, values, current);
-			if (v) throw quotaExceeded(v.quota, v.limit, v.requested);
+		view(ctx: Context, e: EnvDoc) {
+			const meta = ctx.meta as Meta;
+			return envView(e, actingFor(meta).email, !!meta.onBehalfOf);
 		},
 
-		/** QTA-3: creating needs a balance of at least account.minbalance. */
-		async checkMinBalance(ctx: Context, accountId: string) {
-			const [{ values }, balance] = await Promise.all([
-				ctx.call<{ values: Record<string, number | string> }, { accountId: string }>("quotas.effective", { accountId }),
-				ctx.call<{ main: number; bonus: number }, { accountId: string }>("billing.balanceOf", { accountId }),
-			]);
-			checkMinBalance(values, balance);
+		/** QTA-3, against the owner's limits; named as the owner's to a member acting for it (COL-7). */
+		checkLimits(ctx: Context, accountId: string, topology: Topology, o: { current?: Topology; creating?: boolean } = {}) {
+			const ownerEmail = (ctx.meta as Meta).onBehalfOf?.email;
+			return checkLimits({ call: (action, params) => ctx.call(action, params), accountId, ownerEmail, topology, ...o });
 		},
 
 		async checkGroups(this: Self, ctx: Context, ids: string[]) {
-			const errors = await foreignGroups(this.db.env_groups, (ctx.meta as Meta).user.id, ids);
+			const errors = await foreignGroups(this.db.env_groups, actingFor(ctx.meta as Meta).id, ids);
 			if (errors.length) throw validationError(errors);
 		},
 

@@ -22,6 +22,7 @@ import { answerClientError, shapeRequest } from "../lib/request-shape";
 import { shapeError, type RaisedError } from "../lib/error-body";
 import { TtlCache } from "../lib/ttl-cache";
 import { looksLikePat, wellFormedPat } from "../lib/pat";
+import { beginAudit, finishAudit, type PendingAudit } from "./gateway/audit-trail";
 import { MemberAccess } from "./gateway/member-access";
 import { consoleRoute } from "./gateway/console";
 
@@ -30,6 +31,7 @@ type Req = IncomingMessage & {
 	$alias?: { method: string; path: string; fullPath: string; action: string | null; keys?: { name: string | number }[] };
 	$params: Record<string, unknown>;
 	$ctx?: Context;
+	$audit?: PendingAudit | null;
 	query: Record<string, string>;
 	body?: unknown;
 	parsedUrl?: string;
@@ -67,7 +69,7 @@ type Self = Service & {
 	tokenCache: TtlCache<string, TokenGrant>;
 	identityCache: TtlCache<string, Omit<Identity, "via" | "sessionId" | "scope" | "tokenId">>;
 	tokenUseReported: Map<string, number>;
-	identityOf(ctx: Context, accountId: string): Promise<Omit<Identity, "via" | "sessionId" | "scope" | "tokenId">>;
+	identityOf(ctx: Context, accountId: string, signingIn?: boolean): Promise<Omit<Identity, "via" | "sessionId" | "scope" | "tokenId">>;
 	reportTokenUse(ctx: Context, tokenId: string, ip: string): void;
 	entries: Map<string, ApiEntry>;
 	/** COL-6: members' requests on other accounts' environments */
@@ -209,8 +211,9 @@ export function createGatewayService() {
 							if (wait > 0) throw rateLimited(wait);
 						}
 					},
-					onAfterCall(this: Self, ctx: Context, _route: unknown, req: Req, _res: Res, data: unknown) {
+					async onAfterCall(this: Self, ctx: Context, _route: unknown, req: Req, _res: Res, data: unknown) {
 						const entry = this.entryOf(req.$alias);
+						if (req.$audit) await finishAudit(ctx, req.$audit, data, (msg, err) => this.logger.error(msg, err));
 						if (entry?.status) (ctx.meta as Record<string, unknown>).$statusCode = entry.status;
 						if (entry?.status === 201) (ctx.meta as Record<string, unknown>).$location = req.url;
 						// Binary answers (an invoice's PDF) travel as base64 between services.
@@ -351,11 +354,14 @@ export function createGatewayService() {
 				}
 				// COL-6: a member acting on another account's environment, within its roles there (a token's scope was checked above).
 				const onBehalfOf = await this.members.check(ctx, user.id, entry, req.$params, this.broker.registry.hasService("collaboration", undefined as never));
-				if (onBehalfOf) (ctx.meta as { onBehalfOf?: unknown }).onBehalfOf = onBehalfOf;
+				// COL-7: the owner's account status applies to what its member does for it.
+				if (onBehalfOf)
+					(ctx.meta as { onBehalfOf?: unknown }).onBehalfOf = { ...onBehalfOf, status: (await this.identityOf(ctx, onBehalfOf.accountId, false)).status };
+				if (this.broker.registry.hasService("audit", undefined as never)) req.$audit = await beginAudit(ctx, entry, req.$params, onBehalfOf); // COL-8, ADM-2
 			},
 
-			/** Who the account is, cached for a second (and dropped at once by status events). */
-			async identityOf(this: Self, ctx: Context, accountId: string) {
+			/** Who the account is, cached for a second (and dropped at once by status events); `signingIn`: the caller's own, refused when suspended. */
+			async identityOf(this: Self, ctx: Context, accountId: string, signingIn = true) {
 				let identity = this.identityCache.get(accountId, Date.now());
 				if (!identity) {
 					identity =
@@ -365,7 +371,7 @@ export function createGatewayService() {
 					this.identityCache.set(accountId, identity, Date.now());
 				}
 				// STS-1: a suspended account's sessions and tokens are refused.
-				if (identity.status === "suspended") throw unauthorized("This account is suspended", "ACCOUNT_SUSPENDED");
+				if (signingIn && identity.status === "suspended") throw unauthorized("This account is suspended", "ACCOUNT_SUSPENDED");
 				return identity;
 			},
 

@@ -2,6 +2,7 @@
 // `clock` service runs in every process (it moves that process's clock in tests).
 import type { ServiceSchema } from "moleculer";
 import AccountsService from "./accounts.service";
+import AuditService from "./audit.service";
 import AuthService from "./auth.service";
 import EnvironmentsService from "./environments.service";
 import MeteringService from "./metering.service";
@@ -26,6 +27,7 @@ export const ALL_SERVICES: Record<string, () => ServiceSchema> = {
 	billing: () => BillingService,
 	webhooks: () => WebhooksService,
 	collaboration: () => CollaborationService,
+	audit: () => AuditService,
 };
 
 export function selectServices(list: string[]): ServiceSchema[] {

@@ -24,14 +24,15 @@ export const nameRule = {
 	messages: { stringPattern: "must be 1-63 letters, digits and dashes" },
 } as const;
 
-/** An environment as GET /environments/{id} shows it. */
-export function envView(e: EnvDoc, ownerEmail?: string) {
+/** An environment as GET /environments/{id} shows it; `shared`: the viewer is a member, not the owner (COL-7). */
+export function envView(e: EnvDoc, ownerEmail?: string, shared = false) {
 	return {
 		id: e._id,
 		name: e.name,
 		ownerId: e.ownerId,
 		ownerEmail: ownerEmail ?? null,
-		shared: false,
+		owner: { id: e.ownerId, email: ownerEmail ?? null },
+		shared,
 		status: e.status,
 		nodes: e.nodes,
 		subscription: !!e.subscription,

@@ -67,8 +67,8 @@ export async function foreignGroups(groups: Store<GroupDoc>, ownerId: string, id
 	return ids.flatMap((id, i) => (mine.has(id) ? [] : [{ field: `groups[${i}]`, message: "is not one of your environment groups" }]));
 }
 
-/** COL-4, COL-6: which of `envIds` the owner has (with their groups), and the owner's group tree. */
-export async function ownedItems(db: GroupStores, ownerId: string, envIds: string[]) {
-	const [envs, groups] = await Promise.all([db.environments.find({ ownerId, _id: { $in: envIds } }), db.env_groups.find({ ownerId })]);
+/** COL-4, COL-6: which of `envIds` (null: all) the owner has (with their groups), and the owner's group tree. */
+export async function ownedItems(db: GroupStores, ownerId: string, envIds: string[] | null) {
+	const [envs, groups] = await Promise.all([db.environments.find(envIds ? { ownerId, _id: { $in: envIds } } : { ownerId }), db.env_groups.find({ ownerId })]);
 	return { envs: envs.map(e => ({ id: e._id, name: e.name, groups: e.groups })), groups: groups.map(g => ({ id: g._id, name: g.name, parentId: g.parentId })) };
 }

@@ -226,3 +226,20 @@ export async function countByOwner(environments: Store<EnvDoc>): Promise<Map<str
 	for (const e of await environments.find({})) counts.set(e.ownerId, (counts.get(e.ownerId) ?? 0) + 1);
 	return counts;
 }
+
+/** COL-7: one page of the caller's environments and those shared with it (by owner), oldest first. */
+export async function visiblePage(
+	environments: Store<EnvDoc>,
+	me: { id: string; email: string },
+	shared: { ownerId: string; ownerEmail: string; envIds: string[] }[],
+	page: { skip: number; limit: number },
+): Promise<{ rows: { doc: EnvDoc; ownerEmail: string; shared: boolean }[]; total: number }> {
+	const sharedIds = shared.flatMap(s => s.envIds);
+	const q = sharedIds.length ? { $or: [{ ownerId: me.id }, { _id: { $in: sharedIds } }] } : { ownerId: me.id };
+	const [docs, total] = await Promise.all([environments.find(q, { sort: { createdAt: 1 }, ...page }), environments.count(q)]);
+	const emailOf = new Map(shared.map(s => [s.ownerId, s.ownerEmail]));
+	return {
+		rows: docs.map(doc => ({ doc, shared: doc.ownerId !== me.id, ownerEmail: doc.ownerId === me.id ? me.email : (emailOf.get(doc.ownerId) ?? "") })),
+		total,
+	};
+}
