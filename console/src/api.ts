@@ -96,3 +96,19 @@ export async function call<T = any>(method: string, path: string, body?: unknown
 
 export const get = <T = any>(path: string) => call<T>("GET", path);
 export const post = <T = any>(path: string, body: unknown = {}, opts?: CallOptions) => call<T>("POST", path, body, opts);
+export const put = <T = any>(path: string, body: unknown = {}) => call<T>("PUT", path, body);
+export const patch = <T = any>(path: string, body: unknown = {}) => call<T>("PATCH", path, body);
+export const del = <T = any>(path: string) => call<T>("DELETE", path);
+
+/** Fetches a file with the session (a link cannot carry the Authorization header) and saves it. */
+export async function download(path: string, filename: string) {
+	const res = await call<Response>("GET", path, undefined, { raw: true });
+	const url = URL.createObjectURL(await res.blob());
+	const a = document.createElement("a");
+	a.href = url;
+	a.download = filename;
+	document.body.appendChild(a);
+	a.click();
+	a.remove();
+	setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

@@ -11,6 +11,11 @@ import { Dashboard } from "./pages/dashboard";
 import { Environments, NewEnvironment } from "./pages/environments";
 import { InvoicePage, PayInvoice } from "./pages/invoices";
 import { ChangePassword, Security } from "./pages/security";
+import { BillingHistory, Ledger } from "./pages/billing-history";
+import { AutoRefill, PaymentMethods } from "./pages/payment-methods";
+import { Tokens } from "./pages/tokens";
+import { Notifications } from "./pages/notifications";
+import { Invitation, SharedByMe, SharedWithMe } from "./pages/collaboration";
 
 interface Route {
 	path: string;
@@ -33,12 +38,24 @@ const ROUTES: Route[] = [
 	{ path: "/account/billing/invoices/:id", page: InvoicePage, auth: true },
 	{ path: "/account/billing/invoices/:id/pay", page: PayInvoice, auth: true },
 	{ path: "/account/upgrade", page: Upgrade, auth: true },
+	{ path: "/account/billing/history", page: BillingHistory, auth: true },
+	{ path: "/account/billing/transactions", page: Ledger, auth: true },
+	{ path: "/account/billing/payment-methods", page: PaymentMethods, auth: true },
+	{ path: "/account/billing/auto-refill", page: AutoRefill, auth: true },
+	{ path: "/account/tokens", page: Tokens, auth: true },
+	{ path: "/account/notifications", page: Notifications, auth: true },
+	{ path: "/collaboration", page: SharedByMe, auth: true },
+	{ path: "/collaboration/shared-with-me", page: SharedWithMe, auth: true },
+	{ path: "/collaboration/invitations/:id", page: Invitation, auth: true },
 ];
 
 const NAV: [string, string][] = [
 	["/", "Dashboard"],
 	["/environments", "Environments"],
 	["/account/billing", "Billing"],
+	["/collaboration", "Collaboration"],
+	["/account/tokens", "Tokens"],
+	["/account/notifications", "Notifications"],
 	["/account/security", "Security"],
 ];
 

@@ -4,6 +4,7 @@ import { createContext, type ComponentChildren } from "preact";
 import { useContext, useEffect, useRef, useState } from "preact/hooks";
 import { html } from "htm/preact";
 import { ApiError } from "./api";
+import { roundDecimal } from "./money";
 
 export { html };
 
@@ -122,11 +123,59 @@ export function Check(props: { label: ComponentChildren; name: string; checked?:
 	</div>`;
 }
 
-/** An amount as the server wrote it (a decimal string): never computed here. */
-export function Money(props: { amount: string | null | undefined; currency?: string }) {
-	return html`<span class="money">${props.amount ?? "—"}${props.currency ? ` ${props.currency}` : ""}</span>`;
+/** An amount as the server wrote it (a decimal string): shown to 2 decimals (4 for unit prices), exact on hover; never computed here. */
+export function Money(props: { amount: string | null | undefined; currency?: string; places?: number }) {
+	const exact = props.amount ?? "—";
+	const shown = roundDecimal(exact, props.places ?? 2);
+	const unit = props.currency ? ` ${props.currency}` : "";
+	return html`<span class="money" title=${shown !== exact ? `${exact}${unit}` : undefined}>${shown}${unit}</span>`;
 }
 
 export function date(iso: string | null | undefined): string {
 	return iso ? new Date(iso).toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" }) : "—";
+}
+
+export function dateTime(iso: string | null | undefined): string {
+	return iso ? new Date(iso).toLocaleString(undefined, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }) : "—";
+}
+
+/** A button for one action on a row: busy while it runs, the API's refusal announced beside it. */
+export function ActionButton(props: { onClick: () => Promise<unknown>; children?: ComponentChildren; secondary?: boolean; label?: string }) {
+	const [busy, setBusy] = useState(false);
+	const [error, setError] = useState<string | null>(null);
+	const run = async () => {
+		setBusy(true);
+		setError(null);
+		try {
+			await props.onClick();
+		} catch (err) {
+			setError(messageOf(err));
+		} finally {
+			setBusy(false);
+		}
+	};
+	return html`<button type="button" class=${props.secondary ? "secondary" : ""} aria-label=${props.label} disabled=${busy} onClick=${run}>
+			${props.children}
+		</button>
+		${error && html`<span role="alert" class="error"> ${error}</span>`}`;
+}
+
+/** Previous / next over a paged list ({rows, total, page, totalPages}). */
+export function Pager(props: { page: number; totalPages: number; onPage: (page: number) => void; label: string }) {
+	if (props.totalPages <= 1) return null;
+	return html`<nav class="actions" aria-label=${props.label}>
+		<button type="button" class="secondary" disabled=${props.page <= 1} onClick=${() => props.onPage(props.page - 1)}>Previous page</button>
+		<span class="muted" aria-live="polite">Page ${props.page} of ${props.totalPages}</span>
+		<button type="button" class="secondary" disabled=${props.page >= props.totalPages} onClick=${() => props.onPage(props.page + 1)}>Next page</button>
+	</nav>`;
+}
+
+/** Sub-navigation between the pages of one area (billing, collaboration). */
+export function SubNav(props: { label: string; links: [string, string][] }) {
+	const path = window.location.pathname;
+	return html`<nav class="subnav" aria-label=${props.label}>
+		<ul>
+			${props.links.map(([href, text]) => html`<li key=${href}><a href=${href} aria-current=${path === href ? "page" : undefined}>${text}</a></li>`)}
+		</ul>
+	</nav>`;
 }

@@ -101,3 +101,29 @@ describe("serving public/", () => {
 		expect(fileOf(dir, "/..%2f..%2fpasswd")).toBeNull();
 	});
 });
+
+describe("money on screen", () => {
+	// eslint-disable-next-line @typescript-eslint/no-require-imports
+	const { roundDecimal } = require("../../console/src/money") as typeof import("../../console/src/money");
+	test.each([
+		["12.34", "12.34"],
+		["12.345", "12.35"],
+		["12.344999", "12.34"],
+		["0.077", "0.08"],
+		["0.004", "0.00"],
+		["-0.004", "0.00"],
+		["-1.005", "-1.01"],
+		["9.995", "10.00"],
+		["99.999", "100.00"],
+		["7", "7.00"],
+		["0012.5", "12.50"],
+		["1.2 – 3.4", "1.2 – 3.4"],
+		["—", "—"],
+	])("%s is shown as %s (digits rounded half-up, never computed as a number)", (exact, shown) => {
+		expect(roundDecimal(exact)).toBe(shown);
+	});
+	test("unit prices keep 4 decimals", () => {
+		expect(roundDecimal("0.00434", 4)).toBe("0.0043");
+		expect(roundDecimal("0.00435", 4)).toBe("0.0044");
+	});
+});

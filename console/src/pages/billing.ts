@@ -3,7 +3,8 @@
 import { useState } from "preact/hooks";
 import { get, idempotencyKey, post } from "../api";
 import { location$ } from "../router";
-import { Banner, Check, date, Failed, Field, Form, html, Loading, Money, Page, useLoad } from "../ui";
+import { Banner, Check, Failed, Field, Form, html, Loading, Money, Page, SubNav, useLoad } from "../ui";
+import { BILLING_NAV } from "./billing-history";
 import type { Balance } from "./dashboard";
 import { InvoiceTable } from "./invoices";
 import { PaymentResult, type Invoice } from "./payment";
@@ -90,6 +91,7 @@ export function Billing() {
 	if (!data.data) return html`<${Page} title="Billing"><${Failed} error=${data.error} /><//>`;
 	const [balance, methods, invoices] = data.data;
 	return html`<${Page} title="Billing">
+		<${SubNav} label="Billing" links=${BILLING_NAV} />
 		<dl class="figures" aria-label="Balance">
 			<div>
 				<dt>Balance</dt>

@@ -1,7 +1,9 @@
-// The dashboard: balance and bonus, days left, this month's spending, and a banner for what needs
-// the customer's attention (trial ending, deactivated, an upgrade waiting for its first refill).
+// The dashboard: balance and bonus, days left, this month's spending, a banner for what needs the
+// customer's attention (trial ending, deactivated, an upgrade waiting for its first refill), and the
+// charts of the last 30 days (loaded after the balance: it never waits for them).
 import { get } from "../api";
 import { Banner, date, Failed, html, Loading, Money, Page, useLoad } from "../ui";
+import { BalanceChart, DailyCostChart } from "./charts";
 
 export interface Account {
 	id: string;
@@ -75,6 +77,10 @@ export function Dashboard() {
 			<a href="/environments/new">Create an environment</a>
 			<a href="/account/billing">Refill the balance</a>
 			${!account.twoFactorEnabled && html`<a href="/account/security">Turn on two-factor authentication</a>`}
+		</div>
+		<div class="charts">
+			<${DailyCostChart} />
+			<${BalanceChart} currency=${balance.currency} />
 		</div>
 	<//>`;
 }
