@@ -12,7 +12,7 @@ import { createJobsMixin } from "../mixins/jobs.mixin";
 import { accountCounters, accounts, groups, signups, statusHistory } from "../models/accounts";
 import type { Status } from "./accounts/status";
 import { billingInfoRule, type BillingInfo } from "./accounts/billing-info";
-import { customersOfTypeParams, emailRule, nameRule, phoneRule, termsRule, timeZoneRule } from "./accounts/rules";
+import { createGroupParams, customersOfTypeParams, editGroupParams, emailRule, nameRule, phoneRule, termsRule, timeZoneRule } from "./accounts/rules";
 import { accountView, findAccounts, groupView, identitiesOf, profileView, type AccountDoc } from "./accounts/store";
 import { accountOf, billingContactOf, customersOfType, identityOf } from "./accounts/store";
 import { saveCredentialState, seedGroups, statusHistoryPage, updateProfile, type AccountsDb, type GroupDoc } from "./accounts/store";
@@ -176,12 +176,7 @@ const AccountsService = defineService<Self>({
 
 		/** POST /admin/groups {name, type, conversionGroup?, description?} — quota values follow the type until set. */
 		adminCreateGroup: {
-			params: {
-				name: { type: "string", pattern: /^[a-z][a-z0-9-]{1,31}$/, messages: { stringPattern: "must be 2-32 lower-case letters, digits and dashes" } },
-				type: { type: "enum", values: ["trial", "beta", "billing", "post"] },
-				conversionGroup: { type: "string", optional: true, max: 32 },
-				description: { type: "string", trim: true, max: 300, optional: true },
-			},
+			params: createGroupParams,
 			async handler(this: Self, ctx: Context<{ name: string; type: GroupDoc["type"]; conversionGroup?: string; description?: string }>) {
 				return groupView(await createGroup(this.deps(ctx), ctx.params));
 			},
@@ -189,12 +184,7 @@ const AccountsService = defineService<Self>({
 
 		/** PATCH /admin/groups/{name} {conversionGroup?, description?, settings?} */
 		adminEditGroup: {
-			params: {
-				name: { type: "string", min: 1, max: 32 },
-				conversionGroup: { type: "string", optional: true, nullable: true, max: 32 },
-				description: { type: "string", trim: true, max: 300, optional: true },
-				settings: { type: "object", optional: true },
-			},
+			params: editGroupParams,
 			async handler(this: Self, ctx: Context<{ name: string; conversionGroup?: string | null; description?: string; settings?: Record<string, unknown> }>) {
 				return groupView(await editGroup(this.deps(ctx), ctx.params));
 			},

@@ -19,3 +19,19 @@ export const customersOfTypeParams = {
 	after: { type: "string", optional: true, max: 64 },
 	limit: { type: "number", integer: true, min: 1, max: 1000 },
 } as const;
+
+/** POST /admin/groups */
+export const createGroupParams = {
+	name: { type: "string", pattern: /^[a-z][a-z0-9-]{1,31}$/, messages: { stringPattern: "must be 2-32 lower-case letters, digits and dashes" } },
+	type: { type: "enum", values: ["trial", "beta", "billing", "post"] },
+	conversionGroup: { type: "string", optional: true, max: 32 },
+	description: { type: "string", trim: true, max: 300, optional: true },
+} as const;
+
+/** PATCH /admin/groups/{name} */
+export const editGroupParams = {
+	name: { type: "string", min: 1, max: 32 },
+	conversionGroup: { type: "string", optional: true, nullable: true, max: 32 },
+	description: { type: "string", trim: true, max: 300, optional: true },
+	settings: { type: "object", optional: true },
+} as const;
