@@ -307,7 +307,7 @@ const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 		replicas.push({ name: "gateway", env: { ...env, SERVICES: "gateway", PORT: String(port), NODE_ID: `gateway-${run}` }, nodeArgs: clock, runs: [] });
 		replicas.push({
 			name: "rest",
-			env: { ...env, SERVICES: "auth,accounts,environments,tokens,quotas,notifications,webhooks,collaboration", NODE_ID: `rest-${run}` },
+			env: { ...env, SERVICES: "auth,accounts,environments,tokens,quotas,notifications,webhooks,collaboration,audit", NODE_ID: `rest-${run}` },
 			nodeArgs: clock,
 			runs: [],
 		});

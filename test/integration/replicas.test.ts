@@ -19,7 +19,7 @@ const skipReason = mongoUri ? undefined : "Replica test skipped: set MONGO_URI t
 if (skipReason) console.warn(skipReason);
 
 const REPLICATED = ["billing", "metering", "auth", "accounts", "environments"];
-const SINGLE = "tokens,quotas,notifications,webhooks,collaboration";
+const SINGLE = "tokens,quotas,notifications,webhooks,collaboration,audit";
 const ADMIN = { email: "replica-ops@example.com", password: "Two-of-each-adm1n!" };
 const PASSWORD = "Replicated-pa55word!";
 const HOUR = 3_600_000;
