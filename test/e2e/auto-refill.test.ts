@@ -7,7 +7,7 @@ import { nowMs } from "../../lib/clock";
 import { parseMoney } from "../../lib/money";
 import { signPayload } from "../../services/billing/webhook-signature";
 import { sendRaw, waitUntil } from "../helpers/http";
-import { createAccount, startPlatform, type Platform } from "../helpers/platform";
+import { billingEnv, createAccount, startPlatform, type Platform } from "../helpers/platform";
 
 const ADMIN = { email: "autopilot@example.com", password: "Refills-itself-1!" };
 const SECRET = "whsec_test_autorefill";
@@ -47,14 +47,7 @@ describe("auto-refill", () => {
 
 	beforeAll(async () => {
 		p = await startPlatform({
-			env: {
-				QM_TEST_CLOCK: "1",
-				TRUST_PROXY: "127.0.0.1,::1",
-				QM_ADMIN_EMAIL: ADMIN.email,
-				QM_ADMIN_PASSWORD: ADMIN.password,
-				QM_PAYMENT_PROVIDERS: "manual,test",
-				QM_TEST_PROVIDER_WEBHOOK_SECRET: SECRET,
-			},
+			env: billingEnv(ADMIN, { QM_TEST_PROVIDER_WEBHOOK_SECRET: SECRET }),
 		});
 		await waitUntil(async () => (await p.http.post("/auth/signin", ADMIN)).status === 200);
 	});

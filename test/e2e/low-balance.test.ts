@@ -6,7 +6,7 @@
 import { nowMs } from "../../lib/clock";
 import { parseMoney } from "../../lib/money";
 import { waitUntil } from "../helpers/http";
-import { createAccount, startPlatform, type Platform } from "../helpers/platform";
+import { billingEnv, createAccount, startPlatform, type Platform } from "../helpers/platform";
 
 const ADMIN = { email: "watchful@example.com", password: "Watches-balances-1!" };
 
@@ -36,13 +36,7 @@ describe("low-balance and forecast notices", () => {
 
 	beforeAll(async () => {
 		p = await startPlatform({
-			env: {
-				QM_TEST_CLOCK: "1",
-				TRUST_PROXY: "127.0.0.1,::1",
-				QM_ADMIN_EMAIL: ADMIN.email,
-				QM_ADMIN_PASSWORD: ADMIN.password,
-				QM_PAYMENT_PROVIDERS: "manual,test",
-			},
+			env: billingEnv(ADMIN),
 		});
 		await waitUntil(async () => (await p.http.post("/auth/signin", ADMIN)).status === 200);
 	});

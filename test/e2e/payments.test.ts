@@ -8,7 +8,7 @@ import { nowMs } from "../../lib/clock";
 import { signPayload } from "../../services/billing/webhook-signature";
 import { sendRaw, waitUntil } from "../helpers/http";
 import { invoicePdfText } from "../helpers/pdf";
-import { createAccount, startPlatform, type Platform } from "../helpers/platform";
+import { billingEnv, createAccount, startPlatform, type Platform } from "../helpers/platform";
 
 const ADMIN = { email: "cashier@example.com", password: "Takes-the-money-1!" };
 const SECRET = "whsec_test_payments";
@@ -68,15 +68,7 @@ describe("customers pay", () => {
 	beforeAll(async () => {
 		p = await startPlatform({
 			captureLogs: true,
-			env: {
-				QM_TEST_CLOCK: "1",
-				TRUST_PROXY: "127.0.0.1,::1",
-				QM_ADMIN_EMAIL: ADMIN.email,
-				QM_ADMIN_PASSWORD: ADMIN.password,
-				QM_PAYMENT_PROVIDERS: "manual,test",
-				QM_TEST_PROVIDER_WEBHOOK_SECRET: `${SECRET},${OLD_SECRET}`,
-				LOG_LEVEL: "info",
-			},
+			env: billingEnv(ADMIN, { QM_TEST_PROVIDER_WEBHOOK_SECRET: `${SECRET},${OLD_SECRET}`, LOG_LEVEL: "info" }),
 		});
 		await waitUntil(async () => (await p.http.post("/auth/signin", ADMIN)).status === 200);
 	});

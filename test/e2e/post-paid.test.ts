@@ -17,7 +17,7 @@ import { signPayload } from "../../services/billing/webhook-signature";
 import { micros, type Row } from "../helpers/metered";
 import { sendRaw, signInWhenReady, waitUntil } from "../helpers/http";
 import { invoicePdfText } from "../helpers/pdf";
-import { createAccount, startPlatform, type Platform } from "../helpers/platform";
+import { billingEnv, createAccount, startPlatform, type Platform } from "../helpers/platform";
 
 const ADMIN = { email: "ledger-keeper@example.com", password: "Bills-monthly-1!" };
 const PASSWORD = "Pays-at-month-end-1!";
@@ -147,15 +147,7 @@ describe("post-paid monthly invoices", () => {
 		});
 		await new Promise<void>(resolve => receiver.listen(0, "127.0.0.1", resolve));
 		p = await startPlatform({
-			env: {
-				QM_TEST_CLOCK: "1",
-				TRUST_PROXY: "127.0.0.1,::1",
-				QM_ADMIN_EMAIL: ADMIN.email,
-				QM_ADMIN_PASSWORD: ADMIN.password,
-				QM_PAYMENT_PROVIDERS: "manual,test",
-				QM_WEBHOOKS_ALLOW_PRIVATE: "1",
-				QM_TEST_PROVIDER_WEBHOOK_SECRET: SECRET,
-			},
+			env: billingEnv(ADMIN, { QM_WEBHOOKS_ALLOW_PRIVATE: "1", QM_TEST_PROVIDER_WEBHOOK_SECRET: SECRET }),
 		});
 		await admin();
 		await setClock("2027-01-31T10:00:00Z");

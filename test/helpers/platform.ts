@@ -148,3 +148,18 @@ export function ownDatabase(label: string): Record<string, string> {
 	u.pathname = `/${u.pathname.slice(1) || "qm"}_${label}_${process.pid.toString(36)}`;
 	return { MONGO_URI: u.toString() };
 }
+
+/**
+ * The environment of a billing platform under test: the test clock, the loopback proxy trusted, a
+ * bootstrap administrator, and the manual and test payment providers (plus `extra`).
+ */
+export function billingEnv(admin: { email: string; password: string }, extra: Record<string, string> = {}): Record<string, string> {
+	return {
+		QM_TEST_CLOCK: "1",
+		TRUST_PROXY: "127.0.0.1,::1",
+		QM_ADMIN_EMAIL: admin.email,
+		QM_ADMIN_PASSWORD: admin.password,
+		QM_PAYMENT_PROVIDERS: "manual,test",
+		...extra,
+	};
+}

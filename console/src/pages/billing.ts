@@ -3,9 +3,9 @@
 import { useState } from "preact/hooks";
 import { get, idempotencyKey, post } from "../api";
 import { location$ } from "../router";
-import { Banner, Check, Failed, Field, Form, html, Loading, Money, Page, SubNav, useLoad } from "../ui";
+import { Banner, Check, Failed, Field, Form, html, Loading, Page, SubNav, useLoad } from "../ui";
 import { BILLING_NAV } from "./billing-history";
-import type { Balance } from "./dashboard";
+import { BalanceFigures, type Balance } from "./dashboard";
 import { InvoiceTable } from "./invoices";
 import { PaymentResult, type Invoice } from "./payment";
 
@@ -22,16 +22,33 @@ export function methodLabel(m: Method) {
 	return `${m.brand} •••• ${m.last4}, expires ${String(m.expMonth).padStart(2, "0")}/${m.expYear}${m.default ? " (default)" : ""}`;
 }
 
-function NewCard() {
-	return html`<fieldset>
-		<legend>New card</legend>
-		<${Field} label="Card number" name="card.number" inputmode="numeric" autocomplete="cc-number" />
+/** A card's fields (`card.*` in the form's values), as the refill and the payment methods ask for one. */
+export function CardFields() {
+	return html`<${Field} label="Card number" name="card.number" inputmode="numeric" autocomplete="cc-number" />
 		<div class="row">
 			<${Field} label="Expiry month" name="card.expMonth" inputmode="numeric" autocomplete="cc-exp-month" placeholder="MM" />
 			<${Field} label="Expiry year" name="card.expYear" inputmode="numeric" autocomplete="cc-exp-year" placeholder="YYYY" />
 			<${Field} label="Security code (CVC)" name="card.cvc" inputmode="numeric" autocomplete="cc-csc" />
 		</div>
-		<${Field} label="Name on the card" name="card.holder" autocomplete="cc-name" />
+		<${Field} label="Name on the card" name="card.holder" autocomplete="cc-name" />`;
+}
+
+/** Saves the card of CardFields' values as a payment method. */
+export function saveCard(c: Record<string, string>): Promise<Method> {
+	return post<Method>("/billing/payment-methods", {
+		type: "card",
+		number: (c.number ?? "").replace(/\s+/g, ""),
+		expMonth: Number(c.expMonth),
+		expYear: Number(c.expYear),
+		cvc: c.cvc,
+		...(c.holder ? { holder: c.holder } : {}),
+	});
+}
+
+function NewCard() {
+	return html`<fieldset>
+		<legend>New card</legend>
+		<${CardFields} />
 	</fieldset>`;
 }
 
@@ -42,16 +59,7 @@ function Refill(props: { methods: Method[]; onPaid: () => void }) {
 	const pay = async (v: { amount: string; method: string; card?: Record<string, string> }) => {
 		let methodId = v.method;
 		if (methodId === "new") {
-			const c = v.card ?? {};
-			const saved = await post<Method>("/billing/payment-methods", {
-				type: "card",
-				number: c.number,
-				expMonth: Number(c.expMonth),
-				expYear: Number(c.expYear),
-				cvc: c.cvc,
-				...(c.holder ? { holder: c.holder } : {}),
-			});
-			methodId = saved.id;
+			methodId = (await saveCard(v.card ?? {})).id;
 		}
 		const r = await post<{ invoice: Invoice }>("/billing/refill", { amount: v.amount.trim(), paymentMethodId: methodId }, { idempotencyKey: key });
 		setChoice(methodId);
@@ -92,20 +100,7 @@ export function Billing() {
 	const [balance, methods, invoices] = data.data;
 	return html`<${Page} title="Billing">
 		<${SubNav} label="Billing" links=${BILLING_NAV} />
-		<dl class="figures" aria-label="Balance">
-			<div>
-				<dt>Balance</dt>
-				<dd data-testid="balance"><${Money} amount=${balance.main} currency=${balance.currency} /></dd>
-			</div>
-			<div>
-				<dt>Bonus</dt>
-				<dd><${Money} amount=${balance.bonus} currency=${balance.currency} /></dd>
-			</div>
-			<div>
-				<dt>Days left</dt>
-				<dd>${balance.daysLeft ?? "—"}</dd>
-			</div>
-		</dl>
+		<${BalanceFigures} balance=${balance} />
 		<p><a href="/account/upgrade">Upgrade to a commercial account</a></p>
 		<${Refill} methods=${methods} onPaid=${() => void data.reload()} />
 		<section class="card" aria-labelledby="invoices-h">

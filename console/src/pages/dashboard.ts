@@ -44,6 +44,26 @@ export function StatusBanner(props: { account: Account }) {
 	return null;
 }
 
+/** The balance, the bonus and the days left as the API gives them (and any further figures as children). */
+export function BalanceFigures(props: { balance: Balance; children?: unknown }) {
+	const { balance } = props;
+	return html`<dl class="figures" aria-label="Balance">
+		<div>
+			<dt>Balance</dt>
+			<dd data-testid="balance"><${Money} amount=${balance.main} currency=${balance.currency} /></dd>
+		</div>
+		<div>
+			<dt>Bonus</dt>
+			<dd data-testid="bonus"><${Money} amount=${balance.bonus} currency=${balance.currency} /></dd>
+		</div>
+		<div>
+			<dt>Days left</dt>
+			<dd>${balance.daysLeft ?? "—"}</dd>
+		</div>
+		${props.children}
+	</dl>`;
+}
+
 export function Dashboard() {
 	const load = useLoad(() => Promise.all([get<Account>("/account"), get<Balance>("/billing/balance")]));
 	// The month's spending reads the month's ledger: the balance does not wait for it.
@@ -54,24 +74,12 @@ export function Dashboard() {
 	const summary = month.data;
 	return html`<${Page} title="Dashboard">
 		<${StatusBanner} account=${account} />
-		<dl class="figures" aria-label="Balance">
-			<div>
-				<dt>Balance</dt>
-				<dd data-testid="balance"><${Money} amount=${balance.main} currency=${balance.currency} /></dd>
-			</div>
-			<div>
-				<dt>Bonus</dt>
-				<dd data-testid="bonus"><${Money} amount=${balance.bonus} currency=${balance.currency} /></dd>
-			</div>
-			<div>
-				<dt>Days left</dt>
-				<dd>${balance.daysLeft ?? "—"}</dd>
-			</div>
+		<${BalanceFigures} balance=${balance}>
 			<div>
 				<dt>Spent this month</dt>
 				<dd>${summary ? html`<${Money} amount=${summary.debited} currency=${summary.currency} />` : month.loading ? "…" : "—"}</dd>
 			</div>
-		</dl>
+		<//>
 		<p class="muted">Signed in as ${account.email} · ${account.group} group · ${account.status}</p>
 		<div class="actions">
 			<a href="/environments/new">Create an environment</a>

@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { ApiError, del, get, post, put } from "../api";
 import { ActionButton, Banner, Failed, Field, Form, html, Loading, Money, Page, SubNav, useLoad } from "../ui";
-import { methodLabel, type Method } from "./billing";
+import { CardFields, methodLabel, saveCard, type Method } from "./billing";
 import { BILLING_NAV } from "./billing-history";
 
 export function PaymentMethods() {
@@ -11,15 +11,7 @@ export function PaymentMethods() {
 	const [formKey, setFormKey] = useState(0);
 	const [added, setAdded] = useState<string | null>(null);
 	const add = async (v: { card: Record<string, string> }) => {
-		const c = v.card;
-		const saved = await post<Method>("/billing/payment-methods", {
-			type: "card",
-			number: c.number.replace(/\s+/g, ""),
-			expMonth: Number(c.expMonth),
-			expYear: Number(c.expYear),
-			cvc: c.cvc,
-			...(c.holder ? { holder: c.holder } : {}),
-		});
+		const saved = await saveCard(v.card);
 		setAdded(methodLabel(saved));
 		setFormKey(k => k + 1);
 		await methods.reload();
@@ -68,13 +60,7 @@ export function PaymentMethods() {
 			<h2 id="pm-add-h">Add a card</h2>
 			${added && html`<${Banner} kind="ok">Saved: ${added}.<//>`}
 			<${Form} key=${formKey} submit="Save the card" label="Add a card" onSubmit=${add}>
-				<${Field} label="Card number" name="card.number" inputmode="numeric" autocomplete="cc-number" />
-				<div class="row">
-					<${Field} label="Expiry month" name="card.expMonth" inputmode="numeric" autocomplete="cc-exp-month" placeholder="MM" />
-					<${Field} label="Expiry year" name="card.expYear" inputmode="numeric" autocomplete="cc-exp-year" placeholder="YYYY" />
-					<${Field} label="Security code (CVC)" name="card.cvc" inputmode="numeric" autocomplete="cc-csc" />
-				</div>
-				<${Field} label="Name on the card" name="card.holder" autocomplete="cc-name" />
+				<${CardFields} />
 			<//>
 		</section>
 	<//>`;
