@@ -632,6 +632,19 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 	 * them is read instead of the whole document when there is one (CollectionSpec.projections).
 	 */
 	private candidates(query: Query, fields?: string[]): { rows: Row[]; rest: Query; projection?: Projection; exact: boolean } {
+		const { filter, params, rest } = this.where(query);
+		// A projection serves when it holds the fields asked for and those mingo still tests: its
+		// narrow rows are read instead of the documents (a few pages instead of one or two a document).
+		const need = [...(fields ?? []), ...Object.keys(rest)];
+		const p = fields && need.every(f => !f.startsWith("$")) ? this.meta.projections.find(p => need.every(f => covers(p.fields, f))) : undefined;
+		const sql = p
+			? `SELECT _id, doc, crc, text FROM ${p.table} WHERE rid IN (SELECT rid FROM ${this.table}${filter})`
+			: `SELECT _id, doc, crc FROM ${this.table}${filter}`;
+		return { rows: this.file.rows(sql, params), rest, projection: p, exact: !!p && sameFields(p.fields, need) };
+	}
+
+	/** The WHERE clause SQL can decide of `query` (through `_id`, indexed columns and the JSON), and the rest of it, for mingo. */
+	private where(query: Query): { filter: string; params: unknown[]; rest: Query } {
 		const where: string[] = [];
 		const params: unknown[] = [];
 		const rest: Query = {};
@@ -655,15 +668,7 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 			const sql = conditionSql(kind => (kind === "date" ? `json_extract(doc, ${path.slice(0, -1)}."$date"')` : `json_extract(doc, ${path})`), cond, params);
 			if (sql) where.push(`(${sql} OR json_type(doc, ${path}) = 'array')`);
 		}
-		// A projection serves when it holds the fields asked for and those mingo still tests: its
-		// narrow rows are read instead of the documents (a few pages instead of one or two a document).
-		const need = [...(fields ?? []), ...Object.keys(rest)];
-		const p = fields && need.every(f => !f.startsWith("$")) ? this.meta.projections.find(p => need.every(f => covers(p.fields, f))) : undefined;
-		const filter = where.length ? ` WHERE ${where.join(" AND ")}` : "";
-		const sql = p
-			? `SELECT _id, doc, crc, text FROM ${p.table} WHERE rid IN (SELECT rid FROM ${this.table}${filter})`
-			: `SELECT _id, doc, crc FROM ${this.table}${filter}`;
-		return { rows: this.file.rows(sql, params), rest, projection: p, exact: !!p && sameFields(p.fields, need) };
+		return { filter: where.length ? ` WHERE ${where.join(" AND ")}` : "", params, rest };
 	}
 
 	/**
@@ -741,7 +746,9 @@ export class SqliteStore<T extends Doc> implements Store<T> {
 
 	count(query: Query): Promise<number> {
 		return this.read(() => {
-			if (!Object.keys(query).length) return (this.file.statement(`SELECT count(*) AS n FROM ${this.table}`).get() as { n: number }).n;
+			// What SQL decides whole is counted there (an index's entries), without reading a document.
+			const { filter, params, rest } = this.where(query);
+			if (!Object.keys(rest).length) return (this.file.statement(`SELECT count(*) AS n FROM ${this.table}${filter}`).get(...params) as { n: number }).n;
 			return this.matching(query).docs.length;
 		});
 	}

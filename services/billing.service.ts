@@ -28,6 +28,7 @@ import { chargeBatch, chargeFromStore } from "./billing/charge-batch";
 import { Charger, type ChargeDoc } from "./billing/charging";
 import { periodSummary } from "./billing/history";
 import { readHistory } from "./billing/history-read";
+import { Readable } from "stream";
 import { modelView, PriceBook, tariffView, type ModelDoc, type ModelInput, type SnapshotDoc, type TariffDoc, type TariffInput } from "./billing/price-book";
 import { estimate, pricingView } from "./billing/tariffs";
 import { Idempotency, requireIdempotencyKey, type IdempotencyDoc } from "./billing/idempotency";
@@ -218,8 +219,8 @@ const BillingService = defineService<Self>({
 			async handler(this: Self, ctx: Context<HistoryParams, Meta>) {
 				const { query, options, csv } = historyRequest(ctx.meta.user!.id, ctx.params, ctx.meta.accept);
 				const history = await readHistory(this.db.env_charges, query, options, csv);
-				// Hourly rows come as JSON text, serialised when their hours were charged.
-				if (csv || typeof history === "string") ctx.meta.$responseType = csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8";
+				// Hourly rows come as a stream of JSON text, serialised when their hours were charged.
+				if (csv || history instanceof Readable) ctx.meta.$responseType = csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8";
 				return history;
 			},
 		},

@@ -1,11 +1,12 @@
 // BIL-4: reading a billing history from the charge documents — a part of the period at a time,
 // so memory holds the answer and not every hour of a long period, and never an answer larger
 // than MAX_ROWS environment entries (a 422 asks for a narrower request instead).
+import { Readable } from "stream";
 import type { Store } from "../../mixins/db.mixin";
 import { validationError } from "../../lib/errors";
 import { HISTORY_FIELDS, HOUR_ROWS } from "../../models/billing";
 import type { ChargeDoc } from "./charging";
-import { HistoryBuilder, historyCsv, hourlyHistoryCsv, hourlyHistoryJson, hourRow, type History, type HistoryOptions, type RowHour } from "./history";
+import { HistoryBuilder, historyCsv, hourlyCsvWriter, hourlyJsonWriter, hourRow, type History, type HistoryOptions, type RowHour } from "./history";
 
 const DAY = 86_400_000;
 /** One read covers this much of the period. */
@@ -29,8 +30,8 @@ function parts(o: HistoryOptions): [number, number][] {
 
 /**
  * The history of the charge documents matching `query` (its account and environment) in the
- * period of `o`: JSON text or CSV for hourly rows (the rows kept at charge time), else the
- * History (or its CSV).
+ * period of `o`: hourly rows (the rows kept at charge time) as a stream of JSON or CSV text,
+ * written a part at a time while it is sent; else the History (or its CSV).
  */
 export async function readHistory(
 	charges: Store<ChargeDoc>,
@@ -38,14 +39,11 @@ export async function readHistory(
 	o: HistoryOptions,
 	csv: boolean,
 	maxRows = MAX_ROWS,
-): Promise<string | History> {
+): Promise<Readable | string | History> {
 	if (o.interval === "HOUR" && !o.groupByLayer) {
-		const rows: RowHour[] = [];
-		for (const [from, to] of parts(o)) {
-			rows.push(...(await hourRows(charges, { ...query, hour: { $gte: from, $lt: to } }, csv ? "csv" : "json")));
-			if (rows.length > maxRows) throw tooLarge(maxRows);
-		}
-		return csv ? hourlyHistoryCsv(rows, o) : hourlyHistoryJson(rows, o);
+		// Counted before the first byte: a refusal is still a 422, not a cut answer.
+		if ((await charges.count({ ...query, hour: { $gte: o.from, $lt: o.to } })) > maxRows) throw tooLarge(maxRows);
+		return Readable.from(hourlyText(charges, query, o, csv ? "csv" : "json"), { objectMode: false });
 	}
 	const builder = new HistoryBuilder(o);
 	for (const [from, to] of parts(o)) {
@@ -54,6 +52,14 @@ export async function readHistory(
 	}
 	const history = builder.build();
 	return csv ? historyCsv(history) : history;
+}
+
+/** The hourly history's text, in chunks: a part of the period read, written and sent before the next is read. */
+async function* hourlyText(charges: Store<ChargeDoc>, query: Record<string, unknown>, o: HistoryOptions, format: "json" | "csv"): AsyncGenerator<string> {
+	const writer = format === "csv" ? hourlyCsvWriter(o) : hourlyJsonWriter(o);
+	yield writer.head;
+	for (const [from, to] of parts(o)) yield* writer.part(await hourRows(charges, { ...query, hour: { $gte: from, $lt: to } }, format));
+	yield writer.end();
 }
 
 /**

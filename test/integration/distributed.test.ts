@@ -71,6 +71,15 @@ describe("distributed over NATS", () => {
 		const feed = await http.get("/account/notifications", { token: session });
 		expect(feed.body.rows.map((n: { title: string }) => n.title)).toEqual(["Welcome!"]);
 
+		// An hourly history is a stream of text: it crosses from the billing process to the gateway's in chunks, with its type.
+		const period = `from=${new Date(Date.now() - 86_400_000).toISOString()}&to=${new Date().toISOString()}&interval=HOUR`;
+		const hourly = await http.get(`/billing/history?${period}`, { token: session });
+		expect(hourly.headers.get("content-type")).toMatch(/application\/json/);
+		expect(hourly.body).toMatchObject({ interval: "HOUR", intervals: [], currency: expect.any(String) });
+		const csv = await http.get(`/billing/history?${period}&format=csv`, { token: session });
+		expect(csv.headers.get("content-type")).toMatch(/text\/csv/);
+		expect(csv.text).toMatch(/^intervalStart,intervalEnd,.*\ntotal,/s);
+
 		// Validation errors cross the wire with their fields.
 		const bad = await http.patch("/account", { role: "admin" }, { token: session });
 		expect(bad.status).toBe(422);

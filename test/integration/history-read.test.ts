@@ -5,6 +5,8 @@
 import { mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
+import { Readable } from "stream";
+import { text } from "stream/consumers";
 import { acquireSqliteFile, releaseSqliteFile } from "../../mixins/sqlite-store";
 import { charges } from "../../models/billing";
 import type { ChargeDoc } from "../../services/billing/charging";
@@ -65,13 +67,22 @@ const options = (interval: "HOUR" | "DAY" | "WEEK", tzOffsetMinutes = 0) => ({
 	tzOffsetMinutes,
 	groupByLayer: false,
 });
+/** The answer as a client gets it: hourly rows are a stream of text. */
+const body = async (answer: unknown) => (answer instanceof Readable ? text(answer) : answer);
 const inPeriod = (o: { from: number; to: number }) => hours.filter(h => h.hour >= o.from && h.hour < o.to);
 
 test.each([0, 330, -480])("hourly rows, read in parts, are the bytes of one pass over every hour (offset %i min), JSON and CSV", async tz => {
 	const o = options("HOUR", tz);
 	const built = buildHistory(inPeriod(o), o);
-	expect(await readHistory(store, { accountId: "acc" }, o, false)).toBe(JSON.stringify(built));
-	expect(await readHistory(store, { accountId: "acc" }, o, true)).toBe(historyCsv(built));
+	expect(await body(await readHistory(store, { accountId: "acc" }, o, false))).toBe(JSON.stringify(built));
+	expect(await body(await readHistory(store, { accountId: "acc" }, o, true))).toBe(historyCsv(built));
+	// One environment's, and a period with no hours: still the one-pass bytes.
+	const one = { ...o, to: T0 + 10 * 24 * H };
+	expect(await body(await readHistory(store, { accountId: "acc", envId: "env-1" }, one, false))).toBe(
+		JSON.stringify(buildHistory(inPeriod(one).filter(h => h.envId === "env-1"), one)),
+	);
+	const empty = { ...o, from: T0 + (DAYS + 1) * 24 * H, to: T0 + (DAYS + 40) * 24 * H };
+	expect(await body(await readHistory(store, { accountId: "acc" }, empty, true))).toBe(historyCsv(buildHistory([], empty)));
 });
 
 test.each(["DAY", "WEEK"] as const)("%s, read in parts, is one pass over every hour", async interval => {
