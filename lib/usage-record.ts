@@ -17,11 +17,19 @@ export interface InventoryNode {
 	publicIPv6: number;
 }
 
+/** COL-8: the member who created an environment for its owner (absent: the owner made it itself). */
+export interface Initiator {
+	id: string;
+	email: string;
+}
+
 /** One row of `environments.inventory`: the environment as it was during an interval. */
 export interface InventoryRow {
 	envId: string;
 	name: string;
 	ownerId: string;
+	/** COL-8: who created it for the owner, when a member did */
+	initiator?: Initiator;
 	/** ran for any part of the interval */
 	running: boolean;
 	subscription: boolean;
@@ -50,6 +58,8 @@ export interface UsageRecord {
 	/** 1 for the first close, +1 for each correction */
 	rev: number;
 	ownerId: string;
+	/** COL-8: the member who created the environment for its owner, carried to the owner's charges */
+	initiator?: Initiator;
 	name: string;
 	/** ran for any part of the hour (MTR-3) */
 	running: boolean;

@@ -3,6 +3,7 @@
 // it validates, loads, and hands the work to services/accounts/ (see its README). Credentials live
 // in `auth`; emails go through `notifications`; this service never reads HTTP.
 import type { Context, Service } from "moleculer";
+import { actingAccountId, ownerIdParam } from "../lib/acting-for";
 import { defineService } from "../lib/service-schema";
 import { TtlCache } from "../lib/ttl-cache";
 import { pageOf, pageParams } from "../lib/pagination";
@@ -26,7 +27,7 @@ export type { AccountDoc } from "./accounts/store";
 /** One object that is every module's parameters at once. */
 type Deps = StatusParams & SignupParams & AdminParams;
 
-type Meta = { ip?: string; user?: { id: string } };
+type Meta = { ip?: string; user?: { id: string }; onBehalfOf?: { accountId: string } };
 
 type Self = Service & {
 	db: AccountsDb;
@@ -100,9 +101,9 @@ const AccountsService = defineService<Self>({
 
 		/** GET /account/status-history (STS-6) */
 		statusHistory: {
-			params: { ...pageParams },
-			async handler(this: Self, ctx: Context<{ page: number; pageSize: number }, Meta>) {
-				return statusHistoryPage(this.db, ctx.meta.user!.id, ctx.params.page, ctx.params.pageSize);
+			params: { ...pageParams, ownerId: ownerIdParam },
+			async handler(this: Self, ctx: Context<{ page: number; pageSize: number; ownerId?: string }, Meta>) {
+				return statusHistoryPage(this.db, actingAccountId(ctx.meta, ctx.params.ownerId), ctx.params.page, ctx.params.pageSize); // COL-7
 			},
 		},
 

@@ -27,6 +27,7 @@ import { accountExists, effectiveQuotas, knownGroups, meteringRecords, quotaValu
 import { chargeBatch, chargeFromStore } from "./billing/charge-batch";
 import { Charger, type ChargeDoc } from "./billing/charging";
 import { periodSummary } from "./billing/history";
+import { actingAccountId, ownerIdParam } from "../lib/acting-for";
 import { readHistory } from "./billing/history-read";
 import { Readable } from "stream";
 import { modelView, PriceBook, tariffView, type ModelDoc, type ModelInput, type SnapshotDoc, type TariffDoc, type TariffInput } from "./billing/price-book";
@@ -49,7 +50,7 @@ import * as rules from "./billing/rules";
 import { AccountTermsCache, chargesMainFirst, moneyQuota } from "./billing/terms";
 import { balanceView, entryView, transactionRow, type BalanceView, type MoneyAnswer } from "./billing/views";
 
-type Meta = { user?: { id: string; role?: string }; idempotencyKey?: string; accept?: string; $responseType?: string };
+type Meta = { user?: { id: string; role?: string }; onBehalfOf?: { accountId: string }; idempotencyKey?: string; accept?: string; $responseType?: string };
 
 type Self = Service & {
 	db: {
@@ -140,9 +141,9 @@ const BillingService = defineService<Self>({
 	actions: {
 		/** GET /billing/balance */
 		balance: {
-			params: {},
-			async handler(this: Self, ctx: Context<Record<string, never>, Meta>) {
-				const accountId = ctx.meta.user!.id;
+			params: { ownerId: ownerIdParam },
+			async handler(this: Self, ctx: Context<{ ownerId?: string }, Meta>) {
+				const accountId = actingAccountId(ctx.meta, ctx.params.ownerId); // COL-7: a member, the owner's
 				return this.balanceAnswer(ctx, accountId, await this.ledger.balanceOf(accountId));
 			},
 		},
@@ -152,7 +153,7 @@ const BillingService = defineService<Self>({
 			params: { ...pageParams, ...rules.transactionFilterParams },
 			async handler(this: Self, ctx: Context<TransactionsParams & { page: number; pageSize: number }, Meta>) {
 				const { page, pageSize } = ctx.params;
-				const query = transactionsQuery(ctx.meta.user!.id, ctx.params);
+				const query = transactionsQuery(actingAccountId(ctx.meta), ctx.params); // COL-7: a member, for a shared envId
 				const [rows, total] = await Promise.all([
 					this.db.ledger.find(query, { sort: { seq: -1 }, skip: skipOf(page, pageSize), limit: pageSize }),
 					this.db.ledger.count(query),
@@ -203,10 +204,10 @@ const BillingService = defineService<Self>({
 
 		/** GET /billing/summary?from&to — debited, refilled and the balance at the end of the period (BIL-4). */
 		summary: {
-			params: rules.periodParams,
-			async handler(this: Self, ctx: Context<{ from?: string; to?: string }, Meta>) {
+			params: { ...rules.periodParams, ownerId: ownerIdParam },
+			async handler(this: Self, ctx: Context<{ from?: string; to?: string; ownerId?: string }, Meta>) {
 				const { from, to } = summaryPeriod(ctx.params);
-				const accountId = ctx.meta.user!.id;
+				const accountId = actingAccountId(ctx.meta, ctx.params.ownerId); // COL-7: a member, the owner's
 				const applied = await this.db.ledger.find({ accountId, state: "applied", appliedAt: { $gte: from, $lt: to } });
 				const [last] = await this.db.ledger.find({ accountId, state: "applied", appliedAt: { $lt: to } }, { sort: { seq: -1 }, limit: 1 });
 				return periodSummary({ from, to, applied, balanceAtEnd: last?.balanceAfter });
@@ -217,7 +218,7 @@ const BillingService = defineService<Self>({
 		history: {
 			params: rules.historyParams,
 			async handler(this: Self, ctx: Context<HistoryParams, Meta>) {
-				const { query, options, csv } = historyRequest(ctx.meta.user!.id, ctx.params, ctx.meta.accept);
+				const { query, options, csv } = historyRequest(actingAccountId(ctx.meta), ctx.params, ctx.meta.accept); // COL-7: a member, for a shared envId
 				const history = await readHistory(this.db.env_charges, query, options, csv);
 				// Hourly rows come as a stream of JSON text, serialised when their hours were charged.
 				if (csv || history instanceof Readable) ctx.meta.$responseType = csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8";
@@ -227,9 +228,9 @@ const BillingService = defineService<Self>({
 
 		/** GET /pricing — my group's tariffs with tiers, hourly and monthly (PRC-3). */
 		pricing: {
-			params: {},
-			async handler(this: Self, ctx: Context<Record<string, never>, Meta>) {
-				const { group } = await effectiveQuotas(ctx, ctx.meta.user!.id);
+			params: { ownerId: ownerIdParam },
+			async handler(this: Self, ctx: Context<{ ownerId?: string }, Meta>) {
+				const { group } = await effectiveQuotas(ctx, actingAccountId(ctx.meta, ctx.params.ownerId)); // COL-7: a member, the owner's prices
 				const { model, prices } = await this.priceBook.forGroup(group);
 				return { group, model: { id: model._id, name: model.name }, currency: CURRENCY, hoursPerMonth: 730, tariffs: pricingView(prices) };
 			},
@@ -240,11 +241,12 @@ const BillingService = defineService<Self>({
 			params: {
 				nodes: { type: "array", min: 1, max: 50, items: nodeGroupRule },
 				ssl: { type: "boolean", optional: true },
+				ownerId: ownerIdParam,
 			},
-			async handler(this: Self, ctx: Context<{ nodes: NodeGroup[]; ssl?: boolean }, Meta>) {
+			async handler(this: Self, ctx: Context<{ nodes: NodeGroup[]; ssl?: boolean; ownerId?: string }, Meta>) {
 				const errors = reservedAboveLimit(ctx.params.nodes);
 				if (errors.length) throw validationError(errors);
-				const { group } = await effectiveQuotas(ctx, ctx.meta.user!.id);
+				const { group } = await effectiveQuotas(ctx, actingAccountId(ctx.meta, ctx.params.ownerId)); // COL-7: the owner's prices
 				const { prices } = await this.priceBook.forGroup(group);
 				return { ...estimate(ctx.params.nodes, !!ctx.params.ssl, prices), currency: CURRENCY };
 			},

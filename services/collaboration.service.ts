@@ -29,11 +29,13 @@ import { memberAccess, sharedEnvironments } from "./collaboration/access";
 import type { ShareInput } from "./collaboration/shares";
 import type { MemberStatus } from "./collaboration/states";
 import { descriptionRule, displayNameRule, emailRule, idRule, nameRule, policiesRule, resourcesRule, roleFields } from "./collaboration/rules";
-import { memberView, newLink, ownMember, ownPolicy, ownRole, ownerName, policyUses, policyView } from "./collaboration/store";
-import { roleUses, roleView } from "./collaboration/store";
-import { seedRoles, sharedView, systemPolicyViews, unknownPolicies, type CollabDb, type MemberDoc, type RoleDoc } from "./collaboration/store";
+import { memberView, newLink, ownMember, ownPolicy, ownRole, ownerName, policyUses, policyView, roleUses, roleView } from "./collaboration/store";
+import { sharedView, systemPolicyViews, unknownPolicies, type CollabDb, type MemberDoc, type RoleDoc } from "./collaboration/store";
+import { ownerIdParam } from "../lib/acting-for";
+import { memberStatusRule, policyMethodsRule } from "./collaboration/rules";
+import { actingOwner } from "./collaboration/owner";
 
-type Meta = { user: Person };
+type Meta = { user: Person; onBehalfOf?: { accountId: string; email: string } };
 
 type Self = Service & {
 	db: CollabDb;
@@ -59,7 +61,7 @@ const CollaborationService = defineService<Self>({
 
 		/** GET /collaboration/members?status= */
 		members: {
-			params: { status: { type: "enum", optional: true, values: ["pending", "active", "suspended", "rejected", "left", "removed"] }, ...pageParams },
+			params: { status: memberStatusRule, ...pageParams, ownerId: ownerIdParam },
 			async handler(this: Self, ctx: Context<{ status?: MemberStatus; page: number; pageSize: number }, Meta>) {
 				const { id } = await this.owner(ctx);
 				const { status, page, pageSize } = ctx.params;
@@ -74,7 +76,7 @@ const CollaborationService = defineService<Self>({
 
 		/** POST /collaboration/members {email, displayName?, resources} → 201 (COL-1, COL-4) */
 		invite: {
-			params: { email: emailRule, displayName: displayNameRule, resources: resourcesRule },
+			params: { email: emailRule, displayName: displayNameRule, resources: resourcesRule, ownerId: ownerIdParam },
 			async handler(this: Self, ctx: Context<{ email: string; displayName?: string; resources: ShareInput[] }, Meta>) {
 				const owner = await this.owner(ctx);
 				const d = this.deps(ctx);
@@ -88,7 +90,7 @@ const CollaborationService = defineService<Self>({
 
 		/** PATCH /collaboration/members/{id} {displayName?, resources?} */
 		editMember: {
-			params: { id: idRule, displayName: displayNameRule, resources: { ...resourcesRule, optional: true } },
+			params: { id: idRule, displayName: displayNameRule, resources: { ...resourcesRule, optional: true }, ownerId: ownerIdParam },
 			async handler(this: Self, ctx: Context<{ id: string; displayName?: string; resources?: ShareInput[] }, Meta>) {
 				const owner = await this.owner(ctx);
 				const m = await ownMember(this.db, owner.id, ctx.params.id);
@@ -104,7 +106,7 @@ const CollaborationService = defineService<Self>({
 
 		/** DELETE /collaboration/members/{id} — sharing ends; the record stays (COL-5, COL-9). */
 		removeMember: {
-			params: { id: idRule },
+			params: { id: idRule, ownerId: ownerIdParam },
 			async handler(this: Self, ctx: Context<{ id: string }, Meta>) {
 				const owner = await this.owner(ctx);
 				const m = await ownMember(this.db, owner.id, ctx.params.id);
@@ -116,7 +118,7 @@ const CollaborationService = defineService<Self>({
 
 		/** POST /collaboration/members/{id}/suspend */
 		suspendMember: {
-			params: { id: idRule },
+			params: { id: idRule, ownerId: ownerIdParam },
 			handler(this: Self, ctx: Context<{ id: string }, Meta>) {
 				return this.ownerMove(ctx, "suspend");
 			},
@@ -124,7 +126,7 @@ const CollaborationService = defineService<Self>({
 
 		/** POST /collaboration/members/{id}/activate */
 		activateMember: {
-			params: { id: idRule },
+			params: { id: idRule, ownerId: ownerIdParam },
 			handler(this: Self, ctx: Context<{ id: string }, Meta>) {
 				return this.ownerMove(ctx, "activate");
 			},
@@ -132,7 +134,7 @@ const CollaborationService = defineService<Self>({
 
 		/** POST /collaboration/members/{id}/resend — a new link, valid 7 days; the previous one answers LINK_INVALID. */
 		resendInvitation: {
-			params: { id: idRule },
+			params: { id: idRule, ownerId: ownerIdParam },
 			async handler(this: Self, ctx: Context<{ id: string }, Meta>) {
 				const owner = await this.owner(ctx);
 				const m = await ownMember(this.db, owner.id, ctx.params.id);
@@ -148,7 +150,7 @@ const CollaborationService = defineService<Self>({
 
 		/** POST /collaboration/members/{id}/copy {email, displayName?} → 201: the same shares for another address. */
 		copyMember: {
-			params: { id: idRule, email: emailRule, displayName: displayNameRule },
+			params: { id: idRule, email: emailRule, displayName: displayNameRule, ownerId: ownerIdParam },
 			async handler(this: Self, ctx: Context<{ id: string; email: string; displayName?: string }, Meta>) {
 				const owner = await this.owner(ctx);
 				const source = await ownMember(this.db, owner.id, ctx.params.id);
@@ -166,7 +168,7 @@ const CollaborationService = defineService<Self>({
 
 		/** GET /collaboration/roles */
 		roles: {
-			params: {},
+			params: { ownerId: ownerIdParam },
 			async handler(this: Self, ctx: Context<Record<string, never>, Meta>) {
 				const { id } = await this.owner(ctx);
 				return (await this.db.collab_roles.find({ ownerId: id }, { sort: { createdAt: 1, name: 1 } })).map(roleView);
@@ -175,7 +177,7 @@ const CollaborationService = defineService<Self>({
 
 		/** POST /collaboration/roles {name, description?, policies, receiveLoadAlerts?} → 201 */
 		addRole: {
-			params: { name: nameRule, policies: policiesRule, ...roleFields },
+			params: { name: nameRule, policies: policiesRule, ...roleFields, ownerId: ownerIdParam },
 			async handler(this: Self, ctx: Context<Required<Pick<RoleParams, "name" | "policies">> & RoleParams, Meta>) {
 				const { id } = await this.owner(ctx);
 				const { name, description, policies, receiveLoadAlerts } = ctx.params;
@@ -198,7 +200,7 @@ const CollaborationService = defineService<Self>({
 
 		/** PATCH /collaboration/roles/{id} — members holding it get the new rights on their next request (COL-9). */
 		editRole: {
-			params: { id: idRule, name: { ...nameRule, optional: true }, policies: { ...policiesRule, optional: true }, ...roleFields },
+			params: { id: idRule, name: { ...nameRule, optional: true }, policies: { ...policiesRule, optional: true }, ...roleFields, ownerId: ownerIdParam },
 			async handler(this: Self, ctx: Context<RoleParams & { id: string }, Meta>) {
 				const owner = await this.owner(ctx);
 				const role = await ownRole(this.db, owner.id, ctx.params.id);
@@ -219,7 +221,7 @@ const CollaborationService = defineService<Self>({
 
 		/** DELETE /collaboration/roles/{id} — 409 naming the members and items that hold it. */
 		removeRole: {
-			params: { id: idRule },
+			params: { id: idRule, ownerId: ownerIdParam },
 			async handler(this: Self, ctx: Context<{ id: string }, Meta>) {
 				const owner = await this.owner(ctx);
 				const role = await ownRole(this.db, owner.id, ctx.params.id);
@@ -236,7 +238,7 @@ const CollaborationService = defineService<Self>({
 
 		/** POST /collaboration/roles/{id}/copy {name?} → 201 */
 		copyRole: {
-			params: { id: idRule, name: { ...nameRule, optional: true } },
+			params: { id: idRule, name: { ...nameRule, optional: true }, ownerId: ownerIdParam },
 			async handler(this: Self, ctx: Context<{ id: string; name?: string }, Meta>) {
 				const owner = await this.owner(ctx);
 				const source = await ownRole(this.db, owner.id, ctx.params.id);
@@ -250,7 +252,7 @@ const CollaborationService = defineService<Self>({
 
 		/** GET /collaboration/policies — the system tree's leaves (with their place in it), then my custom policies. */
 		policies: {
-			params: {},
+			params: { ownerId: ownerIdParam },
 			async handler(this: Self, ctx: Context<Record<string, never>, Meta>) {
 				const { id } = await this.owner(ctx);
 				const custom = await this.db.collab_policies.find({ ownerId: id }, { sort: { createdAt: 1 } });
@@ -260,7 +262,7 @@ const CollaborationService = defineService<Self>({
 
 		/** POST /collaboration/policies {name, description?, methods} → 201; every method from the catalogue. */
 		addPolicy: {
-			params: { name: nameRule, description: descriptionRule, methods: { type: "array", min: 1, max: 500, items: { type: "string", min: 1, max: 200 } } },
+			params: { name: nameRule, description: descriptionRule, methods: policyMethodsRule, ownerId: ownerIdParam },
 			async handler(this: Self, ctx: Context<{ name: string; description?: string; methods: string[] }, Meta>) {
 				const { id } = await this.owner(ctx);
 				const { name, description, methods } = ctx.params;
@@ -288,7 +290,7 @@ const CollaborationService = defineService<Self>({
 
 		/** DELETE /collaboration/policies/{id} — 409 naming the roles that hold it. */
 		removePolicy: {
-			params: { id: idRule },
+			params: { id: idRule, ownerId: ownerIdParam },
 			async handler(this: Self, ctx: Context<{ id: string }, Meta>) {
 				const { id } = await this.owner(ctx);
 				const policy = await ownPolicy(this.db, id, ctx.params.id);
@@ -400,13 +402,9 @@ const CollaborationService = defineService<Self>({
 			return { db: this.db, bus: { call: (action, params) => ctx.call(action, params) } };
 		},
 
-		async owner(this: Self, ctx: Context) {
-			const user = (ctx.meta as Meta).user;
-			if (!this.seeded.has(user.id)) {
-				await seedRoles(this.db, user.id);
-				this.seeded.add(user.id);
-			}
-			return user;
+		/** COL-7: with `ownerId`, a member the gateway let act for the owner manages its members, roles and policies. */
+		owner(this: Self, ctx: Context) {
+			return actingOwner(this.db, this.seeded, ctx.meta as Meta, (ctx.params as { ownerId?: string }).ownerId);
 		},
 
 		async checkPolicies(this: Self, _ctx: Context, ownerId: string, ids: string[]) {

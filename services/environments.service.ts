@@ -17,11 +17,13 @@ import { defineService } from "../lib/service-schema";
 import { createDbMixin, DuplicateKeyError, type Store } from "../mixins/db.mixin";
 import { createJobsMixin } from "../mixins/jobs.mixin";
 import { envGroups, envRevisions, environments } from "../models/environments";
-import { actingFor, checkReceiver, mayChange, type AccountStatus, type EnvAction, type Receiver } from "./environments/access";
-import { envEvent, envView, idRule, nameRule, topologyRules } from "./environments/api";
-import { createGroup, foreignGroups, listGroups, ownedItems, removeGroup, type GroupDoc } from "./environments/groups";
+import { actingAccountId, actingFor, checkReceiver, initiatorOf, mayChange, type AccountStatus, type EnvAction, type Receiver } from "./environments/access";
+import { envEvent, envView, idRule, nameRule, ownerIdParam, topologyRules } from "./environments/api";
+import { announceRegrouped, createGroup, foreignGroups, groupsDiffer, listGroups, ownedItems, removeGroup, type GroupDoc } from "./environments/groups";
 import { checkLimits, ownersRefusal } from "./environments/limits";
 import { newNodeId } from "./environments/nodes";
+import AccountActions from "./environments/account-actions";
+import { requestActor, type Actor, type EnvActionName } from "./environments/notices";
 import {
 	appendRevision,
 	backfillRevisions,
@@ -60,7 +62,7 @@ type Self = Service & {
 	checkGroups(ctx: Context, ids: string[]): Promise<void>;
 	publish(ctx: Context, event: string, e: EnvDoc): void;
 	record(e: EnvDoc, deletedAt?: Date): Promise<void>;
-	switchAll(ctx: Context, accountId: string, from: Partial<EnvDoc>, to: Partial<EnvDoc>, event: string): Promise<number>;
+	notify(ctx: Context, e: EnvDoc, action: EnvActionName, actor: Actor): Promise<void>;
 };
 
 /** Metering accepts samples up to 35 days late (MTR-2): nodes are known that long after they go. */
@@ -68,7 +70,7 @@ const SAMPLE_HORIZON_MS = 35 * DAY;
 
 const EnvironmentsService = defineService<Self>({
 	name: "environments",
-	mixins: [createDbMixin([environments, envGroups, envRevisions]), createJobsMixin("environments")],
+	mixins: [createDbMixin([environments, envGroups, envRevisions]), createJobsMixin("environments"), AccountActions],
 
 	jobs: {
 		/** QTA-4: the environment count in `quotas` is set again from the inventory, repairing any drift. */
@@ -127,8 +129,8 @@ const EnvironmentsService = defineService<Self>({
 				const { reservationId } = await ctx
 					.call<{ reservationId: string }, Record<string, unknown>>("quotas.reserve", { accountId: owner.id, key: "environment.maxcount", amount: 1 })
 					.catch(err => Promise.reject(ownersRefusal(err, ctx.meta.onBehalfOf?.email)));
-				const { name, subscription, groups } = ctx.params;
-				const env = newEnvironment({ id: newId(), ownerId: owner.id, name, subscription: !!subscription, groups: groups ?? [] }, t, now());
+				const { name, subscription, groups = [] } = ctx.params;
+				const env = newEnvironment({ id: newId(), ownerId: owner.id, initiator: initiatorOf(ctx.meta), name, subscription: !!subscription, groups }, t, now());
 				try {
 					await this.db.environments.insert(env);
 				} catch (err) {
@@ -165,6 +167,7 @@ const EnvironmentsService = defineService<Self>({
 				if (!updated) throw conflict("The environment changed at the same moment; read it again and retry");
 				await this.record(updated);
 				this.publish(ctx, "environments.changed", updated);
+				if (groupsDiffer(env.groups, updated.groups)) announceRegrouped(ctx, env.ownerId, [env._id]); // COL-9
 				return this.view(ctx, updated);
 			},
 		},
@@ -200,6 +203,7 @@ const EnvironmentsService = defineService<Self>({
 				);
 				if (updated) await this.record(updated);
 				if (updated && env.status === "running") this.publish(ctx, "environments.stopped", updated);
+				if (updated && env.status === "running") await this.notify(ctx, updated, "stopped", requestActor(ctx.meta)); // COL-8
 				return this.view(ctx, updated ?? env);
 			},
 		},
@@ -213,6 +217,7 @@ const EnvironmentsService = defineService<Self>({
 				if (!removed) throw notFound("Environment");
 				await ctx.call("quotas.free", { accountId: removed.ownerId, key: "environment.maxcount", amount: 1 });
 				this.publish(ctx, "environments.deleted", removed);
+				await this.notify(ctx, removed, "deleted", requestActor(ctx.meta)); // COL-8
 				return null;
 			},
 		},
@@ -236,7 +241,7 @@ const EnvironmentsService = defineService<Self>({
 				try {
 					moved = await this.db.environments.updateOne(
 						{ _id: env._id, ownerId: env.ownerId },
-						{ $set: { ownerId: target.id, ownerName: `${target.id}|${env.name.toLowerCase()}`, groups: [], updatedAt: now() }, $inc: { rev: 1 } },
+						{ $set: { ownerId: target.id, ownerName: `${target.id}|${env.name.toLowerCase()}`, groups: [], initiator: null, updatedAt: now() }, $inc: { rev: 1 } },
 					);
 				} catch (err) {
 					await ctx.call("quotas.release", { reservationId });
@@ -254,55 +259,6 @@ const EnvironmentsService = defineService<Self>({
 				await ctx.call("quotas.free", { accountId: env.ownerId, key: "environment.maxcount", amount: 1 });
 				this.publish(ctx, "environments.transferred", { ...moved, previousOwnerId: env.ownerId } as EnvDoc);
 				return envView(moved, target.email);
-			},
-		},
-
-		/** Internal (STS-2, STS-5): stop an account's running environments and remember them. */
-		stopForAccount: {
-			visibility: "public",
-			params: { accountId: { type: "string", min: 1 } },
-			async handler(this: Self, ctx: Context<{ accountId: string }>) {
-				const stopped = await this.switchAll(
-					ctx,
-					ctx.params.accountId,
-					{ status: "running" },
-					{ status: "stopped", rememberedRunning: true },
-					"environments.stopped",
-				);
-				return { stopped };
-			},
-		},
-
-		/** Internal (STS-3): start again exactly the environments stopped by deactivation. */
-		resumeForAccount: {
-			visibility: "public",
-			params: { accountId: { type: "string", min: 1 } },
-			async handler(this: Self, ctx: Context<{ accountId: string }>) {
-				const started = await this.switchAll(
-					ctx,
-					ctx.params.accountId,
-					{ rememberedRunning: true },
-					{ status: "running", rememberedRunning: false },
-					"environments.started",
-				);
-				return { started };
-			},
-		},
-
-		/** Internal (STS-4): a destroyed account's environments are deleted. */
-		deleteForAccount: {
-			visibility: "public",
-			params: { accountId: { type: "string", min: 1 } },
-			async handler(this: Self, ctx: Context<{ accountId: string }>) {
-				const all = await this.db.environments.find({ ownerId: ctx.params.accountId });
-				let deleted = 0;
-				for (const env of all) {
-					const removed = await removeCurrent(this.db, env);
-					if (removed) this.publish(ctx, "environments.deleted", removed);
-					if (removed) deleted++;
-				}
-				if (all.length) await ctx.call("quotas.recount", { accountId: ctx.params.accountId, key: "environment.maxcount", actual: 0 });
-				return { deleted };
 			},
 		},
 
@@ -359,26 +315,27 @@ const EnvironmentsService = defineService<Self>({
 
 		/** GET /env-groups */
 		listGroups: {
-			params: {},
-			async handler(this: Self, ctx: Context<Record<string, never>, Meta>) {
-				return listGroups(this.db.env_groups, ctx.meta.user.id);
+			params: { ownerId: ownerIdParam },
+			async handler(this: Self, ctx: Context<{ ownerId?: string }, Meta>) {
+				return listGroups(this.db.env_groups, actingAccountId(ctx.meta, ctx.params.ownerId)); // COL-7: a member, the owner's
 			},
 		},
 
 		/** POST /env-groups {name, parentId?} (ENV-2) */
 		createGroup: {
 			// parentId: absent for a top-level group; "" is no group's id, so it is refused (min: 1)
-			params: { name: { type: "string", trim: true, min: 1, max: 64 }, parentId: { type: "string", optional: true, min: 1, max: 64 } },
-			async handler(this: Self, ctx: Context<{ name: string; parentId?: string }, Meta>) {
-				return createGroup(this.db.env_groups, ctx.meta.user.id, ctx.params.name, ctx.params.parentId ?? null);
+			params: { name: { type: "string", trim: true, min: 1, max: 64 }, parentId: { type: "string", optional: true, min: 1, max: 64 }, ownerId: ownerIdParam },
+			async handler(this: Self, ctx: Context<{ name: string; parentId?: string; ownerId?: string }, Meta>) {
+				return createGroup(this.db.env_groups, actingAccountId(ctx.meta, ctx.params.ownerId), ctx.params.name, ctx.params.parentId ?? null); // COL-7
 			},
 		},
 
 		/** DELETE /env-groups/{id} — a group with subgroups stays; its environments leave it. */
 		removeGroup: {
-			params: { id: idRule },
-			async handler(this: Self, ctx: Context<{ id: string }, Meta>) {
-				await removeGroup(this.db, ctx.meta.user.id, ctx.params.id);
+			params: { id: idRule, ownerId: ownerIdParam },
+			async handler(this: Self, ctx: Context<{ id: string; ownerId?: string }, Meta>) {
+				const owner = actingAccountId(ctx.meta, ctx.params.ownerId); // COL-7: a member, the owner's
+				announceRegrouped(ctx, owner, await removeGroup(this.db, owner, ctx.params.id)); // COL-9
 				return null;
 			},
 		},
@@ -417,20 +374,6 @@ const EnvironmentsService = defineService<Self>({
 		/** MTR-3: the state after a change, appended once the document holds it. */
 		async record(this: Self, e: EnvDoc, deletedAt?: Date) {
 			await appendRevision(this.db.env_revisions, e, deletedAt);
-		},
-
-		/**
-		 * STS-2, STS-3: every environment of the account matching `from` is switched to `to`, each
-		 * only if it still matches, and announced with `event`; answers how many matched.
-		 */
-		async switchAll(this: Self, ctx: Context, accountId: string, from: Partial<EnvDoc>, to: Partial<EnvDoc>, event: string) {
-			const matching = await this.db.environments.find({ ownerId: accountId, ...from });
-			for (const env of matching) {
-				const switched = await this.db.environments.updateOne({ _id: env._id, ...from }, { $set: { ...to, updatedAt: now() }, $inc: { rev: 1 } });
-				if (switched) await this.record(switched);
-				if (switched) this.publish(ctx, event, switched);
-			}
-			return matching.length;
 		},
 
 		/** ENV-1: the orchestrator acts on these. */

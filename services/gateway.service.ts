@@ -23,7 +23,7 @@ import { shapeError, type RaisedError } from "../lib/error-body";
 import { TtlCache } from "../lib/ttl-cache";
 import { looksLikePat, wellFormedPat } from "../lib/pat";
 import { beginAudit, finishAudit, type PendingAudit } from "./gateway/audit-trail";
-import { MemberAccess } from "./gateway/member-access";
+import { accessEvents, MemberAccess } from "./gateway/member-access";
 import { consoleRoute } from "./gateway/console";
 
 type Req = IncomingMessage & {
@@ -416,10 +416,8 @@ export function createGatewayService() {
 					this.identityCache.delete(ctx.params.id);
 				},
 			},
-			/** COL-9: a membership, share, role or policy changed: every gateway forgets its answers. */
-			"collaboration.changed"(this: Self) {
-				this.members.clear();
-			},
+			/** COL-9: a membership, share, role or policy changed, or environments changed groups: every gateway forgets its answers. */
+			...accessEvents<Self>(),
 			"accounts.updated": {
 				params: { id: "string" },
 				handler(this: Self, ctx: Context<{ id: string }>) {

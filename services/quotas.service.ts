@@ -3,6 +3,7 @@
 // (QTA-5), and atomic reservations of countable quotas (QTA-4): a reservation is one conditional
 // `$inc` that cannot take `used` past the limit, so parallel creates never overshoot.
 import type { Context, Service } from "moleculer";
+import { actingAccountId, ownerIdParam } from "../lib/acting-for";
 import { addMs, now } from "../lib/clock";
 import { newId } from "../lib/crypto";
 import { conflict, notFound, quotaExceeded, validationError } from "../lib/errors";
@@ -79,9 +80,9 @@ const QuotasService = defineService<Self>({
 	actions: {
 		/** GET /account/quotas — mine, and the billing group's beside them (QTA-5). */
 		mine: {
-			params: {},
-			async handler(this: Self, ctx: Context<Record<string, never>, { user: { id: string } }>) {
-				const mine = await this.effective(ctx, ctx.meta.user.id);
+			params: { ownerId: ownerIdParam },
+			async handler(this: Self, ctx: Context<{ ownerId?: string }, { user: { id: string }; onBehalfOf?: { accountId: string } }>) {
+				const mine = await this.effective(ctx, actingAccountId(ctx.meta, ctx.params.ownerId)); // COL-7: a member, the owner's limits
 				const group = (await this.groups(ctx)).find(g => g.name === mine.group);
 				const billingGroup = group?.conversionGroup ?? "billing";
 				return { group: mine.group, quotas: mine.values, billingGroup, billingGroupQuotas: await this.groupValues(billingGroup) };

@@ -74,7 +74,8 @@ export async function applyStatusChange(p: StatusParams, a: AccountDoc, change: 
 			: change.to === "destroyed"
 				? "environments.deleteForAccount"
 				: "environments.resumeForAccount";
-	await p.bus.call(effect, { accountId: a._id }).catch(err => p.warn(`${effect} for ${a._id} failed; environments need a look`, err));
+	// COL-8, NTF-2: who changed the status and why, for the emails about the environments it stops or deletes.
+	await p.bus.call(effect, { accountId: a._id, actor, reason: change.reason }).catch(err => p.warn(`${effect} for ${a._id} failed; environments need a look`, err));
 	p.bus.broadcast("accounts.status.changed", { id: a._id, from: a.status, to: change.to, reason: change.reason });
 	const { template, data } = email ?? { template: "account-status", data: { to: change.to, reason: change.reason } };
 	await p.bus.call("notifications.send", {

@@ -20,7 +20,7 @@ import { DuplicateKeyError, type Doc, type Store } from "../../mixins/db.mixin";
 import { now } from "../../lib/clock";
 import { TtlCache } from "../../lib/ttl-cache";
 import type { Micros } from "../../lib/money";
-import type { UsageRecord } from "../../lib/usage-record";
+import type { Initiator, UsageRecord } from "../../lib/usage-record";
 import { hourRow, type HourRow } from "./history";
 import { rateEnvHour, type PriceList, type RatedEnvHour } from "./rating";
 
@@ -28,6 +28,8 @@ export interface ChargeDoc extends Doc {
 	envId: string;
 	accountId: string;
 	name: string;
+	/** COL-8: the member who created the environment for the account (absent: the account itself) */
+	initiator?: Initiator;
 	/** the hour's start, epoch ms */
 	hour: number;
 	rev: number;
@@ -69,6 +71,8 @@ export interface LedgerPost {
 	/** signed micros: negative takes money */
 	amount: Micros;
 	envId: string;
+	/** COL-8: the member whose environment this charge is for (carried, never priced) */
+	initiator?: Initiator;
 	description: string;
 	mainFirst: boolean;
 }
@@ -162,7 +166,8 @@ export class Charger {
 				pricesId,
 				trafficMB: record.running ? record.nodes.reduce((a, n) => a + n.trafficInMB + n.trafficOutMB, 0) : 0,
 				rated,
-				historyRow: hourRow({ envId: record.envId, name: record.name, hour: record.hour, rated }),
+				historyRow: hourRow({ envId: record.envId, name: record.name, initiator: record.initiator, hour: record.hour, rated }),
+				...(record.initiator ? { initiator: record.initiator } : {}),
 				updatedAt: now(),
 			} as const;
 			let saved: ChargeDoc | null;
@@ -198,6 +203,7 @@ export class Charger {
 			kind: doc.lastKind,
 			amount: -doc.lastAmount,
 			envId: doc.envId,
+			...(doc.initiator ? { initiator: doc.initiator } : {}),
 			description: `${doc.lastKind === "charge" ? "Usage" : "Usage correction"}: ${doc.name}, ${hour}:00 UTC`,
 			mainFirst: (await this.terms.of(doc.accountId)).mainFirst,
 		});

@@ -5,6 +5,7 @@
 import Big from "big.js";
 import { CURRENCY, formatExact, type Micros } from "../../lib/money";
 import type { Balance, EntryKind } from "./ledger";
+import type { Initiator } from "../../lib/usage-record";
 import type { RatedEnvHour } from "./rating";
 
 export const INTERVALS = ["HOUR", "DAY", "WEEK", "MONTH", "YEAR", "ALL"] as const;
@@ -13,6 +14,8 @@ export type Interval = (typeof INTERVALS)[number];
 export interface ChargedHour {
 	envId: string;
 	name: string;
+	/** COL-8: the member who created the environment for the account, shown beside its costs */
+	initiator?: Initiator;
 	hour: number;
 	rated: Pick<RatedEnvHour, "nodes" | "options">;
 }
@@ -59,6 +62,7 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 interface EnvAcc {
 	envId: string;
 	name: string;
+	initiator?: Initiator;
 	nodes: Map<string, NodeAcc>;
 	options: Map<string, { quantity: number; cost: Micros }>;
 	cost: Micros;
@@ -139,6 +143,7 @@ export class HistoryBuilder {
 			this.rows++;
 		}
 		env.name = h.name; // the latest name
+		if (h.initiator) env.initiator = h.initiator;
 		for (const n of h.rated.nodes) {
 			const key = o.groupByLayer ? `layer:${n.layer}` : n.nodeId;
 			const acc = env.nodes.get(key) ?? {
@@ -181,6 +186,7 @@ export class HistoryBuilder {
 						return {
 							envId: e.envId,
 							name: e.name,
+							...(e.initiator ? { initiator: e.initiator } : {}),
 							nodes: [...e.nodes.values()]
 								.sort((a, b) => cmp(a.layer, b.layer) || cmp(String(a.nodeId), String(b.nodeId)))
 								.map(n => {

@@ -35,6 +35,7 @@ import { newId } from "../../lib/crypto";
 import { conflict } from "../../lib/errors";
 import { groupBy } from "../../lib/group-by";
 import { assertMicros, type Micros } from "../../lib/money";
+import type { Initiator } from "../../lib/usage-record";
 import { DuplicateKeyError, type Doc, type Store } from "../../mixins/db.mixin";
 import { planEntry, targetOf, type Balance, type EntryKind, type Outcome, type Target } from "./ledger";
 import { balanceDrift } from "./reconcile";
@@ -64,6 +65,8 @@ export interface EntryDoc extends Doc {
 	balanceAfter: Balance;
 	description: string;
 	envId?: string;
+	/** COL-8: the member whose environment a charge is for (carried, never priced) */
+	initiator?: Initiator;
 	/** who asked for it (an admin's account id), for the audit */
 	actor?: string;
 	idempotencyKey?: string;
@@ -92,6 +95,7 @@ export interface NewEntry {
 	amount: Micros;
 	description: string;
 	envId?: string;
+	initiator?: Initiator;
 	toBonus?: boolean;
 	mainFirst?: boolean;
 	actor?: string;
@@ -267,6 +271,7 @@ export class Ledger {
 			description: input.description,
 			refusal: "",
 			...(input.envId ? { envId: input.envId } : {}),
+			...(input.initiator ? { initiator: input.initiator } : {}),
 			...(input.actor ? { actor: input.actor } : {}),
 			...(input.idempotencyKey ? { idempotencyKey: input.idempotencyKey } : {}),
 		};

@@ -31,10 +31,17 @@ import {
 } from "./payments";
 import { cardProviders, providerWarning } from "./providers";
 import { idRule, amountRule } from "./rules";
+import { actingAccountId, ownerIdParam } from "../../lib/acting-for";
 import { moneyQuota } from "./terms";
 import type { BalanceView } from "./views";
 
-type Meta = { user?: { id: string; role?: string }; idempotencyKey?: string; $responseType?: string; $responseEncoding?: string };
+type Meta = {
+	user?: { id: string; role?: string };
+	onBehalfOf?: { accountId: string };
+	idempotencyKey?: string;
+	$responseType?: string;
+	$responseEncoding?: string;
+};
 
 /** The stores of payments, methods, invoices, tax rates and webhook events (models/billing.ts). */
 export interface PaymentStores {
@@ -194,10 +201,10 @@ const PaymentActions = defineService<Self>({
 
 		/** GET /billing/invoices — newest first. */
 		invoices: {
-			params: { ...pageParams },
-			async handler(this: Self, ctx: Context<{ page: number; pageSize: number }, Meta>) {
+			params: { ...pageParams, ownerId: ownerIdParam },
+			async handler(this: Self, ctx: Context<{ page: number; pageSize: number; ownerId?: string }, Meta>) {
 				const { page, pageSize } = ctx.params;
-				const query = { accountId: ctx.meta.user!.id };
+				const query = { accountId: actingAccountId(ctx.meta, ctx.params.ownerId) }; // COL-7: a member, the owner's
 				const [rows, total] = await Promise.all([
 					this.db.invoices.find(query, { sort: { createdAt: -1 }, skip: skipOf(page, pageSize), limit: pageSize }),
 					this.db.invoices.count(query),
@@ -213,9 +220,9 @@ const PaymentActions = defineService<Self>({
 		},
 		/** GET /billing/invoices/{id} (`?format=pdf`: the PDF). */
 		invoice: {
-			params: { id: idRule, format: { type: "enum", values: ["json", "pdf"], optional: true } },
-			async handler(this: Self, ctx: Context<{ id: string; format?: "json" | "pdf" }, Meta>) {
-				const { invoice, payment } = await this.payments.invoice(ctx.meta.user!.id, ctx.params.id);
+			params: { id: idRule, format: { type: "enum", values: ["json", "pdf"], optional: true }, ownerId: ownerIdParam },
+			async handler(this: Self, ctx: Context<{ id: string; format?: "json" | "pdf"; ownerId?: string }, Meta>) {
+				const { invoice, payment } = await this.payments.invoice(actingAccountId(ctx.meta, ctx.params.ownerId), ctx.params.id); // COL-7
 				if (ctx.params.format !== "pdf") return invoiceView(invoice, payment);
 				if (!invoice.number) throw invalidState("The invoice has no number yet: ask again in a moment");
 				const method = payment ? await this.db.payment_methods.findById(payment.methodId) : null;

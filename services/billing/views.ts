@@ -14,6 +14,7 @@ export interface EntryLike {
 	balanceAfter: Balance;
 	description: string;
 	envId?: string;
+	initiator?: { id: string; email: string };
 }
 
 /** A row of GET /billing/transactions: the amount that moved (main + bonus) and the balances after it. */
@@ -26,6 +27,7 @@ export function transactionRow(e: EntryLike) {
 		balanceAfter: { main: formatExact(e.balanceAfter.main), bonus: formatExact(e.balanceAfter.bonus) },
 		description: e.description,
 		...(e.envId ? { envId: e.envId } : {}),
+		...(e.initiator ? { initiator: e.initiator } : {}),
 	};
 }
 

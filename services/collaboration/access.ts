@@ -6,6 +6,8 @@ import { resolveAccess, type Access, type Target } from "./resolve";
 import { customPolicies, type CollabDb, type MemberDoc } from "./store";
 import type { MemberDeps, OwnedItems } from "./members";
 
+const LIST_ENVS = "environment.control.GetEnvs";
+
 /** The environment's place in the owner's group tree, as `resolveAccess` takes it. */
 export function targetOf(envId: string | undefined, owned: OwnedItems | null): Target {
 	if (!envId) return {};
@@ -33,7 +35,7 @@ export async function memberAccess(
 	return { membership, access: resolveAccess(membership.resources, targetOf(q.envId, owned), rules.roles, rules.custom) };
 }
 
-/** COL-7: per owner, the environments a member reaches (some role at some level), for GET /environments. */
+/** COL-7: per owner, the environments a member may list (GetEnvs in its roles there), for GET /environments. */
 export async function sharedEnvironments(d: MemberDeps, memberAccountId: string): Promise<{ ownerId: string; ownerEmail: string; envIds: string[] }[]> {
 	const memberships = await d.db.collaborations.find({ memberId: memberAccountId, status: "active" });
 	return Promise.all(
@@ -42,7 +44,8 @@ export async function sharedEnvironments(d: MemberDeps, memberAccountId: string)
 				rulesOf(d.db, m.ownerId),
 				d.bus.call<OwnedItems>("environments.ownedItems", { accountId: m.ownerId, envIds: [], all: true }),
 			]);
-			const envIds = owned.envs.filter(e => resolveAccess(m.resources, targetOf(e.id, owned), rules.roles, rules.custom).level !== "none").map(e => e.id);
+			// Listed where the member's roles there allow listing (GetEnvs): a role without it reaches the environment by id only.
+			const envIds = owned.envs.filter(e => resolveAccess(m.resources, targetOf(e.id, owned), rules.roles, rules.custom).methods.has(LIST_ENVS)).map(e => e.id);
 			return { ownerId: m.ownerId, ownerEmail: m.primaryEmail, envIds };
 		}),
 	);

@@ -19,4 +19,6 @@ export const resourcesRule = {
 		},
 	},
 } as const;
+export const memberStatusRule = { type: "enum", optional: true, values: ["pending", "active", "suspended", "rejected", "left", "removed"] } as const;
+export const policyMethodsRule = { type: "array", min: 1, max: 500, items: { type: "string", min: 1, max: 200 } } as const;
 export const roleFields = { description: descriptionRule, receiveLoadAlerts: { type: "boolean", optional: true } } as const;

@@ -3,6 +3,7 @@
 // active, non-trial customers).
 import { forbidden, insufficientBalance, invalidState, validationError } from "../../lib/errors";
 import { CURRENCY, formatMoney, parseMoney } from "../../lib/money";
+import type { Initiator } from "../../lib/usage-record";
 
 export type AccountStatus = "active" | "deactivated" | "suspended" | "destroyed";
 export type EnvAction = "create" | "modify" | "start" | "stop" | "delete" | "transfer";
@@ -60,3 +61,11 @@ export function checkReceiver(target: Receiver | null, ownerId: string): asserts
 export function actingFor(meta: { user: { id: string; email: string }; onBehalfOf?: { accountId: string; email: string } }): { id: string; email: string } {
 	return meta.onBehalfOf ? { id: meta.onBehalfOf.accountId, email: meta.onBehalfOf.email } : { id: meta.user.id, email: meta.user.email };
 }
+
+/** COL-8: a member's request for the owner has the member as its initiator; the owner's own has none. */
+export function initiatorOf(meta: { user: { id: string; email: string }; onBehalfOf?: { accountId: string } }): Initiator | undefined {
+	return meta.onBehalfOf ? { id: meta.user.id, email: meta.user.email } : undefined;
+}
+
+// COL-7: whose account a route with `ownerId` acts on (groups, like creating, for the owner).
+export { actingAccountId } from "../../lib/acting-for";

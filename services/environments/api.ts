@@ -48,3 +48,6 @@ export function envView(e: EnvDoc, ownerEmail?: string, shared = false) {
 export function envEvent(e: EnvDoc & { previousOwnerId?: string }) {
 	return { id: e._id, ownerId: e.ownerId, name: e.name, status: e.status, nodes: e.nodes, previousOwnerId: e.previousOwnerId };
 }
+
+/** COL-7: `ownerId` of a route that acts for the owner (creating groups, listing them). */
+export { ownerIdParam } from "../../lib/acting-for";

@@ -52,13 +52,34 @@ export async function createGroup(groups: Store<GroupDoc>, ownerId: string, name
 	return groupView(g);
 }
 
-/** Deletes the owner's group if it has no subgroups; its environments leave it. */
-export async function removeGroup(db: GroupStores, ownerId: string, id: string): Promise<void> {
+/** Deletes the owner's group if it has no subgroups; its environments leave it. Answers the ids of those environments. */
+export async function removeGroup(db: GroupStores, ownerId: string, id: string): Promise<string[]> {
 	const g = await db.env_groups.findOne({ _id: id, ownerId });
 	if (!g) throw notFound("Environment group");
 	if (await db.env_groups.count({ parentId: g._id })) throw conflict("Delete or move its subgroups first", [{ field: "id", message: "has subgroups" }]);
+	const leaving = await db.environments.find({ ownerId, groups: g._id });
 	await db.env_groups.remove({ _id: g._id });
 	await db.environments.updateMany({ ownerId, groups: g._id }, { $pull: { groups: g._id } });
+	return leaving.map(e => e._id);
+}
+
+/** COL-9: the event every gateway drops its cached member answers on (services/gateway/member-access.ts). */
+export const REGROUPED = "environments.regrouped";
+
+/** Whether two group lists differ as sets. */
+export function groupsDiffer(before: readonly string[], after: readonly string[]): boolean {
+	const a = new Set(before);
+	const b = new Set(after);
+	return a.size !== b.size || [...a].some(g => !b.has(g));
+}
+
+/**
+ * COL-6, COL-9: environments entered or left a group, so a member's roles on them may now come from
+ * a shared group, or no longer. Broadcast (each gateway replica hears it, not one of them), so the
+ * member's next request on any node is answered by the new roles. None: nothing is said.
+ */
+export function announceRegrouped(bus: { broadcast(event: string, payload: { ownerId: string; envIds: string[] }): unknown }, ownerId: string, envIds: string[]) {
+	if (envIds.length) void bus.broadcast(REGROUPED, { ownerId, envIds });
 }
 
 /** The ids in `ids` that are not the owner's groups, as field errors of `groups[i]`. */

@@ -3,7 +3,7 @@
 // changes may share a millisecond). Billing charges every environment-hour from this, samples or
 // not: an hour in which the environment ran for any part counts as running, and every node that
 // existed in any part of it is charged, with the settings of the last state it appeared in.
-import type { InventoryRow } from "../../lib/usage-record";
+import type { Initiator, InventoryRow } from "../../lib/usage-record";
 import type { NodeState } from "./nodes";
 
 export type EnvStatus = "running" | "stopped" | "deleted";
@@ -14,6 +14,8 @@ export interface EnvState {
 	/** grows by one with every change of the environment */
 	rev: number;
 	ownerId: string;
+	/** COL-8: the member who created it for the owner */
+	initiator?: Initiator;
 	name: string;
 	status: EnvStatus;
 	ssl: boolean;
@@ -53,6 +55,7 @@ export function rowForInterval(envId: string, states: EnvState[], from: Date, to
 		envId,
 		name: last.name,
 		ownerId: last.ownerId,
+		...(last.initiator ? { initiator: last.initiator } : {}),
 		running: during.some(s => s.status === "running"),
 		subscription: last.subscription,
 		ssl: last.ssl,

@@ -5,6 +5,7 @@
 import { now } from "../../lib/clock";
 import { conflict } from "../../lib/errors";
 import { DuplicateKeyError, type Doc, type Store } from "../../mixins/db.mixin";
+import type { Initiator } from "../../lib/usage-record";
 import { rowForInterval, type EnvState, type InventoryRow } from "./inventory";
 import { assignNodeIds, flattenNodes, newNodeId, type StoredNodeGroup } from "./nodes";
 import type { StoredTopology, Topology } from "./topology";
@@ -20,6 +21,8 @@ export interface EnvDoc extends Doc, Topology {
 	/** grows by one with every change: the revision this document matches */
 	rev: number;
 	groups: string[];
+	/** COL-8: the member who created it for the owner (absent or null: the owner, or it was transferred since) */
+	initiator?: Initiator | null;
 	/** stopped by a deactivation or suspension: started again on reactivation (STS-2/3) */
 	rememberedRunning?: boolean;
 	createdAt: Date;
@@ -38,7 +41,7 @@ export interface InventoryStores {
 
 /** ENV-1: a new environment of `ownerId`, running, at revision 1 (names are unique per owner: `ownerName`). */
 export function newEnvironment(
-	e: { id: string; ownerId: string; name: string; subscription: boolean; groups: string[] },
+	e: { id: string; ownerId: string; name: string; subscription: boolean; groups: string[]; initiator?: Initiator },
 	t: StoredTopology,
 	time: Date,
 ): EnvDoc {
@@ -51,6 +54,7 @@ export function newEnvironment(
 		subscription: e.subscription,
 		rev: 1,
 		groups: e.groups,
+		...(e.initiator ? { initiator: e.initiator } : {}),
 		createdAt: time,
 		updatedAt: time,
 		...t,
@@ -69,6 +73,7 @@ export function revisionOf(e: EnvDoc, deletedAt?: Date): RevisionDoc {
 		rev,
 		at: deletedAt ?? e.updatedAt,
 		ownerId: e.ownerId,
+		...(e.initiator ? { initiator: e.initiator } : {}),
 		name: e.name,
 		status: deletedAt ? "deleted" : e.status,
 		ssl: !!e.ssl,
@@ -111,7 +116,8 @@ export async function backfillRevisions(db: InventoryStores): Promise<number> {
 }
 
 function stateOfRevision(r: RevisionDoc): EnvState {
-	return { at: r.at, rev: r.rev, ownerId: r.ownerId, name: r.name, status: r.status, ssl: r.ssl, subscription: r.subscription, nodes: r.nodes };
+	const { at, rev, ownerId, initiator, name, status, ssl, subscription, nodes } = r;
+	return { at, rev, ownerId, ...(initiator ? { initiator } : {}), name, status, ssl, subscription, nodes };
 }
 
 function stateOfDoc(e: EnvDoc, at: Date): EnvState {
@@ -119,6 +125,7 @@ function stateOfDoc(e: EnvDoc, at: Date): EnvState {
 		at,
 		rev: e.rev ?? 0,
 		ownerId: e.ownerId,
+		...(e.initiator ? { initiator: e.initiator } : {}),
 		name: e.name,
 		status: e.status,
 		ssl: !!e.ssl,

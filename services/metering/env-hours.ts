@@ -35,7 +35,9 @@ export function buildRecord(inv: Inventory, hour: number, rev: number, buckets: 
 			samples: b?.samples ?? 0,
 		};
 	});
-	return { envId: inv.envId, hour, rev, ownerId: inv.ownerId, name: inv.name, running: inv.running, subscription: inv.subscription, ssl: inv.ssl, nodes };
+	// COL-8: the member who created the environment for its owner goes with its hours to the owner's charges.
+	const initiator = inv.initiator ? { initiator: inv.initiator } : {};
+	return { envId: inv.envId, hour, rev, ownerId: inv.ownerId, ...initiator, name: inv.name, running: inv.running, subscription: inv.subscription, ssl: inv.ssl, nodes };
 }
 
 /** GET /environments/{id}/usage: each hour with samples, its nodes' buckets as shown (in node order). */

@@ -397,6 +397,22 @@ const TEMPLATES: Record<string, (d: Data) => Rendered> = {
 			links: [link],
 		};
 	},
+	/** COL-8, NTF-2: an environment was stopped or deleted — by whom (a member, an administrator, the platform), to the owner and the members concerned. */
+	"environment-action"(d) {
+		const env = required(d, "env");
+		const owner = required(d, "owner");
+		const action = required(d, "action");
+		const by = required(d, "by");
+		const line = `Environment ${env} of ${owner} was ${action} by ${by}.`;
+		const lines = [line, ...(d.reason ? [`Reason: ${d.reason}`] : []), `You get this email as ${required(d, "role")}.`];
+		return {
+			subject: `Environment ${env} ${action} by ${by}`,
+			text: lines.join("\n"),
+			html: page(`Environment ${env} ${action}`, lines),
+			links: [],
+			inApp: { title: `Environment ${env} ${action}`, body: line },
+		};
+	},
 	/** COL-5: to the primary account, when a member accepts, rejects or leaves. */
 	"collaboration-answer"(d) {
 		const member = required(d, "member");

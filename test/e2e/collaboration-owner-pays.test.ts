@@ -133,6 +133,29 @@ describe("collaboration: the owner pays (COL-7)", () => {
 		expect((await ledger(MEMBER)).filter(r => r.envId === ids.env)).toEqual([]);
 	});
 
+	it("shows the owner which member's environment cost what: charges and history carry the initiator (COL-8)", async () => {
+		const initiator = { id: ids[MEMBER], email: MEMBER };
+		const charges = (await ledger(OWNER)).filter(r => r.kind === "charge");
+		expect(charges.length).toBeGreaterThanOrEqual(3);
+		expect(charges.every(c => (c as { initiator?: unknown }).initiator && c.envId === ids.env)).toBe(true);
+		expect(charges[0]).toMatchObject({ envId: ids.env, initiator });
+		type Env = { envId: string; name: string; initiator?: unknown; cost: string };
+		const period = "from=2027-03-01T00:00:00Z&to=2027-03-02T00:00:00Z";
+		// Hourly rows (kept at charge time) and a day's (built from the hours): the initiator beside the environment's cost.
+		for (const interval of ["HOUR", "DAY"]) {
+			const history = await p.http.get(`/billing/history?${period}&interval=${interval}`, as(OWNER));
+			expect(history.status).toBe(200);
+			const envs = (history.body.intervals as { environments: Env[] }[]).flatMap(i => i.environments);
+			expect(envs.length).toBeGreaterThanOrEqual(interval === "HOUR" ? 3 : 1);
+			for (const e of envs) expect(e).toMatchObject({ envId: ids.env, name: "for-owner", initiator });
+		}
+		// An environment its owner made itself names no initiator.
+		const own = (await p.http.get(`/billing/history?${period}&interval=DAY`, as(VIEWER))).body.intervals as { environments: Env[] }[];
+		const viewerEnvs = own.flatMap(i => i.environments);
+		expect(viewerEnvs.length).toBeGreaterThanOrEqual(1);
+		expect(viewerEnvs.every(e => e.envId !== ids.env && !("initiator" in e))).toBe(true);
+	});
+
 	it("a member's action for the owner is audited with before/after (COL-8)", async () => {
 		const stopped = await p.http.post(`/environments/${ids.env}/stop`, undefined, as(MEMBER));
 		expect(stopped.status).toBe(200);
