@@ -16,6 +16,11 @@ import { AutoRefill, PaymentMethods } from "./pages/payment-methods";
 import { Tokens } from "./pages/tokens";
 import { Notifications } from "./pages/notifications";
 import { Invitation, SharedByMe, SharedWithMe } from "./pages/collaboration";
+import { ADMIN_ROUTES } from "./pages/admin-routes";
+import { useIsAdmin } from "./pages/admin-common";
+import { EnvironmentDetail } from "./pages/environment-detail";
+import { EnvironmentGroups } from "./pages/env-groups";
+import { QuotasPricing } from "./pages/quotas-pricing";
 
 interface Route {
 	path: string;
@@ -34,6 +39,9 @@ const ROUTES: Route[] = [
 	{ path: "/account/password", page: ChangePassword, auth: true },
 	{ path: "/environments", page: Environments, auth: true },
 	{ path: "/environments/new", page: NewEnvironment, auth: true },
+	{ path: "/environments/groups", page: EnvironmentGroups, auth: true },
+	{ path: "/environments/:id", page: EnvironmentDetail, auth: true },
+	{ path: "/account/billing/quotas-pricing", page: QuotasPricing, auth: true },
 	{ path: "/account/billing", page: Billing, auth: true },
 	{ path: "/account/billing/invoices/:id", page: InvoicePage, auth: true },
 	{ path: "/account/billing/invoices/:id/pay", page: PayInvoice, auth: true },
@@ -47,6 +55,7 @@ const ROUTES: Route[] = [
 	{ path: "/collaboration", page: SharedByMe, auth: true },
 	{ path: "/collaboration/shared-with-me", page: SharedWithMe, auth: true },
 	{ path: "/collaboration/invitations/:id", page: Invitation, auth: true },
+	...ADMIN_ROUTES,
 ];
 
 const NAV: [string, string][] = [
@@ -57,6 +66,7 @@ const NAV: [string, string][] = [
 	["/account/tokens", "Tokens"],
 	["/account/notifications", "Notifications"],
 	["/account/security", "Security"],
+	["/account/sessions", "Sessions"],
 ];
 
 function NotFound() {
@@ -78,13 +88,15 @@ async function signOut() {
 
 function Header(props: { path: string }) {
 	const current = (href: string) => (href === "/" ? props.path === "/" : props.path.startsWith(href)) || undefined;
+	// The administration area, for administrators only (the server refuses everyone else anyway).
+	const nav = useIsAdmin() ? [...NAV, ["/admin", "Administration"] as [string, string]] : NAV;
 	return html`<header class="top">
 		<a class="brand" href="/">Quartermaster</a>
 		<nav aria-label="Main">
 			<ul>
 				${
 					session.value
-						? html`${NAV.map(([href, label]) => html`<li key=${href}><a href=${href} aria-current=${current(href) && "page"}>${label}</a></li>`)}
+						? html`${nav.map(([href, label]) => html`<li key=${href}><a href=${href} aria-current=${current(href) && "page"}>${label}</a></li>`)}
 								<li><button type="button" class="link" onClick=${signOut}>Sign out</button></li>`
 						: html`<li><a href="/signin">Sign in</a></li>
 								<li><a href="/signup">Sign up</a></li>`

@@ -7,7 +7,7 @@
 // phone, with a desktop look at the dashboard. Every screen visited is saved as a screenshot to
 // test-results/console/ and checked with axe-core: no serious or critical violation, no console
 // error (a Content-Security-Policy refusal included), nothing wider than the screen.
-import { existsSync, mkdirSync, readFileSync, rmSync } from "fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "fs";
 import { join } from "path";
 import { generateSync } from "otplib";
 import type { Browser, BrowserContext, Page } from "playwright-core";
@@ -70,8 +70,9 @@ suite("the web console in chromium", () => {
 		// The console this test drives is the one its sources build now.
 		// eslint-disable-next-line @typescript-eslint/no-require-imports
 		await (require("../../scripts/build-console.js") as { buildConsole(): Promise<number> }).buildConsole();
-		rmSync(OUT, { recursive: true, force: true });
+		// Only this file's screenshots ("NN-screen.png") go: the other browser test files save theirs here too.
 		mkdirSync(OUT, { recursive: true });
+		for (const f of readdirSync(OUT)) if (/^\d{2}-.+\.png$/.test(f)) rmSync(join(OUT, f));
 		p = await startPlatform({
 			env: {
 				QM_TEST_CLOCK: "1",

@@ -12,6 +12,7 @@ export const BILLING_NAV: [string, string][] = [
 	["/account/billing/transactions", "Ledger"],
 	["/account/billing/payment-methods", "Payment methods"],
 	["/account/billing/auto-refill", "Auto-refill"],
+	["/account/billing/quotas-pricing", "Quotas & pricing"],
 ];
 
 export interface HistoryNode {
@@ -92,16 +93,27 @@ function NodeRows(props: { env: HistoryEnv; currency: string }) {
 }
 
 export function BillingHistory() {
+	return html`<${Page} title="Billing history">
+		<${SubNav} label="Billing" links=${BILLING_NAV} />
+		<${HistoryView} />
+	<//>`;
+}
+
+/**
+ * The history's filters, totals and table: the whole account's (the environment filter a choice),
+ * or one environment's (`envId` fixed: its page shows its history with the same pieces).
+ */
+export function HistoryView(props: { envId?: string; envName?: string }) {
 	const today = Date.now();
 	const [filters, setFilters] = useState<Filters>({
 		from: isoDay(today - 29 * DAY_MS),
 		to: isoDay(today),
 		interval: "DAY",
 		groupByLayer: false,
-		envId: "",
+		envId: props.envId ?? "",
 		tzOffset: localOffset(),
 	});
-	const envs = useLoad(() => get<{ rows: { id: string; name: string }[] }>("/environments?pageSize=100"));
+	const envs = useLoad(() => (props.envId ? Promise.resolve({ rows: [] }) : get<{ rows: { id: string; name: string }[] }>("/environments?pageSize=100")));
 	const history = useLoad(() => get<History>(`/billing/history?${historyQuery(filters)}`), [filters]);
 	const [csvError, setCsvError] = useState<string | null>(null);
 	const apply = (e: Event) => {
@@ -113,20 +125,19 @@ export function BillingHistory() {
 			to: v("to"),
 			interval: v("interval"),
 			groupByLayer: (form.elements.namedItem("groupByLayer") as HTMLInputElement).checked,
-			envId: v("envId"),
+			envId: props.envId ?? v("envId"),
 			tzOffset: v("tzOffset").trim(),
 		});
 	};
 	const csv = () => {
 		setCsvError(null);
-		download(`/billing/history?${historyQuery(filters, "csv")}`, `billing-history-${filters.from}-${filters.to}.csv`).catch(err =>
+		const name = props.envName ? `billing-history-${props.envName}` : "billing-history";
+		download(`/billing/history?${historyQuery(filters, "csv")}`, `${name}-${filters.from}-${filters.to}.csv`).catch(err =>
 			setCsvError(String(err.message ?? err)),
 		);
 	};
 	const data = history.data;
-	return html`<${Page} title="Billing history">
-		<${SubNav} label="Billing" links=${BILLING_NAV} />
-		<form class="card" onSubmit=${apply} aria-label="Filters">
+	return html`<form class="card" onSubmit=${apply} aria-label=${props.envId ? "History filters" : "Filters"}>
 			<div class="row">
 				<div class="field"><label for="h-from">From</label><input id="h-from" name="from" type="date" value=${filters.from} required /></div>
 				<div class="field"><label for="h-to">To</label><input id="h-to" name="to" type="date" value=${filters.to} required /></div>
@@ -138,13 +149,16 @@ export function BillingHistory() {
 						${INTERVALS.map(i => html`<option key=${i} value=${i}>${i.toLowerCase()}</option>`)}
 					</select>
 				</div>
-				<div class="field">
-					<label for="h-env">Environment</label>
-					<select id="h-env" name="envId" value=${filters.envId}>
-						<option value="">All environments</option>
-						${(envs.data?.rows ?? []).map(e => html`<option key=${e.id} value=${e.id}>${e.name}</option>`)}
-					</select>
-				</div>
+				${
+					!props.envId &&
+					html`<div class="field">
+						<label for="h-env">Environment</label>
+						<select id="h-env" name="envId" value=${filters.envId}>
+							<option value="">All environments</option>
+							${(envs.data?.rows ?? []).map(e => html`<option key=${e.id} value=${e.id}>${e.name}</option>`)}
+						</select>
+					</div>`
+				}
 				<div class="field">
 					<label for="h-tz">Time-zone offset</label>
 					<input id="h-tz" name="tzOffset" value=${filters.tzOffset} aria-describedby="h-tz-hint" />
@@ -209,8 +223,7 @@ export function BillingHistory() {
 								</table>
 							</div>`
 				}`
-		}
-	<//>`;
+		}`;
 }
 
 const KINDS = ["charge", "refill", "bonus", "adjustment", "correction"];

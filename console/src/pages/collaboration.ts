@@ -10,6 +10,7 @@ import { ActionButton, Banner, date, Failed, Field, Form, html, Loading, Page, S
 export const COLLAB_NAV: [string, string][] = [
 	["/collaboration", "Shared by me"],
 	["/collaboration/shared-with-me", "Shared with me"],
+	["/collaboration/roles", "Roles and policies"],
 ];
 
 interface Resource {

@@ -5,21 +5,26 @@ import { ApiError, get, post } from "../api";
 import { location$, navigate } from "../router";
 import { Banner, date, Failed, Field, Form, html, Loading, messageOf, Money, Page, useLoad } from "../ui";
 
-interface NodeGroup {
+export interface NodeGroup {
 	layer: string;
 	type: string;
 	count: number;
 	reservedCloudlets: number;
 	scalingLimit: number;
 	diskLimitGB: number;
+	publicIPv4?: number;
+	publicIPv6?: number;
+	/** as stored: one id per node (GET answers only; never sent) */
+	nodeIds?: string[];
 }
-interface Environment {
+export interface Environment {
 	id: string;
 	name: string;
 	ownerEmail: string;
 	shared: boolean;
 	status: string;
 	nodes: NodeGroup[];
+	groups: string[];
 	createdAt: string;
 }
 interface Estimate {
@@ -30,7 +35,7 @@ interface Estimate {
 	currency: string;
 }
 
-const LAYERS: [string, string][] = [
+export const LAYERS: [string, string][] = [
 	["bl", "Load balancer"],
 	["cp", "Application server"],
 	["sqldb", "SQL database"],
@@ -41,10 +46,13 @@ const LAYERS: [string, string][] = [
 
 export function Environments() {
 	const list = useLoad(() => get<{ rows: Environment[] }>("/environments?pageSize=100"));
-	const created = location$.value.query.get("created");
+	const query = location$.value.query;
+	const [created, deleted, transferred] = ["created", "deleted", "transferred"].map(k => query.get(k));
 	return html`<${Page} title="Environments">
 		${created && html`<${Banner} kind="ok">Environment ${created} was created.<//>`}
-		<div class="actions"><a href="/environments/new">Create an environment</a></div>
+		${deleted && html`<${Banner} kind="ok">Environment ${deleted} was deleted.<//>`}
+		${transferred && html`<${Banner} kind="ok">Environment ${transferred} was transferred.<//>`}
+		<div class="actions"><a href="/environments/new">Create an environment</a> <a href="/environments/groups">Environment groups</a></div>
 		${
 			list.loading
 				? html`<${Loading} what="environments" />`
@@ -70,7 +78,7 @@ export function Environments() {
 										${list.data!.rows.map(
 											e =>
 												html`<tr key=${e.id}>
-													<td>${e.name}</td>
+													<td><a href=${`/environments/${encodeURIComponent(e.id)}`}>${e.name}</a></td>
 													<td>${e.status}</td>
 													<td>${e.nodes.map(n => `${n.count}× ${n.type} (${n.reservedCloudlets}–${n.scalingLimit} cloudlets)`).join(", ")}</td>
 													<td>${e.shared ? e.ownerEmail : "me"}</td>
@@ -86,7 +94,7 @@ export function Environments() {
 
 const newNode = (): NodeGroup => ({ layer: "cp", type: "tomcat", count: 1, reservedCloudlets: 1, scalingLimit: 4, diskLimitGB: 10 });
 
-function EstimateView(props: { nodes: NodeGroup[] }) {
+export function EstimateView(props: { nodes: NodeGroup[] }) {
 	const [estimate, setEstimate] = useState<Estimate | null>(null);
 	const [error, setError] = useState<string | null>(null);
 	useEffect(() => {
@@ -121,7 +129,7 @@ function EstimateView(props: { nodes: NodeGroup[] }) {
 									</div>
 								</dl>
 								<p>
-									Discount: ${estimate.discount.reserved} on reserved, ${estimate.discount.dynamic} on dynamic cloudlets — you save
+									Discount: ${estimate.discount.reserved} on reserved, ${estimate.discount.dynamic} on dynamic cloudlets — you save${" "}
 									<${Money} amount=${estimate.saved.monthly} currency=${estimate.currency} /> a month.
 								</p>`
 			}
@@ -129,10 +137,25 @@ function EstimateView(props: { nodes: NodeGroup[] }) {
 	</section>`;
 }
 
-export function NewEnvironment() {
-	const [nodes, setNodes] = useState<NodeGroup[]>([newNode()]);
+/** What POST /environments and PATCH /environments/{id} take of a node group (the stored ids stay behind). */
+export function requestNodes(nodes: NodeGroup[]) {
+	return nodes.map(({ layer, type, count, reservedCloudlets, scalingLimit, diskLimitGB, publicIPv4, publicIPv6 }) => ({
+		layer,
+		type,
+		count,
+		reservedCloudlets,
+		scalingLimit,
+		diskLimitGB,
+		...(publicIPv4 !== undefined && { publicIPv4 }),
+		...(publicIPv6 !== undefined && { publicIPv6 }),
+	}));
+}
+
+/** The node groups of a topology as form fields: layer, software, nodes, cloudlets, disk; add and remove groups. */
+export function NodeGroupsEditor(props: { nodes: NodeGroup[]; onChange: (nodes: NodeGroup[]) => void }) {
+	const { nodes, onChange } = props;
 	const change = (i: number, key: keyof NodeGroup, value: string) =>
-		setNodes(nodes.map((n, j) => (j === i ? { ...n, [key]: key === "layer" || key === "type" ? value : Number(value) } : n)));
+		onChange(nodes.map((n, j) => (j === i ? { ...n, [key]: key === "layer" || key === "type" ? value : Number(value) } : n)));
 	const num = (i: number, key: keyof NodeGroup, label: string) =>
 		html`<${Field}
 			label=${label}
@@ -142,40 +165,44 @@ export function NewEnvironment() {
 			value=${nodes[i][key]}
 			onInput=${(e: Event) => change(i, key, (e.currentTarget as HTMLInputElement).value)}
 		/>`;
+	return html`${nodes.map(
+			(n, i) =>
+				html`<fieldset key=${i}>
+					<legend>Node group ${i + 1}</legend>
+					<div class="row">
+						<div class="field">
+							<label for=${`layer-${i}`}>Layer</label>
+							<select id=${`layer-${i}`} value=${n.layer} onChange=${(e: Event) => change(i, "layer", (e.currentTarget as HTMLSelectElement).value)}>
+								${LAYERS.map(([value, label]) => html`<option value=${value}>${label}</option>`)}
+							</select>
+						</div>
+						<${Field}
+							label="Software"
+							name=${`nodes[${i}].type`}
+							value=${n.type}
+							onInput=${(e: Event) => change(i, "type", (e.currentTarget as HTMLInputElement).value)}
+						/>
+						${num(i, "count", "Nodes")} ${num(i, "reservedCloudlets", "Reserved cloudlets")} ${num(i, "scalingLimit", "Scaling limit (cloudlets)")}
+						${num(i, "diskLimitGB", "Disk (GB)")}
+					</div>
+					${nodes.length > 1 && html`<button type="button" class="secondary" onClick=${() => onChange(nodes.filter((_, j) => j !== i))}>Remove node group ${i + 1}</button>`}
+				</fieldset>`,
+		)} <button type="button" class="secondary" onClick=${() => onChange([...nodes, newNode()])}>Add a node group</button>`;
+}
+
+export function NewEnvironment() {
+	const [nodes, setNodes] = useState<NodeGroup[]>([newNode()]);
 	return html`<${Page} title="Create an environment">
 		<${Form}
 			submit="Create environment"
 			onSubmit=${async (v: { name: string }) => {
-				await post("/environments", { name: v.name, nodes });
+				await post("/environments", { name: v.name, nodes: requestNodes(nodes) });
 				navigate(`/environments?created=${encodeURIComponent(v.name)}`);
 			}}
 		>
 			<${Field} label="Name" name="name" hint="Letters, digits and dashes." required />
-			${nodes.map(
-				(n, i) =>
-					html`<fieldset key=${i}>
-						<legend>Node group ${i + 1}</legend>
-						<div class="row">
-							<div class="field">
-								<label for=${`layer-${i}`}>Layer</label>
-								<select id=${`layer-${i}`} value=${n.layer} onChange=${(e: Event) => change(i, "layer", (e.currentTarget as HTMLSelectElement).value)}>
-									${LAYERS.map(([value, label]) => html`<option value=${value}>${label}</option>`)}
-								</select>
-							</div>
-							<${Field}
-								label="Software"
-								name=${`nodes[${i}].type`}
-								value=${n.type}
-								onInput=${(e: Event) => change(i, "type", (e.currentTarget as HTMLInputElement).value)}
-							/>
-							${num(i, "count", "Nodes")} ${num(i, "reservedCloudlets", "Reserved cloudlets")} ${num(i, "scalingLimit", "Scaling limit (cloudlets)")}
-							${num(i, "diskLimitGB", "Disk (GB)")}
-						</div>
-						${nodes.length > 1 && html`<button type="button" class="secondary" onClick=${() => setNodes(nodes.filter((_, j) => j !== i))}>Remove node group ${i + 1}</button>`}
-					</fieldset>`,
-			)}
-			<button type="button" class="secondary" onClick=${() => setNodes([...nodes, newNode()])}>Add a node group</button>
+			<${NodeGroupsEditor} nodes=${nodes} onChange=${setNodes} />
 		<//>
-		<${EstimateView} nodes=${nodes} />
+		<${EstimateView} nodes=${requestNodes(nodes)} />
 	<//>`;
 }
