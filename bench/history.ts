@@ -23,7 +23,8 @@ import { benchStore } from "./mongo-server";
 
 const ENVS = 10;
 const DAYS = 30;
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 50);
+// 200 a case: the 99th percentile of 50 samples is their maximum, one hiccup of a shared machine.
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 200);
 const T0 = Date.UTC(2026, 9, 1); // 1 October 2026
 const USER = { email: "historian@example.com", password: "Reads-the-history-1!" };
 

@@ -70,7 +70,7 @@ export const idempotency = collection({
 });
 
 /** What the billing history reads of a charge document (a month of them: thousands of ~1.4 KB documents). */
-export const HISTORY_FIELDS = ["envId", "name", "hour", "rated.nodes", "rated.options"];
+export const HISTORY_FIELDS = ["envId", "name", "initiator", "hour", "rated.nodes", "rated.options"];
 /**
  * What the hourly billing history reads, JSON or CSV: the row kept at charge time
  * (services/billing/history.ts, hourRow), its large string in a column of its own in SQLite.
@@ -87,8 +87,8 @@ export const HOUR_ROWS = {
  */
 export const charges = collection({
 	name: "env_charges",
-	// An account's hours in time order (the billing history reads a period of them); an environment's.
-	indexes: [{ field: "accountId", then: ["hour"] }, { field: "envId" }],
+	// An account's hours in time order (the billing history reads a period of them); an environment's, the same (one environment's history).
+	indexes: [{ field: "accountId", then: ["hour"] }, { field: "envId", then: ["hour"] }],
 	projections: [HISTORY_FIELDS, HOUR_ROWS.json, HOUR_ROWS.csv],
 	fields: {
 		envId: String,
