@@ -12,6 +12,7 @@ import { now } from "../../lib/clock";
 import { conflict, notFound, validationError } from "../../lib/errors";
 import { DEFAULT_GROUP_SETTINGS, settingsOf, type GroupSettings } from "../../lib/group-settings";
 import { DuplicateKeyError } from "../../mixins/db.mixin";
+import { adminMoveUpdate } from "./group-move";
 import type { AccountDoc, AccountsDb, Bus, GroupDoc } from "./store";
 
 export interface AdminParams {
@@ -92,8 +93,10 @@ export async function saveGroupSettings(p: AdminParams, group: string, changes: 
 export async function moveToGroup(p: AdminParams, req: { id: string; group: string; resetBalance: boolean; resetBonus: boolean }): Promise<AccountDoc> {
 	const a = await p.db.accounts.findById(req.id);
 	if (!a) throw notFound("Account");
-	if (!(await p.db.groups.findById(req.group))) throw validationError({ field: "group", message: "is not a group" });
-	const moved = await p.db.accounts.updateOne({ _id: a._id }, { $set: { group: req.group, updatedAt: now() } });
+	const [to, from] = await Promise.all([p.db.groups.findById(req.group), p.db.groups.findById(a.group)]);
+	if (!to) throw validationError({ field: "group", message: "is not a group" });
+	// BIL-6: since when of its type; ACC-4: a pending upgrade is dropped (group-move.ts).
+	const moved = await p.db.accounts.updateOne({ _id: a._id }, adminMoveUpdate(a, from, to, now()));
 	p.bus.broadcast("accounts.updated", { id: a._id, fields: ["group"] });
 	// Resets are ledger entries like any other movement (balance = Σ ledger).
 	const balance = await p.bus.call<{ main: number; bonus: number }>("billing.balanceOf", { accountId: a._id });

@@ -23,6 +23,8 @@ export interface AccountDoc extends Doc {
 	/** IANA time zone of the account's calendar (its post-paid months, BIL-6); absent = UTC */
 	timeZone?: string;
 	group: string;
+	/** when a move brought it to its group's type (group-move.ts); absent = of it since activation */
+	typeSince?: Date;
 	role: "user" | "admin";
 	status: "active" | "deactivated" | "suspended" | "destroyed";
 	createdAt: Date;
@@ -203,7 +205,7 @@ export async function customersOfType(db: Pick<AccountsDb, "accounts" | "groups"
 		{ group: { $in: groups }, role: { $ne: "admin" }, ...(q.after ? { _id: { $gt: q.after } } : {}) },
 		{ sort: { _id: 1 }, limit: q.limit },
 	);
-	return rows.map(a => ({ id: a._id, status: a.status, timeZone: a.timeZone ?? "UTC" }));
+	return rows.map(a => ({ id: a._id, status: a.status, timeZone: a.timeZone ?? "UTC", ...(a.typeSince ? { typeSince: a.typeSince } : {}) }));
 }
 
 /** STS-6: a page of an account's status changes, newest first; an admin is named "admin" only. */

@@ -11,6 +11,7 @@ import { now } from "../../lib/clock";
 import { invalidState, validationError } from "../../lib/errors";
 import { applyStatusChange, type StatusParams } from "./apply-status";
 import { checkBillingInfo, type BillingInfo } from "./billing-info";
+import { typeChange } from "./group-move";
 import type { AccountDoc } from "./store";
 
 /** POST /account/upgrade: records the billing information and moves the account, or leaves the move pending. */
@@ -33,9 +34,10 @@ export async function requestUpgrade(p: StatusParams, a: AccountDoc, billingInfo
 /** ACC-4: into the conversion group, quotas lifted at once; a deactivated trial comes back (STS-3). */
 export async function convertAccount(p: StatusParams, a: AccountDoc, targetGroup: string): Promise<AccountDoc> {
 	const t = now();
+	const [from, to] = await Promise.all([p.groupOf(a.group), p.groupOf(targetGroup)]);
 	const converted = await p.db.accounts.updateOne(
 		{ _id: a._id, group: a.group },
-		{ $set: { group: targetGroup, "upgrade.state": "done", "upgrade.convertedAt": t, updatedAt: t } },
+		{ $set: { group: targetGroup, "upgrade.state": "done", "upgrade.convertedAt": t, updatedAt: t, ...typeChange(from, to, t) } },
 	);
 	if (!converted) return (await p.db.accounts.findById(a._id))!;
 	p.bus.broadcast("accounts.updated", { id: a._id, fields: ["group"] });

@@ -16,12 +16,14 @@ import type { EntryDoc } from "./ledger-store";
 import { amountDue } from "./payment-docs";
 import { isFinal } from "./payment-states";
 import { keyedId, type Customer, type InvoiceDoc, type PaymentDoc, type PaymentMethodDoc, type Payments } from "./payments";
-import { BILLED_KINDS, billedMonth, dueAt, invoiceLines, monthName, postpaidKey } from "./postpaid";
+import { BILLED_KINDS, billedFrom, billedMonth, dueAt, invoiceLines, monthName, postpaidKey } from "./postpaid";
 
 /** A customer of a `post` group as accounts lists them. */
 export interface PostPaidAccount {
 	id: string;
 	timeZone: string;
+	/** when it became post-paid, if by a move (a Date, or its ISO string over the wire) */
+	typeSince?: Date | string;
 }
 
 export interface PostPaidDeps {
@@ -80,7 +82,7 @@ export class PostPaidInvoices {
 			const { enabled, dueDays } = await this.d.terms(a.id);
 			if (!enabled) return false;
 			const entries = await this.d.entries.find(
-				{ accountId: a.id, state: "applied", kind: { $in: [...BILLED_KINDS] }, appliedAt: { $gte: month.from, $lt: month.to } },
+				{ accountId: a.id, state: "applied", kind: { $in: [...BILLED_KINDS] }, appliedAt: { $gte: billedFrom(month, a.typeSince), $lt: month.to } },
 				{ fields: ["envId", "amountMain"] },
 			);
 			const envIds = [...new Set(entries.flatMap(e => (e.envId ? [e.envId] : [])))];

@@ -2,6 +2,7 @@
 // work). A `post` account is billed on the 1st of each month, in its own time zone, for the
 // month before: which month that is and the instants it spans (`billedMonth`), and the invoice's
 // lines (`invoiceLines`) — one per environment, plus one for charges of no environment.
+// - An account that became post-paid within the month is billed from that instant (`billedFrom`).
 // - A month holds the ledger entries APPLIED within it (their `appliedAt`): every charge and
 //   correction falls in exactly one month, so none is billed twice or never — a late usage
 //   correction of January applied in February is on February's invoice.
@@ -40,6 +41,16 @@ export function billedMonth(at: Date, zone: string): BilledMonth {
 	const [year, month] = periodOf("monthly", at, zone).split("-").map(Number);
 	const [y, m] = month === 1 ? [year - 1, 12] : [year, month - 1];
 	return { period: `${y}-${pad(m)}`, from: localMonthStart(y, m, zone), to: localMonthStart(year, month, zone) };
+}
+
+/**
+ * Where a month's invoice starts: the month's first instant, or, for an account that became
+ * post-paid within it (`typeSince`, as accounts answers it), that instant — the charges before it
+ * were pre-paid from its balance, never invoiced.
+ */
+export function billedFrom(month: BilledMonth, typeSince?: Date | string): Date {
+	const since = typeSince === undefined ? NaN : new Date(typeSince).getTime();
+	return since > month.from.getTime() ? new Date(since) : month.from;
 }
 
 /** "2027-01" → "January 2027" (the calendar month's name; no time zone involved). */

@@ -23,8 +23,13 @@ export function mayChange(status: AccountStatus, what: EnvAction): void {
 	throw forbidden(`A ${status} account cannot ${what} environments`, { status }, type);
 }
 
-/** QTA-3: throws unless the balance (main and bonus) reaches the quota `account.minbalance`. */
-export function checkMinBalance(quotas: Record<string, number | string>, balance: { main: number; bonus: number }): void {
+/**
+ * QTA-3: throws unless the balance (main and bonus) reaches the quota `account.minbalance`. A
+ * post-paid account (`type` post) is not held to it: it pays its monthly invoice, so a negative
+ * balance is normal for it, and only its status (an overdue invoice deactivates it, STS-2) stops it.
+ */
+export function checkMinBalance(quotas: Record<string, number | string>, balance: { main: number; bonus: number }, type?: string): void {
+	if (type === "post") return;
 	const min = parseMoney(String(quotas["account.minbalance"]), "account.minbalance");
 	const total = balance.main + balance.bonus;
 	if (total >= min) return;

@@ -1,5 +1,6 @@
 // QTA-3, COL-7: the owner's limits for what a request asks of an environment — its quotas (only what
-// the request raises, QTA-4) and, to create one, the balance `account.minbalance` asks. When a member
+// the request raises, QTA-4) and, to create one, the balance `account.minbalance` asks (of a pre-paid
+// account: a post-paid one is stopped by its status only, BIL-6/STS-2). When a member
 // acts for the owner, a refusal names whose limit it is: the owner's, never the member's.
 import { quotaExceeded } from "../../lib/errors";
 import { checkMinBalance } from "./access";
@@ -24,7 +25,11 @@ export async function checkLimits(p: LimitsCheck): Promise<void> {
 	const v = quotaViolation(p.topology, values, p.current);
 	if (v) throw ownersRefusal(quotaExceeded(v.quota, v.limit, v.requested), p.ownerEmail);
 	if (!p.creating) return;
-	checkMinBalance(values, await p.call<{ main: number; bonus: number }>("billing.balanceOf", { accountId: p.accountId }));
+	const [balance, owner] = await Promise.all([
+		p.call<{ main: number; bonus: number }>("billing.balanceOf", { accountId: p.accountId }),
+		p.call<{ type: string } | null>("accounts.identity", { id: p.accountId }), // its group's type: post-paid is not held to a balance
+	]);
+	checkMinBalance(values, balance, owner?.type);
 }
 
 /** COL-7: a refusal by the owner's limits says so, to a member acting for it (an error of another kind passes as it is). */

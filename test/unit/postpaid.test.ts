@@ -5,7 +5,7 @@
 import fc from "fast-check";
 import { localMonthStart } from "../../lib/time-zones";
 import { amountDue } from "../../services/billing/payment-docs";
-import { billedMonth, dueAt, invoiceLines, monthName, postpaidKey, type BilledEntry } from "../../services/billing/postpaid";
+import { billedFrom, billedMonth, dueAt, invoiceLines, monthName, postpaidKey, type BilledEntry } from "../../services/billing/postpaid";
 
 describe("the first instant of a month in a zone", () => {
 	it.each<[number, number, string, string]>([
@@ -50,6 +50,20 @@ describe("the month a run bills: the one before, in the account's zone", () => {
 	it("is due the given days after it was issued", () => {
 		expect(dueAt(new Date("2027-02-01T05:00:00Z"), 14).toISOString()).toBe("2027-02-15T05:00:00.000Z");
 		expect(dueAt(new Date("2027-02-01T05:00:00Z"), 0).toISOString()).toBe("2027-02-01T05:00:00.000Z");
+	});
+});
+
+describe("where a month's invoice starts: the month's first instant, or when the account became post-paid within it", () => {
+	const january = billedMonth(new Date("2027-02-01T00:00:00Z"), "UTC");
+	it.each<[string, Date | string | undefined, string]>([
+		["post-paid since activation", undefined, "2027-01-01T00:00:00.000Z"],
+		["moved before the month", new Date("2026-11-20T09:00:00Z"), "2027-01-01T00:00:00.000Z"],
+		["moved at its first instant", new Date("2027-01-01T00:00:00Z"), "2027-01-01T00:00:00.000Z"],
+		["moved on the 15th", new Date("2027-01-15T12:30:00Z"), "2027-01-15T12:30:00.000Z"],
+		["moved on the 15th (the ISO string accounts sends)", "2027-01-15T12:30:00.000Z", "2027-01-15T12:30:00.000Z"],
+		["moved after the month (nothing of it billed)", new Date("2027-02-03T00:00:00Z"), "2027-02-03T00:00:00.000Z"],
+	])("%s", (_, since, from) => {
+		expect(billedFrom(january, since).toISOString()).toBe(from);
 	});
 });
 
