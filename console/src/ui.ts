@@ -97,15 +97,34 @@ export function Form(props: { onSubmit: (values: Values) => Promise<unknown>; su
 
 type FieldProps = { label: string; name: string; type?: string; hint?: string; [attr: string]: unknown };
 
-export function Field({ label, name, type = "text", hint, ...rest }: FieldProps) {
+/** A control's id, the API's error for its name (inside a Form) and what describes it. */
+function useFieldError(name: string, hint?: string) {
 	const errors = useContext(FieldErrors);
 	const id = `f-${name}`;
 	const err = errors[name];
 	const describedBy = [hint && `${id}-hint`, err && `${id}-err`].filter(Boolean).join(" ") || undefined;
+	return { id, err, describedBy };
+}
+
+export function Field({ label, name, type = "text", hint, ...rest }: FieldProps) {
+	const { id, err, describedBy } = useFieldError(name, hint);
 	return html`<div class="field">
 		<label for=${id}>${label}</label>
 		${hint && html`<span class="hint" id=${`${id}-hint`}>${hint}</span>`}
 		<input id=${id} name=${name} type=${type} aria-invalid=${err ? "true" : undefined} aria-describedby=${describedBy} ...${rest} />
+		${err && html`<span class="error" id=${`${id}-err`}>${err}</span>`}
+	</div>`;
+}
+
+/** A labelled select whose API error shows beside it, as Field's does; the options are its children. */
+export function Select({ label, name, hint, children, ...rest }: FieldProps & { children?: ComponentChildren }) {
+	const { id, err, describedBy } = useFieldError(name, hint);
+	return html`<div class="field">
+		<label for=${id}>${label}</label>
+		${hint && html`<span class="hint" id=${`${id}-hint`}>${hint}</span>`}
+		<select id=${id} name=${name} aria-invalid=${err ? "true" : undefined} aria-describedby=${describedBy} ...${rest}>
+			${children}
+		</select>
 		${err && html`<span class="error" id=${`${id}-err`}>${err}</span>`}
 	</div>`;
 }

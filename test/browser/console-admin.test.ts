@@ -1,115 +1,67 @@
-// The console's administration area, sessions and roles in a real browser (issue 19), set up as
-// console.test.ts: Debian's chromium driven by playwright-core against the platform started here.
+// The console's administration area, sessions and roles in a real browser (issue 19), set up by
+// test/helpers/browser.ts: Debian's chromium driven by playwright-core against the platform started here.
 // An administrator (the bootstrap admin of QM_ADMIN_EMAIL) finds a customer by search, funds the
 // account — the customer's open console shows the balance — overrides a quota, and visits every
 // screen of the area (groups, tariffs and pricing models, tax rates, sign-in lockouts, outbox,
-// audit, jobs, webhooks), doing one thing on each; the customer, not an administrator, sees no
+// audit, jobs, webhooks), doing one thing on each, each seen on a desktop and on a 375 px phone; the customer, not an administrator, sees no
 // such area and is refused there; signs out another of the account's sessions; as an owner adds a
 // custom policy and a role, edits, copies and deletes a role, and is told in words who holds a
 // role when deleting it is refused (409); finally the administrator suspends the account in the
 // console and the customer's open console shows the refusal. Every screen visited is saved to
 // test-results/console/admin-*.png and checked with axe-core (no serious or critical violation),
 // with no console error and nothing wider than the screen.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "fs";
-import { join } from "path";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
+import { browserSuite, colourOf, ERROR_RED, heading, PHONE, signIn as signInAt, startConsole, type ConsoleRun } from "../helpers/browser";
 import { waitUntil } from "../helpers/http";
-import { createAccount, startPlatform, type Platform } from "../helpers/platform";
+import { createAccount, type Platform } from "../helpers/platform";
 
-const CHROMIUM = "/usr/bin/chromium";
-const OUT = join(__dirname, "..", "..", "test-results", "console");
 const ADMIN = { email: "keeper@example.com", password: "Keeps-the-books-1494!" };
 const CUSTOMER = { email: "lin@example.com", password: "Counts-every-cloudlet-5!" };
 const MEMBER = "kim@example.com";
-const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+const WIDE = { width: 1280, height: 900 };
 
-const skipReason = existsSync(CHROMIUM)
-	? null
-	: `test/browser/console-admin.test.ts skipped: ${CHROMIUM} is missing (apt-get install -y chromium; .ci/run installs it)`;
-if (skipReason) console.warn(skipReason);
-const suite = skipReason ? describe.skip : describe;
+const suite = browserSuite("test/browser/console-admin.test.ts");
 
 jest.setTimeout(120_000);
 
 suite("the console's administration, sessions and roles in chromium", () => {
+	let run: ConsoleRun;
 	let p: Platform;
 	let base: string;
-	let browser: Browser;
 	let admin: Page;
 	let customer: Page;
 	let customerId: string;
-	let shots = 0;
-	const problems: string[] = [];
 	const adminToken = async () => (await p.http.post("/auth/signin", ADMIN)).body.session as string;
 	const customerToken = async () => (await customer.evaluate("sessionStorage.getItem('qm.session')")) as string;
 
-	/** A screen reached: its screenshot, an accessibility check, no console error, no sideways scrolling. */
-	async function visit(page: Page, name: string) {
-		await page.waitForLoadState("networkidle");
-		await page.screenshot({ path: join(OUT, `admin-${String(++shots).padStart(2, "0")}-${name}.png`), fullPage: true });
-		if (!(await page.evaluate("typeof axe !== 'undefined'"))) await page.evaluate(AXE);
-		const violations = (await page.evaluate(
-			"axe.run(document, { resultTypes: ['violations'] }).then(r => r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ')) })))",
-		)) as { id: string; impact: string; help: string; nodes: string[] }[];
-		expect({ screen: name, serious: violations.filter(v => v.impact === "serious" || v.impact === "critical") }).toEqual({ screen: name, serious: [] });
-		const width = (await page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")) as [number, number];
-		expect({ screen: name, scrollWidth: width[0] }).toEqual({ screen: name, scrollWidth: width[1] });
-		expect(problems).toEqual([]);
-	}
-	const heading = (page: Page, name: string | RegExp) => page.getByRole("heading", { level: 1, name }).waitFor();
+	const visit = (page: Page, name: string) => run.visit(page, name);
 	const banner = (page: Page, text: string | RegExp) => page.getByRole("status").filter({ hasText: text }).first().waitFor();
-
-	async function signIn(page: Page, who: { email: string; password: string }) {
-		await page.goto(`${base}/signin`);
-		await heading(page, "Sign in");
-		await page.getByLabel("Email").fill(who.email);
-		await page.getByLabel("Password").fill(who.password);
-		await page.getByRole("button", { name: "Sign in" }).click();
-		await heading(page, "Dashboard");
+	/** An administration screen on the desktop, then on a 375 px phone (a wide table scrolls in its own box, not the page). */
+	async function visitAdmin(name: string) {
+		await visit(admin, name);
+		await admin.setViewportSize(PHONE);
+		await visit(admin, `${name}-phone`);
+		await admin.setViewportSize(WIDE);
 	}
-
-	async function newPage(width: number, height: number) {
-		const context = await browser.newContext({ viewport: { width, height } });
-		const page = await context.newPage();
-		page.on(
-			"console",
-			m => void (m.type() === "error" && !/the server responded with a status of 4\d\d/.test(m.text()) && problems.push(`console: ${m.text()}`)),
-		);
-		page.on("pageerror", e => void problems.push(`page error: ${e.message}`));
-		return page;
-	}
+	const signIn = (page: Page, who: { email: string; password: string }) => signInAt(page, base, who);
 
 	beforeAll(async () => {
-		// eslint-disable-next-line @typescript-eslint/no-require-imports
-		await (require("../../scripts/build-console.js") as { buildConsole(): Promise<number> }).buildConsole();
-		mkdirSync(OUT, { recursive: true });
-		// this file's screenshots only: other files of test/browser write theirs beside them
-		for (const f of readdirSync(OUT)) if (f.startsWith("admin-")) rmSync(join(OUT, f));
-		p = await startPlatform({
+		run = await startConsole({
+			prefix: "admin-",
+			admin: ADMIN,
 			env: {
-				QM_TEST_CLOCK: "1",
-				QM_ADMIN_EMAIL: ADMIN.email,
-				QM_ADMIN_PASSWORD: ADMIN.password,
 				QM_PAYMENT_PROVIDERS: "manual,test",
 				// the webhook endpoint added below is on the loopback address
 				QM_WEBHOOKS_ALLOW_PRIVATE: "1",
 			},
 		});
-		base = p.url.replace(/\/api\/v1$/, "");
-		await waitUntil(async () => (await p.http.post("/auth/signin", ADMIN)).status === 200);
+		({ p, base } = run);
 		customerId = (await createAccount(p, CUSTOMER.email, CUSTOMER.password)).id;
-		const { chromium } = await import("playwright-core");
-		browser = await chromium.launch({
-			executablePath: CHROMIUM,
-			headless: true,
-			args: ["--no-sandbox", "--disable-background-networking", "--disable-component-update"],
-		});
-		customer = await newPage(375, 812);
-		admin = await newPage(1280, 900);
+		customer = await run.newPage(PHONE);
+		admin = await run.newPage(WIDE);
 	});
 	afterAll(async () => {
-		await browser?.close();
-		await p?.stop();
+		await run?.close();
 	});
 
 	test("a customer sees no administration area, and is refused there", async () => {
@@ -130,19 +82,16 @@ suite("the console's administration, sessions and roles in chromium", () => {
 		await admin.getByRole("link", { name: "Administration" }).click();
 		await heading(admin, "Accounts");
 		await admin.getByRole("link", { name: ADMIN.email }).waitFor();
-		await visit(admin, "accounts");
+		await visitAdmin("accounts");
 		await admin.getByLabel("Email or name").fill("lin@");
 		await admin.getByRole("button", { name: "Search" }).click();
 		await admin.getByText("1 found").waitFor();
 		expect(await admin.getByRole("link", { name: ADMIN.email }).count()).toBe(0);
-		await visit(admin, "accounts-found");
-		await admin.setViewportSize({ width: 375, height: 812 });
-		await visit(admin, "accounts-phone");
-		await admin.setViewportSize({ width: 1280, height: 900 });
+		await visitAdmin("accounts-found");
 		await admin.getByRole("link", { name: CUSTOMER.email }).click();
 		await heading(admin, `Account ${CUSTOMER.email}`);
 		expect(await admin.getByTestId("admin-status").textContent()).toBe("active");
-		await visit(admin, "account");
+		await visitAdmin("account");
 
 		await admin.getByLabel("Amount").fill("25.00");
 		await admin.getByLabel("Note").fill("goodwill for the outage");
@@ -151,7 +100,7 @@ suite("the console's administration, sessions and roles in chromium", () => {
 		await admin.getByTestId("admin-balance").getByText("25.00 USD").waitFor();
 		const ledger = (await p.http.get("/billing/transactions?pageSize=100", { token: await customerToken() })).body.rows as { kind: string; amount: string }[];
 		expect(ledger.filter(r => r.kind === "refill").map(r => r.amount)).toEqual(["25.00"]);
-		await visit(admin, "account-funded");
+		await visitAdmin("account-funded");
 
 		await customer.getByRole("link", { name: "Dashboard" }).click();
 		await customer.reload();
@@ -175,7 +124,7 @@ suite("the console's administration, sessions and roles in chromium", () => {
 		await admin.getByRole("button", { name: "Move to the group" }).click();
 		await banner(admin, "The account is in billing now.");
 		expect((await p.http.get("/account", { token: await customerToken() })).body).toMatchObject({ group: "billing", balance: { main: "25.00" } });
-		await visit(admin, "account-moved");
+		await visitAdmin("account-moved");
 	});
 
 	test("the customer signs out another session of the account", async () => {
@@ -254,10 +203,12 @@ suite("the console's administration, sessions and roles in chromium", () => {
 		await customer.reload();
 		await heading(customer, "Roles and policies");
 		await list.getByRole("button", { name: "Delete Auditor" }).click();
-		await customer
+		const refusal = list
 			.getByRole("alert")
-			.filter({ hasText: `Auditor cannot be deleted: members hold it — ${MEMBER} (environment web). Give them another role first.` })
-			.waitFor();
+			.filter({ hasText: `Auditor cannot be deleted: members hold it — ${MEMBER} (environment web). Give them another role first.` });
+		await refusal.waitFor();
+		// Beside the row's button, in the red of a field's error (axe checks its contrast below).
+		expect(await colourOf(refusal)).toBe(ERROR_RED);
 		expect((await roles()).some(r => r.name === "Auditor")).toBe(true);
 		await visit(customer, "role-in-use");
 		// The policy is held by Auditor: its 409 is the server's own sentence.
@@ -283,7 +234,7 @@ suite("the console's administration, sessions and roles in chromium", () => {
 		await banner(admin, "environment.maxcount of gold is set.");
 		const catalogue = (await p.http.get("/admin/quotas", { token: await adminToken() })).body as { key: string; groups: Record<string, unknown> }[];
 		expect(catalogue.find(q => q.key === "environment.maxcount")?.groups.gold).toBe(40);
-		await visit(admin, "groups");
+		await visitAdmin("groups");
 
 		await area.getByRole("link", { name: "Tariffs and pricing models" }).click();
 		await heading(admin, "Tariffs and pricing models");
@@ -317,7 +268,7 @@ suite("the console's administration, sessions and roles in chromium", () => {
 		await admin.getByRole("button", { name: "Save the pricing model" }).click();
 		await banner(admin, "Pricing model gold is saved.");
 		await admin.getByRole("region", { name: "Pricing models" }).getByRole("cell", { name: "Gold", exact: true }).waitFor();
-		await visit(admin, "pricing");
+		await visitAdmin("pricing");
 
 		await area.getByRole("link", { name: "Tax rates" }).click();
 		await heading(admin, "Tax rates");
@@ -327,7 +278,7 @@ suite("the console's administration, sessions and roles in chromium", () => {
 		await banner(admin, "The tax rate of DE is 0.19.");
 		await admin.getByRole("region", { name: "Tax rates" }).getByRole("cell", { name: "0.19" }).waitFor();
 		expect((await p.http.get("/admin/tax-rates", { token: await adminToken() })).body).toMatchObject([{ country: "DE", rate: "0.19" }]);
-		await visit(admin, "tax-rates");
+		await visitAdmin("tax-rates");
 
 		for (let i = 0; i < 3; i++) expect((await p.http.post("/auth/signin", { email: "mallory@example.com", password: "not-the-password" })).status).toBe(401);
 		await area.getByRole("link", { name: "Sign-in lockouts" }).click();
@@ -336,7 +287,7 @@ suite("the console's administration, sessions and roles in chromium", () => {
 		await admin.getByRole("button", { name: "Show" }).click();
 		const failing = admin.getByRole("region", { name: "Failing sign-ins" });
 		await failing.getByRole("cell", { name: "mallory@example.com", exact: true }).waitFor();
-		await visit(admin, "lockouts");
+		await visitAdmin("lockouts");
 		await failing.getByRole("button", { name: /^Lift the lockout of mallory@example\.com/ }).click();
 		await banner(admin, /^Lifted \d+ lockouts?\.$/);
 		await admin.getByText("No failing sign-ins.").waitFor();
@@ -349,7 +300,7 @@ suite("the console's administration, sessions and roles in chromium", () => {
 		const emails = admin.getByRole("list", { name: "Emails" });
 		await emails.getByText(`to ${CUSTOMER.email} · activation`, { exact: false }).waitFor();
 		expect(await emails.getByText(`to ${ADMIN.email}`, { exact: false }).count()).toBe(0);
-		await visit(admin, "outbox");
+		await visitAdmin("outbox");
 
 		await area.getByRole("link", { name: "Audit" }).click();
 		await heading(admin, "Audit");
@@ -362,7 +313,7 @@ suite("the console's administration, sessions and roles in chromium", () => {
 		await audit.getByRole("cell", { name: "admin.billing.FundAccount" }).waitFor();
 		expect(await audit.getByRole("row").count()).toBe(2);
 		expect(await audit.getByRole("cell", { name: ADMIN.email }).count()).toBe(1);
-		await visit(admin, "audit");
+		await visitAdmin("audit");
 
 		await area.getByRole("link", { name: "Jobs" }).click();
 		await heading(admin, "Jobs");
@@ -371,7 +322,7 @@ suite("the console's administration, sessions and roles in chromium", () => {
 			.getByTestId("job-billing.low-balance")
 			.getByText(/^processed \d+ at /)
 			.waitFor();
-		await visit(admin, "jobs");
+		await visitAdmin("jobs");
 
 		await area.getByRole("link", { name: "Webhooks" }).click();
 		await heading(admin, "Webhooks");
@@ -382,7 +333,7 @@ suite("the console's administration, sessions and roles in chromium", () => {
 		await admin.getByRole("button", { name: "Add the endpoint" }).click();
 		expect(await admin.getByTestId("webhook-secret").textContent()).toMatch(/^whsec_/);
 		await admin.getByRole("list", { name: "Webhook endpoints" }).getByText("http://127.0.0.1:9/hooks/qm").waitFor();
-		await visit(admin, "webhooks");
+		await visitAdmin("webhooks");
 		await admin.getByRole("button", { name: "I copied it" }).click();
 		expect(await admin.getByTestId("webhook-secret").count()).toBe(0);
 	});
@@ -402,7 +353,7 @@ suite("the console's administration, sessions and roles in chromium", () => {
 		await banner(admin, "The account is suspended now.");
 		await admin.getByTestId("admin-status").getByText("suspended").waitFor();
 		await admin.getByRole("region", { name: "Status history" }).getByRole("cell", { name: "terms violation" }).waitFor();
-		await visit(admin, "account-suspended");
+		await visitAdmin("account-suspended");
 
 		// The customer's console, open all along, is refused at its next request.
 		await customer.getByRole("link", { name: "Environments" }).click();
@@ -424,6 +375,6 @@ suite("the console's administration, sessions and roles in chromium", () => {
 			.getByRole("region", { name: /^Deliveries to / })
 			.getByRole("cell", { name: "account.status.changed", exact: true })
 			.waitFor();
-		await visit(admin, "webhook-deliveries");
+		await visitAdmin("webhook-deliveries");
 	});
 });

@@ -5,29 +5,18 @@
 // groups it; transfers and deletes others; and reads the quotas beside the billing group's and the
 // tariffs as the server wrote them. Each screen at 375 px and on a desktop: a screenshot in
 // test-results/console/environments-*.png, axe-core with no serious or critical violation, no console
-// error, nothing wider than the screen. Set up like test/browser/console.test.ts.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "fs";
-import { join } from "path";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+// error, nothing wider than the screen (test/helpers/browser.ts).
+import type { Page } from "playwright-core";
 import { roundDecimal } from "../../console/src/money";
+import { browserSuite, colourOf, DESKTOP, ERROR_RED, heading as headingOf, PHONE, signIn, startConsole, type ConsoleRun } from "../helpers/browser";
 import { waitUntil } from "../helpers/http";
-import { createAccount, startPlatform, type Platform } from "../helpers/platform";
+import { createAccount, type Platform } from "../helpers/platform";
 
-const CHROMIUM = "/usr/bin/chromium";
-const OUT = join(__dirname, "..", "..", "test-results", "console");
-const PREFIX = "environments-";
 const ADMIN = { email: "operator@example.com", password: "Runs-the-console-9!" };
 const CUSTOMER = { email: "lin@example.com", password: "Topology-changes-2026!" };
 const RECEIVER = { email: "taker@example.com", password: "Receives-environments-7!" };
-const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
-const PHONE = { width: 375, height: 812 };
-const DESKTOP = { width: 1280, height: 800 };
 
-const skipReason = existsSync(CHROMIUM)
-	? null
-	: `test/browser/console-environments.test.ts skipped: ${CHROMIUM} is missing (apt-get install -y chromium; .ci/run installs it)`;
-if (skipReason) console.warn(skipReason);
-const suite = skipReason ? describe.skip : describe;
+const suite = browserSuite("test/browser/console-environments.test.ts");
 
 jest.setTimeout(120_000);
 
@@ -40,30 +29,15 @@ interface Env {
 }
 
 suite("the console's environments and quotas & pricing in chromium", () => {
+	let run: ConsoleRun;
 	let p: Platform;
 	let base: string;
-	let browser: Browser;
-	let context: BrowserContext;
 	let page: Page;
 	let session: string;
 	let ingestToken: string;
-	let shots = 0;
-	const problems: string[] = [];
 	const admin = async () => (await p.http.post("/auth/signin", ADMIN)).body.session as string;
 
-	/** A screen reached: its screenshot, an accessibility check, no console error, no sideways scrolling. */
-	async function visit(name: string) {
-		await page.waitForLoadState("networkidle");
-		await page.screenshot({ path: join(OUT, `${PREFIX}${String(++shots).padStart(2, "0")}-${name}.png`), fullPage: true });
-		if (!(await page.evaluate("typeof axe !== 'undefined'"))) await page.evaluate(AXE);
-		const violations = (await page.evaluate(
-			"axe.run(document, { resultTypes: ['violations'] }).then(r => r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ')) })))",
-		)) as { id: string; impact: string; help: string; nodes: string[] }[];
-		expect({ screen: name, serious: violations.filter(v => v.impact === "serious" || v.impact === "critical") }).toEqual({ screen: name, serious: [] });
-		const width = (await page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")) as [number, number];
-		expect({ screen: name, scrollWidth: width[0] }).toEqual({ screen: name, scrollWidth: width[1] });
-		expect(problems).toEqual([]);
-	}
+	const visit = (name: string) => run.visit(page, name);
 	/** The screen on a 375 px phone, then on a desktop (and back to the phone). */
 	async function visitBoth(name: string) {
 		await visit(`${name}-phone`);
@@ -71,7 +45,7 @@ suite("the console's environments and quotas & pricing in chromium", () => {
 		await visit(`${name}-desktop`);
 		await page.setViewportSize(PHONE);
 	}
-	const heading = (name: string | RegExp) => page.getByRole("heading", { level: 1, name }).waitFor();
+	const heading = (name: string | RegExp) => headingOf(page, name);
 	/** Tabs from the page's heading until the focused control is `name`: the control is reachable with the keyboard. */
 	async function tabTo(role: "button" | "link" | "combobox" | "textbox", name: string) {
 		await page.locator("h1").focus();
@@ -89,14 +63,8 @@ suite("the console's environments and quotas & pricing in chromium", () => {
 	const runJob = (name: string) => p.broker.call("gateway.runJob", { name });
 
 	beforeAll(async () => {
-		// eslint-disable-next-line @typescript-eslint/no-require-imports
-		await (require("../../scripts/build-console.js") as { buildConsole(): Promise<number> }).buildConsole();
-		// Only this file's screenshots go: the other browser test files save theirs here too.
-		mkdirSync(OUT, { recursive: true });
-		for (const f of readdirSync(OUT)) if (f.startsWith(PREFIX)) rmSync(join(OUT, f));
-		p = await startPlatform({ env: { QM_TEST_CLOCK: "1", QM_ADMIN_EMAIL: ADMIN.email, QM_ADMIN_PASSWORD: ADMIN.password } });
-		base = p.url.replace(/\/api\/v1$/, "");
-		await waitUntil(async () => (await p.http.post("/auth/signin", ADMIN)).status === 200);
+		run = await startConsole({ prefix: "environments-", admin: ADMIN });
+		({ p, base } = run);
 		const token = await admin();
 		const t = await p.http.post("/tokens", { password: ADMIN.password, description: "orchestrator", apiList: ["metering.usage.Ingest"] }, { token });
 		expect(t.status).toBe(201);
@@ -106,32 +74,13 @@ suite("the console's environments and quotas & pricing in chromium", () => {
 		const receiver = await createAccount(p, RECEIVER.email, RECEIVER.password);
 		expect((await p.http.post(`/admin/accounts/${receiver.id}/group`, { group: "billing" }, { token })).status).toBe(200);
 
-		const { chromium } = await import("playwright-core");
-		browser = await chromium.launch({
-			executablePath: CHROMIUM,
-			headless: true,
-			args: ["--no-sandbox", "--disable-background-networking", "--disable-component-update"],
-		});
-		context = await browser.newContext({ viewport: PHONE });
-		page = await context.newPage();
-		page.on(
-			"console",
-			m => void (m.type() === "error" && !/the server responded with a status of 4\d\d/.test(m.text()) && problems.push(`console: ${m.text()}`)),
-		);
-		page.on("pageerror", e => void problems.push(`page error: ${e.message}`));
+		page = await run.newPage(PHONE);
 		page.on("dialog", d => void d.accept());
-
-		await page.goto(`${base}/signin`);
-		await heading("Sign in");
-		await page.getByLabel("Email").fill(CUSTOMER.email);
-		await page.getByLabel("Password").fill(CUSTOMER.password);
-		await page.getByRole("button", { name: "Sign in" }).click();
-		await heading("Dashboard");
+		await signIn(page, base, CUSTOMER);
 		session = (await page.evaluate("sessionStorage.getItem('qm.session')")) as string;
 	});
 	afterAll(async () => {
-		await browser?.close();
-		await p?.stop();
+		await run?.close();
 	});
 
 	test("creates an environment seeing the live estimate, and opens its page", async () => {
@@ -288,12 +237,38 @@ suite("the console's environments and quotas & pricing in chromium", () => {
 		expect(await groups.getByRole("listitem").filter({ hasText: "production / eu" }).textContent()).toContain("web");
 
 		await page.getByRole("button", { name: "Delete the group production", exact: true }).click();
-		await groups.getByRole("alert").filter({ hasText: "subgroups" }).waitFor();
+		const refusal = groups.getByRole("alert").filter({ hasText: "subgroups" });
+		await refusal.waitFor();
+		// Beside its row button, in the red of a field's error (--bad of console/app.css); axe checks its contrast.
+		expect(await colourOf(refusal)).toBe(ERROR_RED);
 		await visitBoth("groups");
 
 		await page.getByRole("link", { name: "All environments" }).click();
 		await page.getByRole("link", { name: "web", exact: true }).click();
 		await heading("Environment web");
+		expect(await page.getByTestId("env-groups").textContent()).toBe("eu");
+	});
+
+	test("creates an environment straight into a group chosen on the new environment screen", async () => {
+		await page.getByRole("link", { name: "All environments" }).click();
+		await heading("Environments");
+		await page.getByRole("link", { name: "Create an environment" }).click();
+		await heading("Create an environment");
+		const choice = page.getByLabel("Group (optional)");
+		expect(await choice.locator("option").allTextContents()).toEqual(["No group", "production", "production / eu"]);
+		await page.getByLabel("Name").fill("api");
+		await choice.selectOption({ label: "production / eu" });
+		await page.getByTestId("estimate").locator(".money").first().waitFor();
+		await visitBoth("new-in-group");
+		const created = page.waitForResponse(r => r.url().endsWith("/api/v1/environments") && r.request().method() === "POST");
+		await page.getByRole("button", { name: "Create environment" }).click();
+		const eu = ((await p.http.get("/env-groups", { token: session })).body as { id: string; name: string }[]).find(g => g.name === "eu")!;
+		expect((await created).request().postDataJSON().groups).toEqual([eu.id]);
+		await heading("Environments");
+		await page.getByText("Environment api was created.").waitFor();
+		expect((await envByName("api"))!.groups).toEqual([eu.id]);
+		await page.getByRole("link", { name: "api", exact: true }).click();
+		await heading("Environment api");
 		expect(await page.getByTestId("env-groups").textContent()).toBe("eu");
 	});
 

@@ -7,55 +7,34 @@
 // phone, with a desktop look at the dashboard. Every screen visited is saved as a screenshot to
 // test-results/console/ and checked with axe-core: no serious or critical violation, no console
 // error (a Content-Security-Policy refusal included), nothing wider than the screen.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "fs";
-import { join } from "path";
+import { readFileSync } from "fs";
 import { generateSync } from "otplib";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { roundDecimal } from "../../console/src/money";
+import { browserSuite, DESKTOP, heading as headingOf, PHONE, startConsole, type ConsoleRun } from "../helpers/browser";
 import { waitUntil } from "../helpers/http";
-import { startPlatform, type Platform } from "../helpers/platform";
+import type { Platform } from "../helpers/platform";
 
-const CHROMIUM = "/usr/bin/chromium";
-const OUT = join(__dirname, "..", "..", "test-results", "console");
 const ADMIN = { email: "operator@example.com", password: "Runs-the-console-9!" };
 const CUSTOMER = { email: "ada@example.com", password: "Analytical-engine-1843!" };
 const MEMBER = { email: "grace@example.com", password: "Compiles-the-first-1952!" };
 const CHALLENGE_CARD = "4000002500003155";
 const PLAIN_CARD = "4242424242424242";
-const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 
-const skipReason = existsSync(CHROMIUM)
-	? null
-	: `test/browser/console.test.ts skipped: ${CHROMIUM} is missing (apt-get install -y chromium; .ci/run installs it)`;
-if (skipReason) console.warn(skipReason);
-const suite = skipReason ? describe.skip : describe;
+const suite = browserSuite("test/browser/console.test.ts");
 
 jest.setTimeout(120_000);
 
 suite("the web console in chromium", () => {
+	let run: ConsoleRun;
 	let p: Platform;
 	let base: string;
-	let browser: Browser;
 	let context: BrowserContext;
 	let page: Page;
-	let shots = 0;
-	const problems: string[] = [];
 	const admin = async () => (await p.http.post("/auth/signin", ADMIN)).body.session as string;
 
-	/** A screen reached: its screenshot, an accessibility check, no console error, no sideways scrolling. */
-	async function visit(name: string) {
-		await page.waitForLoadState("networkidle");
-		await page.screenshot({ path: join(OUT, `${String(++shots).padStart(2, "0")}-${name}.png`), fullPage: true });
-		if (!(await page.evaluate("typeof axe !== 'undefined'"))) await page.evaluate(AXE);
-		const violations = (await page.evaluate(
-			"axe.run(document, { resultTypes: ['violations'] }).then(r => r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ')) })))",
-		)) as { id: string; impact: string; help: string; nodes: string[] }[];
-		expect({ screen: name, serious: violations.filter(v => v.impact === "serious" || v.impact === "critical") }).toEqual({ screen: name, serious: [] });
-		const width = (await page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")) as [number, number];
-		expect({ screen: name, scrollWidth: width[0] }).toEqual({ screen: name, scrollWidth: width[1] });
-		expect(problems).toEqual([]);
-	}
-	const heading = (name: string | RegExp) => page.getByRole("heading", { level: 1, name }).waitFor();
+	const visit = (name: string) => run.visit(page, name);
+	const heading = (name: string | RegExp) => headingOf(page, name);
 	const outboxLink = async (template: string, to = CUSTOMER.email) => {
 		const token = await admin();
 		const mail = await waitUntil(async () => {
@@ -67,40 +46,18 @@ suite("the web console in chromium", () => {
 	};
 
 	beforeAll(async () => {
-		// The console this test drives is the one its sources build now.
-		// eslint-disable-next-line @typescript-eslint/no-require-imports
-		await (require("../../scripts/build-console.js") as { buildConsole(): Promise<number> }).buildConsole();
-		// Only this file's screenshots ("NN-screen.png") go: the other browser test files save theirs here too.
-		mkdirSync(OUT, { recursive: true });
-		for (const f of readdirSync(OUT)) if (/^\d{2}-.+\.png$/.test(f)) rmSync(join(OUT, f));
-		p = await startPlatform({
-			env: {
-				QM_TEST_CLOCK: "1",
-				QM_ADMIN_EMAIL: ADMIN.email,
-				QM_ADMIN_PASSWORD: ADMIN.password,
-				QM_PAYMENT_PROVIDERS: "manual,test",
-				QM_TEST_PROVIDER_WEBHOOK_SECRET: "whsec_console_test",
-			},
+		// Screenshots "NN-screen.png": the other browser test files save theirs here too, with a prefix.
+		run = await startConsole({
+			prefix: "",
+			admin: ADMIN,
+			env: { QM_PAYMENT_PROVIDERS: "manual,test", QM_TEST_PROVIDER_WEBHOOK_SECRET: "whsec_console_test" },
 		});
-		base = p.url.replace(/\/api\/v1$/, "");
-		await waitUntil(async () => (await p.http.post("/auth/signin", ADMIN)).status === 200);
-		const { chromium } = await import("playwright-core");
-		browser = await chromium.launch({
-			executablePath: CHROMIUM,
-			headless: true,
-			args: ["--no-sandbox", "--disable-background-networking", "--disable-component-update"],
-		});
-		context = await browser.newContext({ viewport: { width: 375, height: 812 }, acceptDownloads: true });
-		page = await context.newPage();
-		page.on(
-			"console",
-			m => void (m.type() === "error" && !/the server responded with a status of 4\d\d/.test(m.text()) && problems.push(`console: ${m.text()}`)),
-		);
-		page.on("pageerror", e => void problems.push(`page error: ${e.message}`));
+		({ p, base } = run);
+		page = await run.newPage(PHONE, { acceptDownloads: true });
+		context = page.context();
 	});
 	afterAll(async () => {
-		await browser?.close();
-		await p?.stop();
+		await run?.close();
 	});
 
 	test("the console is served at / with its security headers; the API and unknown API paths stay JSON", async () => {
@@ -149,9 +106,9 @@ suite("the web console in chromium", () => {
 		expect(await page.getByTestId("bonus").textContent()).toBe("10.00 USD");
 		await page.getByText("Your trial ends").waitFor();
 		await visit("dashboard-phone");
-		await page.setViewportSize({ width: 1280, height: 800 });
+		await page.setViewportSize(DESKTOP);
 		await visit("dashboard-desktop");
-		await page.setViewportSize({ width: 375, height: 812 });
+		await page.setViewportSize(PHONE);
 	});
 
 	test("turns on 2FA with a code from the shown secret, confirms the recovery codes, and signs in again with one", async () => {
@@ -388,9 +345,9 @@ suite("the web console in chromium", () => {
 		await page.getByText("The daily cost as a table").click();
 		await page.getByRole("region", { name: "Daily cost" }).getByRole("cell", { name: "shop" }).first().waitFor();
 		await visit("dashboard-charts");
-		await page.setViewportSize({ width: 1280, height: 800 });
+		await page.setViewportSize(DESKTOP);
 		await visit("dashboard-charts-desktop");
-		await page.setViewportSize({ width: 375, height: 812 });
+		await page.setViewportSize(PHONE);
 	});
 
 	test("tokens: created from a template and from the searched catalogue, shown once with a copy button, edited, regenerated, deleted; the notifications feed", async () => {
@@ -505,9 +462,9 @@ suite("the web console in chromium", () => {
 
 		// The member, in a browser of her own: activation, sign-in, the invitation's link.
 		const owner = page;
-		const memberContext = await browser.newContext({ viewport: { width: 375, height: 812 } });
+		const memberContext = await run.browser.newContext({ viewport: PHONE });
 		page = await memberContext.newPage();
-		page.on("pageerror", e => void problems.push(`page error: ${e.message}`));
+		page.on("pageerror", e => void run.problems.push(`page error: ${e.message}`));
 		try {
 			await page.goto(await outboxLink("activation", MEMBER.email));
 			await heading("Choose your password");

@@ -1,9 +1,12 @@
 // Environments: the list (own and shared, with the owner) and creation with a live cost estimate
-// (POST /pricing/estimate as the topology changes: min–max per hour and month, the discount).
+// (POST /pricing/estimate as the topology changes: min–max per hour and month, the discount), into
+// one of my environment groups if I choose one (POST /environments takes `groups`, ENV-2).
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, get, post } from "../api";
 import { location$, navigate } from "../router";
-import { Banner, date, Failed, Field, Form, html, Loading, messageOf, Money, Page, useLoad } from "../ui";
+import { Banner, date, Failed, Field, Form, html, Loading, messageOf, Money, Page, Select, useLoad } from "../ui";
+import type { EnvGroup } from "./environment-detail";
+import { groupTree } from "./env-groups";
 
 export interface NodeGroup {
 	layer: string;
@@ -192,15 +195,26 @@ export function NodeGroupsEditor(props: { nodes: NodeGroup[]; onChange: (nodes: 
 
 export function NewEnvironment() {
 	const [nodes, setNodes] = useState<NodeGroup[]>([newNode()]);
+	const groups = useLoad(() => get<EnvGroup[]>("/env-groups"));
+	const tree = groupTree(groups.data ?? []);
 	return html`<${Page} title="Create an environment">
 		<${Form}
 			submit="Create environment"
-			onSubmit=${async (v: { name: string }) => {
-				await post("/environments", { name: v.name, nodes: requestNodes(nodes) });
+			onSubmit=${async (v: { name: string; "groups[0]"?: string }) => {
+				const group = v["groups[0]"];
+				await post("/environments", { name: v.name, nodes: requestNodes(nodes), ...(group && { groups: [group] }) });
 				navigate(`/environments?created=${encodeURIComponent(v.name)}`);
 			}}
 		>
 			<${Field} label="Name" name="name" hint="Letters, digits and dashes." required />
+			${
+				tree.length > 0 &&
+				html`<${Select} label="Group (optional)" name="groups[0]">
+					<option value="">No group</option>
+					${tree.map(t => html`<option key=${t.group.id} value=${t.group.id}>${t.path}</option>`)}
+				<//>`
+			}
+			${groups.error && html`<p class="muted">Your environment groups could not be loaded: the environment can be put into one later.</p>`}
 			<${NodeGroupsEditor} nodes=${nodes} onChange=${setNodes} />
 		<//>
 		<${EstimateView} nodes=${requestNodes(nodes)} />
