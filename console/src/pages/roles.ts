@@ -6,6 +6,7 @@ import { useMemo, useState } from "preact/hooks";
 import { ApiError, del, get, patch, post } from "../api";
 import { ActionButton, Banner, Check, Failed, Field, Form, html, Loading, Page, SubNav, useLoad } from "../ui";
 import { COLLAB_NAV } from "./collaboration";
+import { MethodPicker, type ApiMethod } from "../method-picker";
 
 interface Role {
 	id: string;
@@ -22,11 +23,6 @@ interface Policy {
 	description?: string;
 	methods: string[];
 	system: boolean;
-}
-interface ApiMethod {
-	method: string;
-	group: string;
-	description: string;
 }
 interface Env {
 	id: string;
@@ -102,46 +98,6 @@ function RoleForm(props: { role?: Role; policies: Policy[]; onSaved: (name: stri
 	<//>`;
 }
 
-/** A searchable list of the catalogue's methods as checkboxes; the chosen ones go as `methods`. */
-function MethodChooser(props: { methods: ApiMethod[]; chosen: Set<string>; onChange: (s: Set<string>) => void }) {
-	const [search, setSearch] = useState("");
-	const shown = useMemo(() => {
-		const s = search.trim().toLowerCase();
-		return props.methods.filter(m => !s || `${m.method} ${m.description}`.toLowerCase().includes(s)).slice(0, 60);
-	}, [search, props.methods]);
-	const toggle = (m: string, on: boolean) => {
-		const next = new Set(props.chosen);
-		if (on) next.add(m);
-		else next.delete(m);
-		props.onChange(next);
-	};
-	return html`<div class="field">
-			<label for="pm-search">Search the API methods</label>
-			<input
-				id="pm-search"
-				type="search"
-				value=${search}
-				onInput=${(e: Event) => setSearch((e.currentTarget as HTMLInputElement).value)}
-				aria-controls="pm-list"
-			/>
-		</div>
-		<p class="muted" aria-live="polite">${props.chosen.size} chosen, ${shown.length} shown</p>
-		<div class="api-methods" id="pm-list" role="group" aria-label="API methods of the policy" tabindex="0">
-			${shown.map(
-				m =>
-					html`<div class="check" key=${m.method}>
-						<input
-							type="checkbox"
-							id=${`pm-${m.method}`}
-							checked=${props.chosen.has(m.method)}
-							onChange=${(e: Event) => toggle(m.method, (e.currentTarget as HTMLInputElement).checked)}
-						/>
-						<label for=${`pm-${m.method}`}>${m.method} <span class="muted">— ${m.description}</span></label>
-					</div>`,
-			)}
-		</div>`;
-}
-
 function NewPolicy(props: { methods: ApiMethod[]; onSaved: (name: string) => void }) {
 	const [chosen, setChosen] = useState<Set<string>>(new Set());
 	const [key, setKey] = useState(0);
@@ -164,7 +120,7 @@ function NewPolicy(props: { methods: ApiMethod[]; onSaved: (name: string) => voi
 	>
 		<${Field} label="Policy name" name="policyName" required />
 		<${Field} label="Policy description" name="policyDescription" />
-		<${MethodChooser} methods=${props.methods} chosen=${chosen} onChange=${setChosen} />
+		<${MethodPicker} methods=${props.methods} chosen=${chosen} onChange=${setChosen} id="pm" label="API methods of the policy" limit=${60} />
 	<//>`;
 }
 

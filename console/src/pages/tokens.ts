@@ -4,6 +4,7 @@
 import { useMemo, useState } from "preact/hooks";
 import { get, patch, post } from "../api";
 import { ActionButton, Banner, date, dateTime, Failed, Field, Form, html, Loading, Page, useLoad } from "../ui";
+import { MethodPicker, type ApiMethod } from "../method-picker";
 
 interface Token {
 	id: string;
@@ -20,11 +21,6 @@ interface Template {
 	name: string;
 	description: string;
 	apiList: string[];
-}
-interface ApiMethod {
-	method: string;
-	group: string;
-	description: string;
 }
 
 /** The optional fields as the API takes them: expiry as the end of the chosen day (UTC), IPs as a list. */
@@ -59,54 +55,11 @@ function ShownOnce(props: { token: string; onDone: () => void }) {
 	</section>`;
 }
 
-/** A searchable list of the catalogue's methods, grouped, as checkboxes named apiList. */
-function MethodPicker(props: { methods: ApiMethod[] }) {
-	const [search, setSearch] = useState("");
+/** The catalogue's methods to choose, the chosen ones sent as apiList. */
+function ScopeMethods(props: { methods: ApiMethod[] }) {
 	const [chosen, setChosen] = useState<Set<string>>(new Set());
-	const shown = useMemo(() => {
-		const s = search.trim().toLowerCase();
-		return props.methods.filter(m => !s || `${m.method} ${m.description}`.toLowerCase().includes(s));
-	}, [search, props.methods]);
-	const groups = new Map<string, ApiMethod[]>();
-	for (const m of shown) groups.set(m.group, [...(groups.get(m.group) ?? []), m]);
-	const toggle = (method: string, on: boolean) => {
-		const next = new Set(chosen);
-		if (on) next.add(method);
-		else next.delete(method);
-		setChosen(next);
-	};
-	return html`<div class="field">
-			<label for="m-search">Search the API methods</label>
-			<input
-				id="m-search"
-				type="search"
-				value=${search}
-				onInput=${(e: Event) => setSearch((e.currentTarget as HTMLInputElement).value)}
-				aria-controls="m-list"
-			/>
-		</div>
-		<p class="muted" aria-live="polite">${chosen.size} chosen, ${shown.length} shown</p>
-		${[...chosen].map(m => html`<input type="hidden" key=${m} name="apiList" value=${m} />`)}
-		<div class="api-methods" id="m-list" role="group" aria-label="API methods" tabindex="0">
-			${[...groups].map(
-				([group, methods]) =>
-					html`<fieldset key=${group}>
-						<legend>${group}</legend>
-						${methods.map(
-							m =>
-								html`<div class="check" key=${m.method}>
-									<input
-										type="checkbox"
-										id=${`m-${m.method}`}
-										checked=${chosen.has(m.method)}
-										onChange=${(e: Event) => toggle(m.method, (e.currentTarget as HTMLInputElement).checked)}
-									/>
-									<label for=${`m-${m.method}`}>${m.method} <span class="muted">— ${m.description}</span></label>
-								</div>`,
-						)}
-					</fieldset>`,
-			)}
-		</div>`;
+	return html`${[...chosen].map(m => html`<input type="hidden" key=${m} name="apiList" value=${m} />`)}
+		<${MethodPicker} methods=${props.methods} chosen=${chosen} onChange=${setChosen} id="m" label="API methods" />`;
 }
 
 function NewToken(props: { templates: Template[]; methods: ApiMethod[]; onCreated: (value: string) => void }) {
@@ -146,7 +99,7 @@ function NewToken(props: { templates: Template[]; methods: ApiMethod[]; onCreate
 								${props.templates.map(t => html`<option key=${t.name} value=${t.name}>${t.name} — ${t.description} (${t.apiList.length} methods)</option>`)}
 							</select>
 						</div>`
-					: html`<${MethodPicker} methods=${props.methods} />`
+					: html`<${ScopeMethods} methods=${props.methods} />`
 			}
 			<div class="row">
 				<${Field} label="Expires (optional)" name="expiresAt" type="date" />
