@@ -251,7 +251,7 @@ const AccountsService = defineService<Self>({
 		customersOfType: {
 			visibility: "public",
 			params: customersOfTypeParams,
-			handler(this: Self, ctx: Context<{ type: string; after?: string; limit: number }>) {
+			handler(this: Self, ctx: Context<{ type: string; after?: string; limit: number; leftAfter?: Date }>) {
 				return customersOfType(this.db, ctx.params);
 			},
 		},

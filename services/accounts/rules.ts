@@ -18,6 +18,8 @@ export const customersOfTypeParams = {
 	type: { type: "enum", values: ["trial", "beta", "billing", "post"] },
 	after: { type: "string", optional: true, max: 64 },
 	limit: { type: "number", integer: true, min: 1, max: 1000 },
+	/** also the accounts that left the type by a move after this instant (BIL-6) */
+	leftAfter: { type: "date", convert: true, optional: true },
 } as const;
 
 /** POST /admin/groups */

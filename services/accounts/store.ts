@@ -13,6 +13,7 @@ import { CURRENCY, formatExact } from "../../lib/money";
 import { pageOf, skipOf } from "../../lib/pagination";
 import { DuplicateKeyError, type Doc, type Store } from "../../mixins/db.mixin";
 import type { BillingInfo } from "./billing-info";
+import type { LeftPeriod } from "./group-move";
 import { BUILT_IN_GROUPS, type Group } from "./groups";
 import { trialEndsAt } from "./status";
 
@@ -25,6 +26,8 @@ export interface AccountDoc extends Doc {
 	group: string;
 	/** when a move brought it to its group's type (group-move.ts); absent = of it since activation */
 	typeSince?: Date;
+	/** per type it left by a move, its last period in it (group-move.ts; BIL-6 invoices a post-paid one) */
+	left?: Record<string, LeftPeriod>;
 	role: "user" | "admin";
 	status: "active" | "deactivated" | "suspended" | "destroyed";
 	createdAt: Date;
@@ -197,15 +200,30 @@ export async function billingContactOf(db: Pick<AccountsDb, "accounts">, id: str
 
 /**
  * Internal (BIL-6): a page of the customers in groups of `type`, by id (keyset: the next page
- * starts `after` the last id), with their time zones — post-paid invoicing walks them.
+ * starts `after` the last id), with their time zones — post-paid invoicing walks them. With
+ * `leftAfter`, also those that left the type by a move after that instant (`inType: false`):
+ * their period in it until the move (`left`) may be in a month not invoiced yet.
  */
-export async function customersOfType(db: Pick<AccountsDb, "accounts" | "groups">, q: { type: string; after?: string; limit: number }) {
+export async function customersOfType(db: Pick<AccountsDb, "accounts" | "groups">, q: { type: string; after?: string; limit: number; leftAfter?: Date }) {
 	const groups = (await db.groups.find({ type: q.type })).map(g => g._id);
+	const leftAfter = q.leftAfter && new Date(q.leftAfter); // a Date, however it came over the wire
+	const member = leftAfter ? { $or: [{ group: { $in: groups } }, { [`left.${q.type}.until`]: { $gt: leftAfter } }] } : { group: { $in: groups } };
 	const rows = await db.accounts.find(
-		{ group: { $in: groups }, role: { $ne: "admin" }, ...(q.after ? { _id: { $gt: q.after } } : {}) },
+		{ ...member, role: { $ne: "admin" }, ...(q.after ? { _id: { $gt: q.after } } : {}) },
 		{ sort: { _id: 1 }, limit: q.limit },
 	);
-	return rows.map(a => ({ id: a._id, status: a.status, timeZone: a.timeZone ?? "UTC", ...(a.typeSince ? { typeSince: a.typeSince } : {}) }));
+	return rows.map(a => {
+		const inType = groups.includes(a.group);
+		const left = a.left?.[q.type];
+		return {
+			id: a._id,
+			status: a.status,
+			timeZone: a.timeZone ?? "UTC",
+			inType,
+			...(inType && a.typeSince ? { typeSince: a.typeSince } : {}),
+			...(leftAfter && left && new Date(left.until) > leftAfter ? { left } : {}),
+		};
+	});
 }
 
 /** STS-6: a page of an account's status changes, newest first; an admin is named "admin" only. */

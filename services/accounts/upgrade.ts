@@ -37,7 +37,7 @@ export async function convertAccount(p: StatusParams, a: AccountDoc, targetGroup
 	const [from, to] = await Promise.all([p.groupOf(a.group), p.groupOf(targetGroup)]);
 	const converted = await p.db.accounts.updateOne(
 		{ _id: a._id, group: a.group },
-		{ $set: { group: targetGroup, "upgrade.state": "done", "upgrade.convertedAt": t, updatedAt: t, ...typeChange(from, to, t) } },
+		{ $set: { group: targetGroup, "upgrade.state": "done", "upgrade.convertedAt": t, updatedAt: t, ...typeChange(a, from, to, t) } },
 	);
 	if (!converted) return (await p.db.accounts.findById(a._id))!;
 	p.bus.broadcast("accounts.updated", { id: a._id, fields: ["group"] });

@@ -38,7 +38,8 @@ export function createPostPaid(svc: Pick<Self, "db" | "broker" | "logger" | "pay
 		entries: svc.db.ledger,
 		methods: svc.db.payment_methods,
 		payments: () => svc.payments,
-		accounts: (after, limit) => svc.broker.call<PostPaidAccount[], object>("accounts.customersOfType", { type: "post", limit, ...(after ? { after } : {}) }),
+		accounts: (after, limit, leftAfter) =>
+			svc.broker.call<PostPaidAccount[], object>("accounts.customersOfType", { type: "post", limit, leftAfter, ...(after ? { after } : {}) }),
 		envNames: async envIds => {
 			const names = new Map<string, string>();
 			for (const envId of envIds) {
@@ -48,8 +49,10 @@ export function createPostPaid(svc: Pick<Self, "db" | "broker" | "logger" | "pay
 			return names;
 		},
 		customer: async accountId => customerOf(await svc.broker.call("accounts.billingContact", { id: accountId })),
-		terms: async accountId => {
-			const values = await quotaValues(caller, accountId);
+		terms: async (accountId, group) => {
+			const values = group
+				? (await caller.call<{ values: Record<string, unknown> }, object>("quotas.effective", { accountId, group })).values
+				: await quotaValues(caller, accountId);
 			const days = Number(values["account.post.invoice.due.days"] ?? DUE_DAYS);
 			return { enabled: Number(values["account.post.invoice.generation.enabled"] ?? 0) === 1, dueDays: Number.isFinite(days) ? days : DUE_DAYS };
 		},

@@ -1,5 +1,6 @@
 // BIL-6: the monthly invoices of post-paid accounts, issued and followed (the rules: postpaid.ts).
-// The job `billing.post-paid-invoices` walks the accounts of `post` groups; once the 1st has begun
+// The job `billing.post-paid-invoices` walks the accounts of `post` groups, and those that left one
+// lately (their post-paid part of a month until the move is invoiced too); once the 1st has begun
 // in an account's time zone it makes the month before's invoice under the key
 // `postpaid:<account>:<YYYY-MM>` — stored once under an id made from the key, so a second run, a
 // second replica or a run after a crash finds it and finishes it: numbered (BIL-8), paid with the
@@ -16,14 +17,12 @@ import type { EntryDoc } from "./ledger-store";
 import { amountDue } from "./payment-docs";
 import { isFinal } from "./payment-states";
 import { keyedId, type Customer, type InvoiceDoc, type PaymentDoc, type PaymentMethodDoc, type Payments } from "./payments";
-import { BILLED_KINDS, billedFrom, billedMonth, dueAt, invoiceLines, monthName, postpaidKey } from "./postpaid";
+import { BILLED_KINDS, billedMonth, billedSpans, dueAt, invoiceLines, leftPostAfter, monthName, postpaidKey, type PostPaidPeriods } from "./postpaid";
 
-/** A customer of a `post` group as accounts lists them. */
-export interface PostPaidAccount {
+/** A customer of a `post` group, or one that left one lately, as accounts lists them. */
+export interface PostPaidAccount extends PostPaidPeriods {
 	id: string;
 	timeZone: string;
-	/** when it became post-paid, if by a move (a Date, or its ISO string over the wire) */
-	typeSince?: Date | string;
 }
 
 export interface PostPaidDeps {
@@ -31,13 +30,13 @@ export interface PostPaidDeps {
 	entries: Store<EntryDoc>;
 	methods: Store<PaymentMethodDoc>;
 	payments: () => Payments;
-	/** a page of the customers of `post` groups, by id after `after` */
-	accounts(after: string | undefined, limit: number): Promise<PostPaidAccount[]>;
+	/** a page of the customers of `post` groups and of those that left one after `leftAfter`, by id after `after` */
+	accounts(after: string | undefined, limit: number, leftAfter: Date): Promise<PostPaidAccount[]>;
 	/** the environments' names (as last charged) */
 	envNames(envIds: string[]): Promise<Map<string, string>>;
 	customer(accountId: string): Promise<Customer>;
-	/** `account.post.invoice.generation.enabled` and `account.post.invoice.due.days` of the account */
-	terms(accountId: string): Promise<{ enabled: boolean; dueDays: number }>;
+	/** `account.post.invoice.generation.enabled` and `account.post.invoice.due.days` of the account (as in `group`, when given) */
+	terms(accountId: string, group?: string): Promise<{ enabled: boolean; dueDays: number }>;
 	/** an email (and in-app notice) to the account, deduplicated by `dedupKey` */
 	tell(accountId: string, template: "postpaid-invoice", data: Record<string, string>, dedupKey: string): Promise<void>;
 	log(message: string): void;
@@ -55,7 +54,7 @@ export class PostPaidInvoices {
 	async run(at = now()): Promise<number> {
 		let issued = 0;
 		for (let after: string | undefined; ;) {
-			const page = await this.d.accounts(after, PAGE);
+			const page = await this.d.accounts(after, PAGE, leftPostAfter(at));
 			for (const a of page) {
 				try {
 					if (await this.invoiceMonth(a, at)) issued++;
@@ -79,12 +78,20 @@ export class PostPaidInvoices {
 		if (invoice?.notifiedAt) return false; // this month is done (the usual case, every hour of the month)
 		let found = true;
 		if (!invoice) {
-			const { enabled, dueDays } = await this.d.terms(a.id);
+			const spans = billedSpans(month, a);
+			if (!spans.length) return false; // not post-paid in that month
+			// One that left post is invoiced under the terms of the post group it left (its overrides over them).
+			const { enabled, dueDays } = await this.d.terms(a.id, a.inType === false ? a.left?.group : undefined);
 			if (!enabled) return false;
-			const entries = await this.d.entries.find(
-				{ accountId: a.id, state: "applied", kind: { $in: [...BILLED_KINDS] }, appliedAt: { $gte: billedFrom(month, a.typeSince), $lt: month.to } },
-				{ fields: ["envId", "amountMain"] },
-			);
+			const entries: Pick<EntryDoc, "envId" | "amountMain">[] = [];
+			for (const { from, to } of spans) {
+				entries.push(
+					...(await this.d.entries.find(
+						{ accountId: a.id, state: "applied", kind: { $in: [...BILLED_KINDS] }, appliedAt: { $gte: from, $lt: to } },
+						{ fields: ["envId", "amountMain"] },
+					)),
+				);
+			}
 			const envIds = [...new Set(entries.flatMap(e => (e.envId ? [e.envId] : [])))];
 			const { lines, net } = invoiceLines(entries, await this.d.envNames(envIds));
 			if (net <= 0) return false; // nothing charged (or only credits): no invoice

@@ -2,7 +2,9 @@
 // work). A `post` account is billed on the 1st of each month, in its own time zone, for the
 // month before: which month that is and the instants it spans (`billedMonth`), and the invoice's
 // lines (`invoiceLines`) — one per environment, plus one for charges of no environment.
-// - An account that became post-paid within the month is billed from that instant (`billedFrom`).
+// - An account that became post-paid within the month is billed from that instant (`billedFrom`);
+//   one that left `post` within it, until that instant (`billedSpans`): the charges of its
+//   post-paid part are invoiced on the 1st like any other's, the rest of the month it pre-paid.
 // - A month holds the ledger entries APPLIED within it (their `appliedAt`): every charge and
 //   correction falls in exactly one month, so none is billed twice or never — a late usage
 //   correction of January applied in February is on February's invoice.
@@ -52,6 +54,37 @@ export function billedFrom(month: BilledMonth, typeSince?: Date | string): Date 
 	const since = typeSince === undefined ? NaN : new Date(typeSince).getTime();
 	return since > month.from.getTime() ? new Date(since) : month.from;
 }
+
+/** An account's post-paid periods as accounts lists them (a Date, or its ISO string over the wire). */
+export interface PostPaidPeriods {
+	/** false when it is no longer post-paid (absent = true) */
+	inType?: boolean;
+	/** when it became post-paid, if by a move (while `inType`) */
+	typeSince?: Date | string;
+	/** its last post-paid period, ended by a move out of the `post` group `group` (`since` absent = since activation) */
+	left?: { group?: string; since?: Date | string; until: Date | string };
+}
+
+/**
+ * The parts [from, to) of `month` an account was post-paid in, in time order: from `typeSince`
+ * to the month's end while it is post-paid, and its last period until a move out of `post`
+ * (`left`) — an account moved out on the 20th and back on the 25th has both. None: nothing to bill.
+ */
+export function billedSpans(month: BilledMonth, a: PostPaidPeriods): { from: Date; to: Date }[] {
+	const spans: { from: Date; to: Date }[] = [];
+	if (a.left) {
+		const until = new Date(a.left.until);
+		spans.push({ from: billedFrom(month, a.left.since), to: until < month.to ? until : month.to });
+	}
+	if (a.inType !== false) spans.push({ from: billedFrom(month, a.typeSince), to: month.to });
+	return spans.filter(s => s.from < s.to);
+}
+
+/**
+ * Accounts that left `post` after this instant may still have a post-paid part in a month not
+ * invoiced yet at `at` (the month before `at`'s, in any zone, starts less than 63 days before).
+ */
+export const leftPostAfter = (at: Date): Date => addMs(at, -63 * DAY);
 
 /** "2027-01" → "January 2027" (the calendar month's name; no time zone involved). */
 export function monthName(period: string): string {

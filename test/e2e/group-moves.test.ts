@@ -2,7 +2,8 @@
 // account whose balance went negative by its hourly charges still creates environments, where a
 // pre-paid one in the same state is refused; an administrator's move drops an upgrade pending its
 // first refill, so that refill moves the account nowhere; an account moved into `post` on the
-// 15th is invoiced for its charges from that instant only — the earlier ones it pre-paid.
+// 15th is invoiced for its charges from that instant only — the earlier ones it pre-paid; one
+// moved out of `post` on the 20th is invoiced on the 1st for its charges until that instant only.
 import { micros, type Row } from "../helpers/metered";
 import { signInWhenReady } from "../helpers/http";
 import { billingEnv, createAccount, startPlatform, type Platform } from "../helpers/platform";
@@ -20,6 +21,7 @@ const INFO = {
 	phone: "+49 30 5550100",
 };
 const FEB = Date.parse("2027-02-01T00:00:00Z");
+const MAR = Date.parse("2027-03-01T00:00:00Z");
 
 interface Invoice {
 	kind: string;
@@ -158,5 +160,51 @@ describe("group moves and post-paid accounts", () => {
 		for (const l of invoice.lines) expect(micros(l.amount)).toBe(since.get(l.envId ?? ""));
 		expect(invoice.lines.reduce((a, l) => a + micros(l.amount), 0)).toBe(micros(invoice.amount));
 		expect(micros(invoice.amount)).toBe(sinceTotal);
+	});
+
+	test("an account moved out of post on the 20th is invoiced on the 1st for its charges until the move only, to the micro-unit", async () => {
+		const who = await customer("left-post"); // the clock is at 1 February: post-paid from the month's start
+		await move(who.id, "post", true);
+		await setClock("2027-02-19T22:00:00Z");
+		const env = await createEnv(who, "leaving");
+		expect(env.status).toBe(201);
+		await setClock("2027-02-20T11:10:00Z");
+		await chargeHours(); // post-paid to 11:00: the balance goes negative
+		expect(await balance(who)).toBeLessThan(0);
+		const moved = Date.parse("2027-02-20T12:00:00Z");
+		await setClock("2027-02-20T12:00:00Z");
+		await move(who.id, "billing");
+		await fund(who.id, "100.00"); // pre-paid from now, and funded to stay active
+		await setClock("2027-02-20T20:10:00Z");
+		await chargeHours();
+		expect((await p.http.del(`/environments/${env.body.id}`, { token: await who.signIn() })).status).toBeLessThan(300);
+		await setClock("2027-03-01T00:10:00Z");
+		await chargeHours();
+		expect((await runJob("billing.post-paid-invoices")).status).toBe(200);
+
+		const rows = (await ledger(who)).filter(r => r.kind === "charge" || r.kind === "correction");
+		const until = new Map<string, number>();
+		let after = 0;
+		for (const r of rows) {
+			const t = Date.parse(r.time);
+			if (t < moved) until.set(r.envId ?? "", (until.get(r.envId ?? "") ?? 0) - micros(r.amount));
+			else if (t < MAR) after -= micros(r.amount);
+		}
+		const untilTotal = [...until.values()].reduce((a, b) => a + b, 0);
+		expect(untilTotal).toBeGreaterThan(0);
+		expect(after).toBeGreaterThan(0); // it was charged as a pre-paid account after the move
+
+		const invoices = (await get<{ rows: Invoice[] }>(who, "/billing/invoices?pageSize=100")).rows.filter(i => i.kind === "postpaid");
+		expect(invoices).toHaveLength(1);
+		const [invoice] = invoices;
+		expect(invoice.period).toBe("2027-02");
+		expect(invoice.lines.map(l => l.envId ?? "").sort()).toEqual([...until.keys()].sort());
+		for (const l of invoice.lines) expect(micros(l.amount)).toBe(until.get(l.envId ?? ""));
+		expect(invoice.lines.reduce((a, l) => a + micros(l.amount), 0)).toBe(micros(invoice.amount));
+		expect(micros(invoice.amount)).toBe(untilTotal);
+
+		// Run again: still that one invoice (its key is the account's and the month's).
+		expect((await runJob("billing.post-paid-invoices")).status).toBe(200);
+		expect((await get<{ rows: Invoice[] }>(who, "/billing/invoices?pageSize=100")).rows.filter(i => i.kind === "postpaid")).toHaveLength(1);
 	});
 });

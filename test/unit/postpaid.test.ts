@@ -5,7 +5,18 @@
 import fc from "fast-check";
 import { localMonthStart } from "../../lib/time-zones";
 import { amountDue } from "../../services/billing/payment-docs";
-import { billedFrom, billedMonth, dueAt, invoiceLines, monthName, postpaidKey, type BilledEntry } from "../../services/billing/postpaid";
+import {
+	billedFrom,
+	billedMonth,
+	billedSpans,
+	dueAt,
+	invoiceLines,
+	leftPostAfter,
+	monthName,
+	postpaidKey,
+	type BilledEntry,
+	type PostPaidPeriods,
+} from "../../services/billing/postpaid";
 
 describe("the first instant of a month in a zone", () => {
 	it.each<[number, number, string, string]>([
@@ -64,6 +75,51 @@ describe("where a month's invoice starts: the month's first instant, or when the
 		["moved after the month (nothing of it billed)", new Date("2027-02-03T00:00:00Z"), "2027-02-03T00:00:00.000Z"],
 	])("%s", (_, since, from) => {
 		expect(billedFrom(january, since).toISOString()).toBe(from);
+	});
+});
+
+describe("the parts of a month an account was post-paid in: from when it became so, until it left", () => {
+	const january = billedMonth(new Date("2027-02-01T00:00:00Z"), "UTC");
+	const iso = (spans: { from: Date; to: Date }[]) => spans.map(s => [s.from.toISOString(), s.to.toISOString()]);
+	const MONTH = ["2027-01-01T00:00:00.000Z", "2027-02-01T00:00:00.000Z"];
+	it.each<[string, PostPaidPeriods, string[][]]>([
+		["post-paid all month", {}, [MONTH]],
+		["post-paid all month (inType said)", { inType: true }, [MONTH]],
+		["moved in on the 15th", { typeSince: "2027-01-15T12:30:00.000Z" }, [["2027-01-15T12:30:00.000Z", MONTH[1]]]],
+		[
+			"post-paid since activation, moved out on the 20th",
+			{ inType: false, left: { until: "2027-01-20T12:00:00.000Z" } },
+			[[MONTH[0], "2027-01-20T12:00:00.000Z"]],
+		],
+		[
+			"moved in on the 5th, out on the 20th (Dates)",
+			{ inType: false, left: { since: new Date("2027-01-05T00:00:00Z"), until: new Date("2027-01-20T12:00:00Z") } },
+			[["2027-01-05T00:00:00.000Z", "2027-01-20T12:00:00.000Z"]],
+		],
+		[
+			"out on the 20th, back on the 25th: both parts, not the pre-paid days between",
+			{ inType: true, typeSince: "2027-01-25T00:00:00.000Z", left: { until: "2027-01-20T12:00:00.000Z" } },
+			[
+				[MONTH[0], "2027-01-20T12:00:00.000Z"],
+				["2027-01-25T00:00:00.000Z", MONTH[1]],
+			],
+		],
+		["left post before the month: nothing of it billed", { inType: false, left: { until: "2026-12-31T23:00:00.000Z" } }, []],
+		["left post at its first instant: nothing", { inType: false, left: { until: MONTH[0] } }, []],
+		["left post after the month: all of it", { inType: false, left: { until: "2027-02-03T00:00:00.000Z" } }, [MONTH]],
+		["moved in after the month (nothing of it billed)", { typeSince: "2027-02-03T00:00:00.000Z" }, []],
+		["no longer post-paid and no period recorded", { inType: false }, []],
+	])("%s", (_, a, spans) => {
+		expect(iso(billedSpans(january, a))).toEqual(spans);
+	});
+
+	it("lists those that left post early enough for any month still billed (63 days back covers the longest wait)", () => {
+		// The last instant July is still the month billed in Los Angeles: 31 August 23:59 there.
+		const at = new Date("2027-09-01T06:59:00Z");
+		const july = billedMonth(at, "America/Los_Angeles");
+		expect(july.period).toBe("2027-07");
+		expect(leftPostAfter(at).getTime()).toBeLessThan(july.from.getTime());
+		expect(leftPostAfter(at).toISOString()).toBe("2027-06-30T06:59:00.000Z");
 	});
 });
 
