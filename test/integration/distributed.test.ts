@@ -42,8 +42,9 @@ describe("distributed over NATS", () => {
 		for (const s of Object.keys(ALL_SERVICES)) start(s); // one process per service
 		base = `http://127.0.0.1:${port}`;
 		http = api(`${base}/api/v1`);
-		await waitUntil(async () => (await fetch(`${base}/ready`)).status === 200, 20_000, 100);
-	});
+		// Thirteen Node processes loading the platform at once: on 2 shared cores that takes 10-25 s.
+		await waitUntil(async () => (await fetch(`${base}/ready`)).status === 200, 60_000, 100);
+	}, 90_000);
 
 	afterAll(async () => {
 		await Promise.all(Object.values(procs).map(p => p.stop("SIGKILL")));
