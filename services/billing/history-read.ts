@@ -6,7 +6,8 @@ import type { Store } from "../../mixins/db.mixin";
 import { validationError } from "../../lib/errors";
 import { HISTORY_FIELDS, HOUR_ROWS } from "../../models/billing";
 import type { ChargeDoc } from "./charging";
-import { HistoryBuilder, historyCsv, hourlyCsvWriter, hourlyJsonWriter, hourRow, type History, type HistoryOptions, type RowHour } from "./history";
+import { HistoryBuilder, historyCsv, hourRow, type History, type HistoryOptions, type RowHour } from "./history";
+import { hourlyCsvWriter, hourlyJsonWriter } from "./history-hourly";
 
 const DAY = 86_400_000;
 /** One read covers this much of the period. */

@@ -1,16 +1,8 @@
 // BIL-4: the billing history's grouping, pure — interval boundaries in UTC and in offsets (weeks
 // start on Monday), exact sums of decimal quantities and of micros, the CSV's total.
 import fc from "fast-check";
-import {
-	buildHistory,
-	historyCsv,
-	hourlyHistoryCsv,
-	hourlyHistoryJson,
-	hourRow,
-	intervalEnd,
-	intervalStart,
-	type ChargedHour,
-} from "../../services/billing/history";
+import { buildHistory, historyCsv, hourRow, intervalEnd, intervalStart, type ChargedHour } from "../../services/billing/history";
+import { hourlyHistoryCsv, hourlyHistoryJson } from "../../services/billing/history-hourly";
 import type { RatedEnvHour } from "../../services/billing/rating";
 
 const H = 3_600_000;
