@@ -9,17 +9,8 @@ import { createHash } from "node:crypto";
 import { CURRENCY, formatExact } from "../../lib/money";
 import { signPayload } from "../billing/webhook-signature";
 
-export const WEBHOOK_EVENTS = [
-	"account.created",
-	"account.status.changed",
-	"account.upgraded",
-	"invoice.created",
-	"invoice.paid",
-	"payment.failed",
-	"balance.low",
-	"autorefill.failed",
-] as const;
-export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
+import { WEBHOOK_EVENTS, type WebhookEventType } from "../../lib/webhook-events";
+export { WEBHOOK_EVENTS, type WebhookEventType };
 
 /** The platform (Moleculer) event each webhook event follows. */
 export const EVENT_SOURCES = {

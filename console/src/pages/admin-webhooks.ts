@@ -5,18 +5,7 @@ import { useState } from "preact/hooks";
 import { del, get, post } from "../api";
 import { ActionButton, Banner, dateTime, Failed, Field, Form, html, Loading, useLoad } from "../ui";
 import { AdminPage, Table } from "./admin-common";
-
-/** services/webhooks/payload.ts WEBHOOK_EVENTS */
-const EVENTS = [
-	"account.created",
-	"account.status.changed",
-	"account.upgraded",
-	"invoice.created",
-	"invoice.paid",
-	"payment.failed",
-	"balance.low",
-	"autorefill.failed",
-];
+import { WEBHOOK_EVENTS } from "../../../lib/webhook-events";
 
 interface Endpoint {
 	id: string;
@@ -116,7 +105,7 @@ export function AdminWebhooks() {
 				submit="Add the endpoint"
 				label="Add a webhook endpoint"
 				onSubmit=${async (v: { url: string; description: string; secret: string; event?: Record<string, boolean> }) => {
-					const events = EVENTS.filter(x => v.event?.[x.replace(/\./g, "_")]);
+					const events = WEBHOOK_EVENTS.filter(x => v.event?.[x.replace(/\./g, "_")]);
 					const r = await post<{ secret: string }>("/admin/webhooks", {
 						url: v.url.trim(),
 						events,
@@ -131,7 +120,7 @@ export function AdminWebhooks() {
 				<${Field} label="URL" name="url" type="url" required />
 				<fieldset>
 					<legend>Events</legend>
-					${EVENTS.map(
+					${WEBHOOK_EVENTS.map(
 						x =>
 							html`<div class="check" key=${x}>
 								<input type="checkbox" id=${`ev-${x}`} name=${`event.${x.replace(/\./g, "_")}`} />

@@ -8,16 +8,10 @@ import { useState } from "preact/hooks";
 import { get } from "../api";
 import { dateTime, Failed, html, Loading, useLoad } from "../ui";
 import type { NodeGroup } from "./environments";
+import type { NodeUsage } from "../../../lib/usage-record";
 
-export interface UsageNode {
-	nodeId: string;
-	peakRamMiB: number;
-	avgCpuMHz: number;
-	peakDiskMB: number;
-	trafficInMB: number;
-	trafficOutMB: number;
-	samples: number;
-}
+/** A node's hour as GET /environments/{id}/usage answers it (the usage record's, lib/usage-record.ts). */
+export type UsageNode = Pick<NodeUsage, "nodeId" | "peakRamMiB" | "avgCpuMHz" | "peakDiskMB" | "trafficInMB" | "trafficOutMB" | "samples">;
 export interface Usage {
 	envId: string;
 	from: string;
